@@ -1,0 +1,1 @@
+# doc: sources and tests of this area (included by Makefile.am)

@@ -1,0 +1,217 @@
+/* sinew: brokerless messaging sockets.
+ *
+ * The API mirrors libzmq 4.3's C API signature for signature under the sinew_/SINEW_
+ * prefix, with the same numeric constants and a 64-byte sinew_msg_t, so a libzmq program
+ * ports by renaming. Only what is implemented is declared here. Every function returns
+ * -1 (or NULL) and sets errno on failure, with libzmq's error numbers. */
+#ifndef SINEW_H
+#define SINEW_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SINEW_EXPORT __attribute__((visibility("default")))
+#else
+#define SINEW_EXPORT
+#endif
+
+#define SINEW_VERSION_MAJOR 0
+#define SINEW_VERSION_MINOR 1
+#define SINEW_VERSION_PATCH 0
+#define SINEW_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
+#define SINEW_VERSION                                                                   \
+    SINEW_MAKE_VERSION(SINEW_VERSION_MAJOR, SINEW_VERSION_MINOR, SINEW_VERSION_PATCH)
+
+/* Errors: POSIX numbers where the platform has them, libzmq's own numbers otherwise. */
+#define SINEW_HAUSNUMERO 156384712
+#ifndef ENOTSUP
+#define ENOTSUP (SINEW_HAUSNUMERO + 1)
+#endif
+#ifndef EPROTONOSUPPORT
+#define EPROTONOSUPPORT (SINEW_HAUSNUMERO + 2)
+#endif
+#ifndef ENOBUFS
+#define ENOBUFS (SINEW_HAUSNUMERO + 3)
+#endif
+#ifndef ENETDOWN
+#define ENETDOWN (SINEW_HAUSNUMERO + 4)
+#endif
+#ifndef EADDRINUSE
+#define EADDRINUSE (SINEW_HAUSNUMERO + 5)
+#endif
+#ifndef EADDRNOTAVAIL
+#define EADDRNOTAVAIL (SINEW_HAUSNUMERO + 6)
+#endif
+#ifndef ECONNREFUSED
+#define ECONNREFUSED (SINEW_HAUSNUMERO + 7)
+#endif
+#ifndef EINPROGRESS
+#define EINPROGRESS (SINEW_HAUSNUMERO + 8)
+#endif
+#ifndef ENOTSOCK
+#define ENOTSOCK (SINEW_HAUSNUMERO + 9)
+#endif
+#ifndef EMSGSIZE
+#define EMSGSIZE (SINEW_HAUSNUMERO + 10)
+#endif
+#ifndef EAFNOSUPPORT
+#define EAFNOSUPPORT (SINEW_HAUSNUMERO + 11)
+#endif
+#ifndef ENETUNREACH
+#define ENETUNREACH (SINEW_HAUSNUMERO + 12)
+#endif
+#ifndef ECONNABORTED
+#define ECONNABORTED (SINEW_HAUSNUMERO + 13)
+#endif
+#ifndef ECONNRESET
+#define ECONNRESET (SINEW_HAUSNUMERO + 14)
+#endif
+#ifndef ENOTCONN
+#define ENOTCONN (SINEW_HAUSNUMERO + 15)
+#endif
+#ifndef ETIMEDOUT
+#define ETIMEDOUT (SINEW_HAUSNUMERO + 16)
+#endif
+#ifndef EHOSTUNREACH
+#define EHOSTUNREACH (SINEW_HAUSNUMERO + 17)
+#endif
+#ifndef ENETRESET
+#define ENETRESET (SINEW_HAUSNUMERO + 18)
+#endif
+#define EFSM (SINEW_HAUSNUMERO + 51)           /* operation not valid in this state */
+#define ENOCOMPATPROTO (SINEW_HAUSNUMERO + 52) /* transport not compatible */
+#define ETERM (SINEW_HAUSNUMERO + 53)          /* context was terminated */
+#define EMTHREAD (SINEW_HAUSNUMERO + 54)       /* no I/O thread available */
+
+SINEW_EXPORT int sinew_errno(void);
+SINEW_EXPORT const char *sinew_strerror(int errnum);
+SINEW_EXPORT void sinew_version(int *major, int *minor, int *patch);
+
+/* Context. */
+#define SINEW_IO_THREADS 1
+#define SINEW_MAX_SOCKETS 2
+#define SINEW_SOCKET_LIMIT 3
+#define SINEW_MAX_MSGSZ 5
+#define SINEW_MSG_T_SIZE 6
+#define SINEW_BLOCKY 70
+
+#define SINEW_IO_THREADS_DFLT 1
+#define SINEW_MAX_SOCKETS_DFLT 1023
+
+SINEW_EXPORT void *sinew_ctx_new(void);
+SINEW_EXPORT int sinew_ctx_term(void *context);
+SINEW_EXPORT int sinew_ctx_shutdown(void *context);
+SINEW_EXPORT int sinew_ctx_set(void *context, int option, int optval);
+SINEW_EXPORT int sinew_ctx_get(void *context, int option);
+
+/* Messages. 64 bytes, pointer aligned, opaque: same size and alignment as zmq_msg_t. */
+typedef struct sinew_msg_t {
+    unsigned char _[64] __attribute__((aligned(sizeof(void *))));
+} sinew_msg_t;
+
+typedef void(sinew_free_fn)(void *data, void *hint);
+
+SINEW_EXPORT int sinew_msg_init(sinew_msg_t *msg);
+SINEW_EXPORT int sinew_msg_init_size(sinew_msg_t *msg, size_t size);
+SINEW_EXPORT int sinew_msg_init_data(sinew_msg_t *msg, void *data, size_t size,
+                                     sinew_free_fn *ffn, void *hint);
+SINEW_EXPORT int sinew_msg_send(sinew_msg_t *msg, void *socket, int flags);
+SINEW_EXPORT int sinew_msg_recv(sinew_msg_t *msg, void *socket, int flags);
+SINEW_EXPORT int sinew_msg_close(sinew_msg_t *msg);
+SINEW_EXPORT int sinew_msg_move(sinew_msg_t *dest, sinew_msg_t *src);
+SINEW_EXPORT int sinew_msg_copy(sinew_msg_t *dest, sinew_msg_t *src);
+SINEW_EXPORT void *sinew_msg_data(sinew_msg_t *msg);
+SINEW_EXPORT size_t sinew_msg_size(const sinew_msg_t *msg);
+SINEW_EXPORT int sinew_msg_more(const sinew_msg_t *msg);
+SINEW_EXPORT int sinew_msg_get(const sinew_msg_t *msg, int property);
+SINEW_EXPORT int sinew_msg_set(sinew_msg_t *msg, int property, int optval);
+
+/* Message properties for sinew_msg_get. */
+#define SINEW_MORE 1
+#define SINEW_SHARED 3
+
+/* Socket types implemented so far. */
+#define SINEW_PAIR 0
+#define SINEW_REQ 3
+#define SINEW_REP 4
+#define SINEW_PULL 7
+#define SINEW_PUSH 8
+
+/* Socket options, with libzmq's numbers. */
+#define SINEW_ROUTING_ID 5
+#define SINEW_RCVMORE 13
+#define SINEW_FD 14
+#define SINEW_EVENTS 15
+#define SINEW_TYPE 16
+#define SINEW_LINGER 17
+#define SINEW_SNDHWM 23
+#define SINEW_RCVHWM 24
+#define SINEW_RCVTIMEO 27
+#define SINEW_SNDTIMEO 28
+#define SINEW_LAST_ENDPOINT 32
+#define SINEW_IMMEDIATE 39
+#define SINEW_THREAD_SAFE 81
+#define SINEW_IDENTITY SINEW_ROUTING_ID
+
+/* sinew's own options, numbered far above libzmq's range.
+ * SINEW_READY_FD (int, read-only): a descriptor that is readable while the socket has
+ *   a message to receive (level-triggered), for epoll/libuv loops. See sinew_socket(3).
+ * SINEW_SPIN_US (int, default 50): how long, in microseconds, a blocked send or recv
+ *   spins before it sleeps; 0 turns spinning off. The spin shortens itself when it keeps
+ *   failing, so an idle socket costs no CPU.
+ * SINEW_MSGS_DROPPED (uint64, read-only): messages this socket discarded (never silent). */
+#define SINEW_READY_FD 1001
+#define SINEW_SPIN_US 1002
+#define SINEW_MSGS_DROPPED 1003
+
+/* Send/recv flags. */
+#define SINEW_DONTWAIT 1
+#define SINEW_SNDMORE 2
+
+SINEW_EXPORT void *sinew_socket(void *context, int type);
+SINEW_EXPORT int sinew_close(void *socket);
+SINEW_EXPORT int sinew_setsockopt(void *socket, int option, const void *optval,
+                                  size_t optvallen);
+SINEW_EXPORT int sinew_getsockopt(void *socket, int option, void *optval,
+                                  size_t *optvallen);
+SINEW_EXPORT int sinew_bind(void *socket, const char *endpoint);
+SINEW_EXPORT int sinew_connect(void *socket, const char *endpoint);
+SINEW_EXPORT int sinew_unbind(void *socket, const char *endpoint);
+SINEW_EXPORT int sinew_disconnect(void *socket, const char *endpoint);
+SINEW_EXPORT int sinew_send(void *socket, const void *buf, size_t len, int flags);
+SINEW_EXPORT int sinew_send_const(void *socket, const void *buf, size_t len, int flags);
+SINEW_EXPORT int sinew_recv(void *socket, void *buf, size_t len, int flags);
+
+/* Typed helpers beyond libzmq: int-valued options without the pointer dance. */
+SINEW_EXPORT int sinew_setsockopt_int(void *socket, int option, int value);
+SINEW_EXPORT int sinew_getsockopt_int(void *socket, int option, int *value);
+
+/* Polling. */
+#define SINEW_POLLIN 1
+#define SINEW_POLLOUT 2
+#define SINEW_POLLERR 4
+#define SINEW_POLLPRI 8
+
+typedef int sinew_fd_t;
+
+typedef struct sinew_pollitem_t {
+    void *socket;
+    sinew_fd_t fd;
+    short events;
+    short revents;
+} sinew_pollitem_t;
+
+#define SINEW_POLLITEMS_DFLT 16
+
+SINEW_EXPORT int sinew_poll(sinew_pollitem_t *items, int nitems, long timeout);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SINEW_H */

@@ -1,0 +1,1 @@
+# perf: sources and tests of this area (included by Makefile.am)

@@ -1,0 +1,1 @@
+# src/patterns: sources and tests of this area (included by Makefile.am)

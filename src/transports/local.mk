@@ -1,0 +1,1 @@
+# src/transports: sources and tests of this area (included by Makefile.am)
