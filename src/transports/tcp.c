@@ -1,0 +1,350 @@
+/* TCP listen/connect/accept over non-blocking sockets, with libzmq's address rules:
+ * bind takes "*", literals or interface names; connect takes literals or DNS names. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "transports/tcp.h"
+
+void
+sn_tcp_opts_default(sn_tcp_opts *o)
+{
+    *o = (sn_tcp_opts){
+        .ipv6 = false,
+        .backlog = 100,
+        .sndbuf = -1,
+        .rcvbuf = -1,
+        .keepalive = -1,
+        .keepalive_cnt = -1,
+        .keepalive_idle = -1,
+        .keepalive_intvl = -1,
+    };
+}
+
+static const sn_tcp_opts *
+tcp_opts(const sn_tcp_opts *o, sn_tcp_opts *fallback)
+{
+    if (o != NULL)
+        return o;
+    sn_tcp_opts_default(fallback);
+    return fallback;
+}
+
+static void
+tcp_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static socklen_t
+tcp_salen(const struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                    : sizeof(struct sockaddr_in6);
+}
+
+/* Numeric host only ("%scope" allowed for IPv6), in the given family. */
+static int
+tcp_numeric(const char *host, int family, struct sockaddr_storage *ss)
+{
+    struct addrinfo hints = {.ai_family = family,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST};
+    struct addrinfo *res;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return -EINVAL;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int
+tcp_interface(const char *name, bool ipv6, struct sockaddr_storage *ss)
+{
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) < 0)
+        return -errno;
+    bool found = false;
+    const struct sockaddr *v4 = NULL, *v6 = NULL;
+    for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+        if (strcmp(i->ifa_name, name) != 0)
+            continue;
+        found = true;
+        if (i->ifa_addr == NULL)
+            continue;
+        if (i->ifa_addr->sa_family == AF_INET && v4 == NULL)
+            v4 = i->ifa_addr;
+        else if (i->ifa_addr->sa_family == AF_INET6 && v6 == NULL)
+            v6 = i->ifa_addr;
+    }
+    int rc = found ? -EADDRNOTAVAIL : -ENODEV;
+    if (v4 != NULL) {
+        memcpy(ss, v4, sizeof(struct sockaddr_in));
+        rc = 0;
+    } else if (v6 != NULL && ipv6) {
+        memcpy(ss, v6, sizeof(struct sockaddr_in6));
+        rc = 0;
+    }
+    freeifaddrs(ifs);
+    return rc;
+}
+
+static int
+tcp_bind_addr(const sn_endpoint *ep, const sn_tcp_opts *o, struct sockaddr_storage *ss)
+{
+    int rc;
+    memset(ss, 0, sizeof *ss);
+    if (ep->flags & SN_EP_ANY_HOST) {
+        if (o->ipv6) {
+            ss->ss_family = AF_INET6;
+            ((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_any;
+        } else {
+            ss->ss_family = AF_INET;
+            ((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_ANY);
+        }
+    } else if (ep->flags & SN_EP_IPV6) {
+        if (!o->ipv6)
+            return -EINVAL;
+        rc = tcp_numeric(ep->host, AF_INET6, ss);
+        if (rc < 0)
+            return rc;
+    } else if (tcp_numeric(ep->host, AF_INET, ss) < 0) {
+        rc = tcp_interface(ep->host, o->ipv6, ss);
+        if (rc < 0)
+            return rc;
+    }
+    tcp_set_port(ss, ep->port);
+    return 0;
+}
+
+static int
+tcp_connect_addr(const sn_endpoint *ep, const sn_tcp_opts *o, struct sockaddr_storage *ss)
+{
+    if (ep->flags & (SN_EP_ANY_HOST | SN_EP_ANY_PORT))
+        return -EINVAL;
+    if ((ep->flags & SN_EP_IPV6) && !o->ipv6)
+        return -EINVAL;
+    struct addrinfo hints = {.ai_family = o->ipv6 ? AF_UNSPEC : AF_INET,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res;
+    int rc = getaddrinfo(ep->host, NULL, &hints, &res);
+    switch (rc) {
+    case 0:
+        break;
+    case EAI_AGAIN:
+        return -EAGAIN;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SYSTEM:
+        return -errno;
+    default:
+        return -EINVAL;
+    }
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    tcp_set_port(ss, ep->port);
+    return 0;
+}
+
+static int
+tcp_setint(int fd, int level, int name, int value)
+{
+    if (setsockopt(fd, level, name, &value, sizeof value) < 0)
+        return -errno;
+    return 0;
+}
+
+static int
+tcp_set_buffers(int fd, const sn_tcp_opts *o)
+{
+    int rc = 0;
+    if (o->sndbuf >= 0)
+        rc = tcp_setint(fd, SOL_SOCKET, SO_SNDBUF, o->sndbuf);
+    if (rc == 0 && o->rcvbuf >= 0)
+        rc = tcp_setint(fd, SOL_SOCKET, SO_RCVBUF, o->rcvbuf);
+    return rc;
+}
+
+int
+sn_tcp_tune(int fd, const sn_tcp_opts *o)
+{
+    sn_tcp_opts def;
+    o = tcp_opts(o, &def);
+    int rc = tcp_setint(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    if (rc == 0)
+        rc = tcp_set_buffers(fd, o);
+    if (rc == 0 && o->keepalive != -1)
+        rc = tcp_setint(fd, SOL_SOCKET, SO_KEEPALIVE, o->keepalive != 0);
+    if (o->keepalive == 1) {
+        if (rc == 0 && o->keepalive_cnt != -1)
+            rc = tcp_setint(fd, IPPROTO_TCP, TCP_KEEPCNT, o->keepalive_cnt);
+        if (rc == 0 && o->keepalive_idle != -1)
+            rc = tcp_setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, o->keepalive_idle);
+        if (rc == 0 && o->keepalive_intvl != -1)
+            rc = tcp_setint(fd, IPPROTO_TCP, TCP_KEEPINTVL, o->keepalive_intvl);
+    }
+    return rc;
+}
+
+int
+sn_tcp_format(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+    char port[8];
+    if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+        return -EAFNOSUPPORT;
+    if (getnameinfo(sa, salen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return -EINVAL;
+    bool v6 = sa->sa_family == AF_INET6;
+    int n = snprintf(buf, len, "tcp://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    if (n < 0 || (size_t)n >= len)
+        return -ENOSPC;
+    return n;
+}
+
+int
+sn_tcp_local_endpoint(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return -errno;
+    return sn_tcp_format((struct sockaddr *)&ss, sl, buf, len);
+}
+
+int
+sn_tcp_peer_endpoint(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return -errno;
+    return sn_tcp_format((struct sockaddr *)&ss, sl, buf, len);
+}
+
+int
+sn_tcp_listen(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out, char *resolved,
+              size_t len)
+{
+    sn_tcp_opts def;
+    struct sockaddr_storage ss;
+    o = tcp_opts(o, &def);
+    if (ep->kind != SN_TRANSPORT_TCP)
+        return -EINVAL;
+    int rc = tcp_bind_addr(ep, o, &ss);
+    if (rc < 0)
+        return rc;
+
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 && errno == EAFNOSUPPORT && (ep->flags & SN_EP_ANY_HOST) &&
+        ss.ss_family == AF_INET6) {
+        /* IPv6 asked for but absent from this kernel: "*" still means every IPv4
+         * interface, as libzmq does. */
+        memset(&ss, 0, sizeof ss);
+        ss.ss_family = AF_INET;
+        tcp_set_port(&ss, ep->port);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    }
+    if (fd < 0)
+        return -errno;
+    if (ss.ss_family == AF_INET6 && (ep->flags & SN_EP_ANY_HOST)) {
+        rc = tcp_setint(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+        if (rc < 0)
+            goto fail;
+    }
+    rc = tcp_setint(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (rc == 0)
+        rc = tcp_set_buffers(fd, o);
+    if (rc < 0)
+        goto fail;
+    if (bind(fd, (struct sockaddr *)&ss, tcp_salen(&ss)) < 0 ||
+        listen(fd, o->backlog) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (resolved != NULL) {
+        rc = sn_tcp_local_endpoint(fd, resolved, len);
+        if (rc < 0)
+            goto fail;
+    }
+    *fd_out = fd;
+    return 0;
+
+fail:
+    close(fd);
+    return rc;
+}
+
+int
+sn_tcp_connect_start(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out,
+                     bool *connected)
+{
+    sn_tcp_opts def;
+    struct sockaddr_storage ss;
+    o = tcp_opts(o, &def);
+    if (ep->kind != SN_TRANSPORT_TCP)
+        return -EINVAL;
+    int rc = tcp_connect_addr(ep, o, &ss);
+    if (rc < 0)
+        return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* Before connect: the receive buffer size fixes the window scale in the SYN. */
+    rc = sn_tcp_tune(fd, o);
+    if (rc < 0)
+        goto fail;
+    if (connect(fd, (struct sockaddr *)&ss, tcp_salen(&ss)) == 0) {
+        *connected = true;
+    } else if (errno == EINPROGRESS || errno == EINTR) {
+        /* EINTR on a non-blocking connect: it carries on asynchronously. */
+        *connected = false;
+    } else {
+        rc = -errno;
+        goto fail;
+    }
+    *fd_out = fd;
+    return 0;
+
+fail:
+    close(fd);
+    return rc;
+}
+
+int
+sn_tcp_connect_finish(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -errno;
+    return -err;
+}
+
+int
+sn_tcp_accept(int listen_fd, int *fd_out, char *peer_addr, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (peer_addr != NULL && len > 0 &&
+        getnameinfo((struct sockaddr *)&ss, sl, peer_addr, len, NULL, 0, NI_NUMERICHOST) !=
+            0)
+        peer_addr[0] = '\0';
+    *fd_out = fd;
+    return 0;
+}
