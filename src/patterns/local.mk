@@ -1,1 +1,9 @@
-# src/patterns: sources and tests of this area (included by Makefile.am)
+# src/patterns: socket types (RFC 28-31) over the shared lb/fq helpers.
+src_libsinew_core_la_SOURCES += \
+	src/patterns/pattern.h src/patterns/patterns.c \
+	src/patterns/pipeset.c src/patterns/pipeset.h \
+	src/patterns/lb.c src/patterns/lb.h \
+	src/patterns/fq.c src/patterns/fq.h \
+	src/patterns/pair.c \
+	src/patterns/push.c src/patterns/pull.c \
+	src/patterns/req.c src/patterns/rep.c

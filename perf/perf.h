@@ -1,0 +1,81 @@
+/* Helpers shared by sinew's perf tools. The tools follow the command lines, timing and
+ * result lines of the ZeroMQ perf tools (../shared/bench/README.md), so compare.sh can
+ * run them side by side with libzmq's. */
+#ifndef SINEW_PERF_H
+#define SINEW_PERF_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sinew.h"
+
+static inline uint64_t
+perf_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static inline __attribute__((noreturn)) void
+perf_die(const char *what)
+{
+    fprintf(stderr, "error in %s: %s\n", what, sinew_strerror(sinew_errno()));
+    exit(1);
+}
+
+static inline long
+perf_arg(const char *arg, const char *what, long min)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < min || v > 2147483647L) {
+        fprintf(stderr, "invalid %s: '%s'\n", what, arg);
+        exit(1);
+    }
+    return v;
+}
+
+static inline void *
+perf_socket(void *ctx, int type)
+{
+    void *s = sinew_socket(ctx, type);
+    if (s == NULL)
+        perf_die("sinew_socket");
+    return s;
+}
+
+static inline void
+perf_recv(void *s, sinew_msg_t *msg, size_t size)
+{
+    if (sinew_msg_recv(msg, s, 0) < 0)
+        perf_die("sinew_msg_recv");
+    if (sinew_msg_size(msg) != size) {
+        fprintf(stderr, "message of wrong size: %zu != %zu\n", sinew_msg_size(msg), size);
+        exit(1);
+    }
+}
+
+static inline void
+perf_send(void *s, sinew_msg_t *msg)
+{
+    if (sinew_msg_send(msg, s, 0) < 0)
+        perf_die("sinew_msg_send");
+}
+
+static inline void
+perf_print_thr(size_t size, long count, uint64_t elapsed_us)
+{
+    if (elapsed_us == 0)
+        elapsed_us = 1;
+    double rate = (double) count / (double) elapsed_us * 1e6;
+    printf("mean throughput: %ld [msg/s]\n", (long) rate);
+    printf("mean throughput: %.3f [Mb/s]\n", rate * (double) size * 8.0 / 1e6);
+}
+
+#endif

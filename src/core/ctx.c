@@ -1,0 +1,204 @@
+/* Contexts (see ctx.h). Context objects are recycled through the handle registry like
+ * sockets, so a terminated context's handle fails cleanly (EFAULT) instead of crashing. */
+#include <stdlib.h>
+
+#include "core/ctx.h"
+#include "core/inproc.h"
+#include "core/registry.h"
+#include "core/socket.h"
+
+#define GEN_MASK ((UINT64_C(1) << 40) - 1)
+
+int
+sn_ctx_create(sn_ctx **out)
+{
+    uint32_t index;
+    sn_ctx *c = sn_registry_recycle(&sn_ctx_registry, &index);
+    if (c == NULL) {
+        c = calloc(1, sizeof *c);
+        if (c == NULL)
+            return -ENOMEM;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_cond_init(&c->cond, NULL);
+        int rc = sn_registry_add(&sn_ctx_registry, c, &index);
+        if (rc < 0) {
+            pthread_cond_destroy(&c->cond);
+            pthread_mutex_destroy(&c->lock);
+            free(c);
+            return rc;
+        }
+        c->index = index;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->alive = true;
+    atomic_store(&c->terminating, false);
+    c->io_threads = SINEW_IO_THREADS_DFLT;
+    c->max_sockets = SINEW_MAX_SOCKETS_DFLT;
+    c->blocky = 1;
+    c->started = false;
+    c->nsockets = 0;
+    c->inproc = NULL;
+    pthread_mutex_unlock(&c->lock);
+    *out = c;
+    return 0;
+}
+
+void *
+sn_ctx_handle(sn_ctx *c)
+{
+    return sn_handle_make(SN_KIND_CTX, c->index, c->gen);
+}
+
+sn_ctx *
+sn_ctx_lookup(void *handle)
+{
+    uint32_t index;
+    uint64_t gen;
+    if (!sn_handle_parse(handle, SN_KIND_CTX, &index, &gen))
+        return NULL;
+    sn_ctx *c = sn_registry_get(&sn_ctx_registry, index);
+    if (c == NULL)
+        return NULL;
+    pthread_mutex_lock(&c->lock);
+    bool ok = c->alive && c->gen == gen;
+    pthread_mutex_unlock(&c->lock);
+    return ok ? c : NULL;
+}
+
+/* Wakes every socket so blocked calls notice the termination. Lock held. */
+static void
+wake_all(sn_ctx *c)
+{
+    atomic_store(&c->terminating, true);
+    for (int i = 0; i < c->nsockets; i++)
+        sn_socket_wake(c->sockets[i]);
+}
+
+int
+sn_ctx_shutdown(sn_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    wake_all(c);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+int
+sn_ctx_term(sn_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    wake_all(c);
+    while (c->nsockets > 0)
+        pthread_cond_wait(&c->cond, &c->lock);
+    /* Every socket is closed, so their inproc entries are gone. */
+    free(c->sockets);
+    c->sockets = NULL;
+    c->cap = 0;
+    c->alive = false;
+    c->gen = (c->gen + 1) & GEN_MASK;
+    pthread_mutex_unlock(&c->lock);
+    sn_registry_release(&sn_ctx_registry, c->index);
+    return 0;
+}
+
+int
+sn_ctx_set(sn_ctx *c, int option, int value)
+{
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    switch (option) {
+    case SINEW_IO_THREADS:
+        if (value < 0 || value > 64)
+            rc = -EINVAL;
+        else if (c->started)
+            rc = -EBUSY; /* threads are fixed once sockets exist (libzmq ignores it) */
+        else
+            c->io_threads = value;
+        break;
+    case SINEW_MAX_SOCKETS:
+        if (value < 1 || value > (int) SN_REGISTRY_MAX - 1)
+            rc = -EINVAL;
+        else
+            c->max_sockets = value;
+        break;
+    case SINEW_BLOCKY:
+        if (value != 0 && value != 1)
+            rc = -EINVAL;
+        else
+            c->blocky = value;
+        break;
+    default:
+        rc = -EINVAL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int
+sn_ctx_get(sn_ctx *c, int option)
+{
+    int rc;
+    pthread_mutex_lock(&c->lock);
+    switch (option) {
+    case SINEW_IO_THREADS:
+        rc = c->io_threads;
+        break;
+    case SINEW_MAX_SOCKETS:
+        rc = c->max_sockets;
+        break;
+    case SINEW_SOCKET_LIMIT:
+        rc = (int) SN_REGISTRY_MAX - 1;
+        break;
+    case SINEW_MSG_T_SIZE:
+        rc = (int) sizeof(sinew_msg_t);
+        break;
+    case SINEW_BLOCKY:
+        rc = c->blocky;
+        break;
+    default:
+        rc = -EINVAL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int
+sn_ctx_add_socket(sn_ctx *c, sn_socket *s)
+{
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    if (atomic_load(&c->terminating)) {
+        rc = -ETERM;
+    } else if (c->nsockets >= c->max_sockets) {
+        rc = -EMFILE;
+    } else if (c->nsockets == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 16;
+        sn_socket **v = realloc(c->sockets, (size_t) cap * sizeof *v);
+        if (v == NULL)
+            rc = -ENOMEM;
+        else {
+            c->sockets = v;
+            c->cap = cap;
+        }
+    }
+    if (rc == 0) {
+        c->sockets[c->nsockets++] = s;
+        c->started = true;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void
+sn_ctx_remove_socket(sn_ctx *c, sn_socket *s)
+{
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->nsockets; i++) {
+        if (c->sockets[i] == s) {
+            c->sockets[i] = c->sockets[--c->nsockets];
+            break;
+        }
+    }
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}

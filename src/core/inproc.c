@@ -1,0 +1,209 @@
+/* inproc transport (see inproc.h). Queue limits follow libzmq: the queue from A to B
+ * holds A's SNDHWM plus B's RCVHWM messages (unlimited if either is 0). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/inproc.h"
+#include "core/socket.h"
+
+struct sn_inproc_entry {
+    char *name;
+    sn_socket *sock;   /* binder, or the connecter of a pending connect */
+    int ep;
+    int type;          /* sock's socket type */
+    int sndhwm, rcvhwm;/* sock's limits when the entry was made */
+    sn_link *link;     /* pending connect only: end 1 waits for a binder */
+    struct sn_inproc_entry *next;
+};
+
+static uint64_t
+sum_hwm(int a, int b)
+{
+    return a == 0 || b == 0 ? 0 : (uint64_t) a + (uint64_t) b;
+}
+
+int
+sn_inproc_check_name(const char *name)
+{
+    size_t n = strnlen(name, SN_INPROC_NAME_MAX + 1);
+    return n == 0 || n > SN_INPROC_NAME_MAX ? -EINVAL : 0;
+}
+
+static sn_inproc_entry *
+entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
+{
+    sn_inproc_entry *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    e->name = strdup(name);
+    if (e->name == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->sock = s;
+    e->ep = ep;
+    e->type = s->opt.type;
+    e->sndhwm = s->opt.sndhwm;
+    e->rcvhwm = s->opt.rcvhwm;
+    e->link = link;
+    return e;
+}
+
+static void
+entry_free(sn_inproc_entry *e)
+{
+    free(e->name);
+    free(e);
+}
+
+static sn_inproc_entry *
+find_bound(sn_ctx *c, const char *name)
+{
+    for (sn_inproc_entry *e = c->inproc; e != NULL; e = e->next)
+        if (e->link == NULL && strcmp(e->name, name) == 0)
+            return e;
+    return NULL;
+}
+
+int
+sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
+{
+    sn_inproc_entry *e = entry_new(name, s, ep, NULL);
+    if (e == NULL)
+        return -ENOMEM;
+    sn_inproc_entry *pending = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (find_bound(c, name) != NULL) {
+        pthread_mutex_unlock(&c->lock);
+        entry_free(e);
+        return -EADDRINUSE;
+    }
+    for (sn_inproc_entry **pp = &c->inproc; *pp != NULL;) {
+        sn_inproc_entry *x = *pp;
+        if (x->link != NULL && strcmp(x->name, name) == 0) {
+            *pp = x->next;
+            x->next = pending;
+            pending = x;
+        } else {
+            pp = &x->next;
+        }
+    }
+    e->next = c->inproc;
+    c->inproc = e;
+    pthread_mutex_unlock(&c->lock);
+
+    /* Adopt the ends that connecters left waiting for us. */
+    while (pending != NULL) {
+        sn_inproc_entry *x = pending;
+        pending = x->next;
+        sn_link *l = x->link;
+        if (!sn_pattern_compatible(s->ops, x->type)) {
+            sn_pipe_release(&l->ends[1], 0);
+        } else {
+            atomic_store(&l->queues[0].hwm, sum_hwm(x->sndhwm, s->opt.rcvhwm));
+            atomic_store(&l->queues[1].hwm, sum_hwm(s->opt.sndhwm, x->rcvhwm));
+            sn_socket_attach(s, &l->ends[1], ep);
+        }
+        entry_free(x);
+    }
+    return 0;
+}
+
+int
+sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
+{
+    pthread_mutex_lock(&c->lock);
+    sn_inproc_entry *b = find_bound(c, name);
+    if (b != NULL && !sn_pattern_compatible(s->ops, b->type)) {
+        pthread_mutex_unlock(&c->lock);
+        return -ENOCOMPATPROTO;
+    }
+    sn_link *l;
+    int rc = b != NULL ? sn_link_new(&l, sum_hwm(s->opt.sndhwm, b->rcvhwm),
+                                     sum_hwm(b->sndhwm, s->opt.rcvhwm))
+                       : sn_link_new(&l, (uint64_t) s->opt.sndhwm, (uint64_t) s->opt.rcvhwm);
+    if (rc < 0)
+        goto out;
+    /* Our end first, so anything the other side does later reaches us. */
+    rc = sn_socket_attach(s, &l->ends[0], ep);
+    if (rc < 0) {
+        sn_pipe_release(&l->ends[1], 0);
+        goto out;
+    }
+    if (b == NULL) {
+        sn_inproc_entry *e = entry_new(name, s, ep, l);
+        if (e == NULL) {
+            sn_pipe_release(&l->ends[1], 0); /* our end sees the peer leave */
+            rc = -ENOMEM;
+            goto out;
+        }
+        e->next = c->inproc;
+        c->inproc = e;
+    } else {
+        /* Hand end 1 to the binder through its mailbox. If the binder is closing, the
+         * post is refused and the end released: we see a departed peer. */
+        sn_socket *binder = b->sock;
+        sn_pipe_set_owner(&l->ends[1], binder, &sn_socket_pipe_ops);
+        l->ends[1].endpoint = b->ep;
+        sn_link_ref(l);
+        if (!sn_socket_pipe_ops.post(binder, &l->ends[1], SN_CMD_ATTACH)) {
+            sn_link_unref(l);
+            sn_pipe_release(&l->ends[1], 0);
+        }
+    }
+out:
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void
+sn_inproc_unbind(sn_ctx *c, sn_socket *s, const char *name)
+{
+    pthread_mutex_lock(&c->lock);
+    for (sn_inproc_entry **pp = &c->inproc; *pp != NULL; pp = &(*pp)->next) {
+        sn_inproc_entry *e = *pp;
+        if (e->link == NULL && e->sock == s && strcmp(e->name, name) == 0) {
+            *pp = e->next;
+            entry_free(e);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void
+remove_matching(sn_ctx *c, sn_socket *s, int ep, bool any_ep)
+{
+    sn_inproc_entry *gone = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (sn_inproc_entry **pp = &c->inproc; *pp != NULL;) {
+        sn_inproc_entry *e = *pp;
+        if (e->sock == s && (any_ep || (e->link != NULL && e->ep == ep))) {
+            *pp = e->next;
+            e->next = gone;
+            gone = e;
+        } else {
+            pp = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    while (gone != NULL) {
+        sn_inproc_entry *e = gone;
+        gone = e->next;
+        if (e->link != NULL)
+            sn_pipe_release(&e->link->ends[1], 0);
+        entry_free(e);
+    }
+}
+
+void
+sn_inproc_cancel_pending(sn_ctx *c, sn_socket *s, int ep)
+{
+    remove_matching(c, s, ep, false);
+}
+
+void
+sn_inproc_forget(sn_ctx *c, sn_socket *s)
+{
+    remove_matching(c, s, -1, true);
+}

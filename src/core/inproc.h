@@ -1,0 +1,22 @@
+/* inproc://: the context's name table. Binding registers a name; connecting links the
+ * two sockets with a pipe directly (no I/O thread on the path). Connecting before the
+ * bind works: the connecter gets its end at once and can queue messages; the binder
+ * adopts the other end when it binds. Called with the calling socket's lock held; takes
+ * the context lock, never another socket's lock. */
+#ifndef SINEW_CORE_INPROC_H
+#define SINEW_CORE_INPROC_H
+
+#include "core/ctx.h"
+
+typedef struct sn_socket sn_socket;
+
+#define SN_INPROC_NAME_MAX 256
+
+int sn_inproc_check_name(const char *name);          /* -EINVAL if empty or too long */
+int sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep); /* -EADDRINUSE */
+int sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep);
+void sn_inproc_unbind(sn_ctx *c, sn_socket *s, const char *name);
+void sn_inproc_cancel_pending(sn_ctx *c, sn_socket *s, int ep);
+void sn_inproc_forget(sn_ctx *c, sn_socket *s); /* s is closing: drop all its entries */
+
+#endif

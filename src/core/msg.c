@@ -1,0 +1,127 @@
+/* Message payload management: inline small payloads, refcounted content blocks for large
+ * ones (one allocation holds header and data), zero-copy application buffers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/msg.h"
+#include "core/msgpool.h"
+
+int
+sn_msg_init_size(sn_msg *m, size_t size)
+{
+    sn_msg_init(m);
+    if (size <= SN_MSG_VSM_MAX) {
+        m->vsm_size = (uint8_t) size;
+        return 0;
+    }
+    sn_msg_content *c = sn_msgpool_alloc(size);
+    if (c == NULL)
+        return -ENOMEM;
+    c->data = c + 1;
+    c->size = size;
+    c->ffn = NULL;
+    c->hint = NULL;
+    atomic_init(&c->refs, 1);
+    m->type = SN_MSG_LMSG;
+    m->u.ext.data = c->data;
+    m->u.ext.size = size;
+    m->u.ext.content = c;
+    return 0;
+}
+
+int
+sn_msg_init_buffer(sn_msg *m, const void *buf, size_t size)
+{
+    int rc = sn_msg_init_size(m, size);
+    if (rc == 0 && size > 0)
+        memcpy(sn_msg_data(m), buf, size);
+    return rc;
+}
+
+void
+sn_msg_init_const(sn_msg *m, const void *data, size_t size)
+{
+    sn_msg_init(m);
+    m->type = SN_MSG_CMSG;
+    m->u.ext.data = (void *) data;
+    m->u.ext.size = size;
+    m->u.ext.content = NULL;
+}
+
+int
+sn_msg_init_data(sn_msg *m, void *data, size_t size, sinew_free_fn *ffn, void *hint)
+{
+    if (ffn == NULL) {
+        /* libzmq treats a NULL free function as "the application keeps it". */
+        sn_msg_init_const(m, data, size);
+        return 0;
+    }
+    sn_msg_init(m);
+    sn_msg_content *c = malloc(sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->data = data;
+    c->size = size;
+    c->ffn = ffn;
+    c->hint = hint;
+    atomic_init(&c->refs, 1);
+    m->type = SN_MSG_LMSG;
+    m->u.ext.data = data;
+    m->u.ext.size = size;
+    m->u.ext.content = c;
+    return 0;
+}
+
+static void
+content_release(sn_msg_content *c)
+{
+    /* A sole owner needs no atomic decrement: nobody else can take a reference. */
+    if (atomic_load_explicit(&c->refs, memory_order_acquire) != 1 &&
+        atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (c->ffn != NULL) {
+        c->ffn(c->data, c->hint);
+        free(c);
+    } else {
+        sn_msgpool_free(c);
+    }
+}
+
+void
+sn_msg_close(sn_msg *m)
+{
+    if (m->type == SN_MSG_LMSG)
+        content_release(m->u.ext.content);
+    m->type = SN_MSG_CLOSED;
+}
+
+void
+sn_msg_move(sn_msg *dst, sn_msg *src)
+{
+    if (dst != src) {
+        sn_msg_close(dst);
+        *dst = *src;
+    }
+    sn_msg_init(src);
+}
+
+void
+sn_msg_copy(sn_msg *dst, sn_msg *src)
+{
+    if (dst == src)
+        return;
+    sn_msg_close(dst);
+    if (src->type == SN_MSG_LMSG)
+        atomic_fetch_add_explicit(&src->u.ext.content->refs, 1, memory_order_relaxed);
+    else if (src->type == SN_MSG_CMSG)
+        src->flags |= SN_MSG_SHARED;
+    *dst = *src;
+}
+
+bool
+sn_msg_shared(const sn_msg *m)
+{
+    if (m->type == SN_MSG_LMSG)
+        return atomic_load_explicit(&m->u.ext.content->refs, memory_order_relaxed) > 1;
+    return (m->flags & SN_MSG_SHARED) != 0;
+}

@@ -1,0 +1,107 @@
+/* Messages: the internal layout of sinew_msg_t. Payloads up to SN_MSG_VSM_MAX bytes live
+ * inside the 64-byte struct; larger ones in a reference-counted content block that copies
+ * share. A message is owned by one thread at a time; only the refcount is shared. */
+#ifndef SINEW_CORE_MSG_H
+#define SINEW_CORE_MSG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sinew.h"
+
+#define SN_MSG_VSM_MAX 48
+
+enum sn_msg_type {
+    SN_MSG_CLOSED = 0, /* after close, or never initialised by us: every use fails */
+    SN_MSG_VSM = 1,    /* payload inline */
+    SN_MSG_LMSG = 2,   /* payload in a refcounted content block */
+    SN_MSG_CMSG = 3,   /* constant payload owned by the application (send_const) */
+};
+
+enum sn_msg_flags {
+    SN_MSG_MORE = 1,    /* more parts follow */
+    SN_MSG_COMMAND = 2, /* ZMTP command frame, never seen by applications */
+    SN_MSG_SHARED = 4,  /* CMSG that has been copied */
+};
+
+typedef struct sn_msg_content {
+    void *data;
+    size_t size;
+    sinew_free_fn *ffn; /* NULL: data is inline after this header */
+    void *hint;
+    atomic_uint refs;
+} sn_msg_content;
+
+typedef struct sn_msg {
+    union {
+        uint8_t vsm[SN_MSG_VSM_MAX];
+        struct {
+            void *data;
+            size_t size;
+            sn_msg_content *content; /* NULL for CMSG */
+        } ext;
+    } u;
+    void *meta;          /* peer metadata (connection properties), NULL for now */
+    uint32_t routing_id; /* pipe that delivered it, for routing patterns */
+    uint8_t vsm_size;
+    uint8_t type;
+    uint8_t flags;
+    uint8_t reserved;
+} sn_msg;
+
+_Static_assert(sizeof(sn_msg) == sizeof(sinew_msg_t), "sn_msg must be 64 bytes");
+_Static_assert(_Alignof(sn_msg) <= _Alignof(sinew_msg_t), "sn_msg alignment");
+
+static inline sn_msg *
+sn_msg_of(sinew_msg_t *m)
+{
+    return (sn_msg *) (void *) m;
+}
+
+static inline bool
+sn_msg_valid(const sn_msg *m)
+{
+    return m->type >= SN_MSG_VSM && m->type <= SN_MSG_CMSG;
+}
+
+static inline void
+sn_msg_init(sn_msg *m)
+{
+    m->type = SN_MSG_VSM;
+    m->vsm_size = 0;
+    m->flags = 0;
+    m->meta = NULL;
+    m->routing_id = 0;
+}
+
+static inline void *
+sn_msg_data(sn_msg *m)
+{
+    return m->type == SN_MSG_VSM ? (void *) m->u.vsm : m->u.ext.data;
+}
+
+static inline size_t
+sn_msg_size(const sn_msg *m)
+{
+    return m->type == SN_MSG_VSM ? m->vsm_size : m->u.ext.size;
+}
+
+static inline bool
+sn_msg_more(const sn_msg *m)
+{
+    return (m->flags & SN_MSG_MORE) != 0;
+}
+
+/* All return 0 or -errno; none blocks. */
+int sn_msg_init_size(sn_msg *m, size_t size);
+int sn_msg_init_data(sn_msg *m, void *data, size_t size, sinew_free_fn *ffn, void *hint);
+int sn_msg_init_buffer(sn_msg *m, const void *buf, size_t size); /* copies buf */
+void sn_msg_init_const(sn_msg *m, const void *data, size_t size);
+void sn_msg_close(sn_msg *m); /* releases the payload; m becomes SN_MSG_CLOSED */
+void sn_msg_move(sn_msg *dst, sn_msg *src); /* dst closed first; src becomes empty */
+void sn_msg_copy(sn_msg *dst, sn_msg *src); /* dst closed first; shares the payload */
+bool sn_msg_shared(const sn_msg *m);
+
+#endif /* SINEW_CORE_MSG_H */

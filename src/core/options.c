@@ -1,0 +1,110 @@
+/* Shared socket options (see options.h). One table row per option: its number, type,
+ * bounds and where it lives, so set and get are written once. */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/options.h"
+#include "sinew.h"
+
+enum opt_kind { OPT_INT, OPT_BLOB, OPT_STRING };
+
+typedef struct opt_row {
+    int option;
+    enum opt_kind kind;
+    bool writable;
+    int min, max;        /* OPT_INT bounds; OPT_BLOB length bounds */
+    size_t offset;       /* of the int or byte array in sn_options */
+    size_t len_offset;   /* OPT_BLOB: of its size_t length */
+} opt_row;
+
+#define AT(field) offsetof(sn_options, field)
+
+static const opt_row rows[] = {
+    {SINEW_TYPE, OPT_INT, false, 0, 0, AT(type), 0},
+    {SINEW_SNDHWM, OPT_INT, true, 0, INT_MAX, AT(sndhwm), 0},
+    {SINEW_RCVHWM, OPT_INT, true, 0, INT_MAX, AT(rcvhwm), 0},
+    {SINEW_LINGER, OPT_INT, true, -1, INT_MAX, AT(linger), 0},
+    {SINEW_RCVTIMEO, OPT_INT, true, -1, INT_MAX, AT(rcvtimeo), 0},
+    {SINEW_SNDTIMEO, OPT_INT, true, -1, INT_MAX, AT(sndtimeo), 0},
+    {SINEW_IMMEDIATE, OPT_INT, true, 0, 1, AT(immediate), 0},
+    {SINEW_SPIN_US, OPT_INT, true, 0, 1000000, AT(spin_us), 0},
+    {SINEW_ROUTING_ID, OPT_BLOB, true, 1, SN_ROUTING_ID_MAX, AT(routing_id),
+     AT(routing_id_len)},
+    {SINEW_LAST_ENDPOINT, OPT_STRING, false, 0, 0, AT(last_endpoint), 0},
+};
+
+static const opt_row *
+find(int option)
+{
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (rows[i].option == option)
+            return &rows[i];
+    return NULL;
+}
+
+void
+sn_options_defaults(sn_options *o, int type, int linger)
+{
+    memset(o, 0, sizeof *o);
+    o->type = type;
+    o->sndhwm = o->rcvhwm = 1000;
+    o->linger = linger;
+    o->rcvtimeo = o->sndtimeo = -1;
+    o->spin_us = 50;
+}
+
+int
+sn_options_set(sn_options *o, int option, const void *val, size_t len)
+{
+    const opt_row *r = find(option);
+    if (r == NULL || !r->writable)
+        return -EINVAL;
+    char *base = (char *) o;
+    if (r->kind == OPT_INT) {
+        int v;
+        if (val == NULL || len != sizeof v)
+            return -EINVAL;
+        memcpy(&v, val, sizeof v);
+        if (v < r->min || v > r->max)
+            return -EINVAL;
+        memcpy(base + r->offset, &v, sizeof v);
+        return 0;
+    }
+    /* OPT_BLOB: libzmq refuses empty routing ids and ids starting with a zero byte
+     * (those are reserved for generated ids). */
+    if (val == NULL || len < (size_t) r->min || len > (size_t) r->max)
+        return -EINVAL;
+    if (option == SINEW_ROUTING_ID && ((const uint8_t *) val)[0] == 0)
+        return -EINVAL;
+    memcpy(base + r->offset, val, len);
+    memcpy(base + r->len_offset, &len, sizeof len);
+    return 0;
+}
+
+int
+sn_options_get(const sn_options *o, int option, void *val, size_t *len)
+{
+    const opt_row *r = find(option);
+    if (r == NULL)
+        return -ENOENT;
+    const char *base = (const char *) o;
+    if (r->kind == OPT_INT) {
+        if (*len < sizeof(int))
+            return -EINVAL;
+        memcpy(val, base + r->offset, sizeof(int));
+        *len = sizeof(int);
+        return 0;
+    }
+    size_t n;
+    if (r->kind == OPT_STRING)
+        n = strlen(base + r->offset) + 1;
+    else
+        memcpy(&n, base + r->len_offset, sizeof n);
+    if (*len < n)
+        return -EINVAL;
+    memcpy(val, base + r->offset, n);
+    *len = n;
+    return 0;
+}

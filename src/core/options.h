@@ -1,0 +1,30 @@
+/* Socket options: storage, defaults, and the table-driven setsockopt/getsockopt for the
+ * options every socket type shares. Values are validated here; an unknown option, a
+ * wrong length or an out-of-range value is -EINVAL. Called with the socket lock held. */
+#ifndef SINEW_CORE_OPTIONS_H
+#define SINEW_CORE_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SN_ROUTING_ID_MAX 255
+#define SN_ENDPOINT_MAX 1024
+
+typedef struct sn_options {
+    int type;
+    int sndhwm, rcvhwm;    /* messages, 0 = unlimited */
+    int linger;            /* ms, -1 = forever */
+    int rcvtimeo, sndtimeo;/* ms, -1 = forever */
+    int immediate;
+    int spin_us;           /* SINEW_SPIN_US */
+    uint8_t routing_id[SN_ROUTING_ID_MAX];
+    size_t routing_id_len;
+    char last_endpoint[SN_ENDPOINT_MAX];
+} sn_options;
+
+void sn_options_defaults(sn_options *o, int type, int linger);
+int sn_options_set(sn_options *o, int option, const void *val, size_t len);
+/* -ENOENT: not an option stored here (the socket answers it), -EINVAL: bad length. */
+int sn_options_get(const sn_options *o, int option, void *val, size_t *len);
+
+#endif

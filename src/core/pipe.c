@@ -1,0 +1,159 @@
+/* Pipe ends and links: queue pairs plus the notifications between their two owners. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/pipe.h"
+
+uint64_t
+sn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+int
+sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
+{
+    sn_link *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return -ENOMEM;
+    int rc = sn_queue_init(&l->queues[0], hwm0);
+    if (rc < 0)
+        goto fail;
+    rc = sn_queue_init(&l->queues[1], hwm1);
+    if (rc < 0)
+        goto fail_q0;
+    for (int i = 0; i < 2; i++) {
+        sn_pipe *p = &l->ends[i];
+        p->out = &l->queues[i];
+        p->in = &l->queues[!i];
+        p->peer = &l->ends[!i];
+        p->link = l;
+        p->endpoint = -1;
+        p->index = -1;
+        atomic_init(&p->released, false);
+        atomic_init(&p->owner_ops, NULL);
+        atomic_init(&l->linger_deadline[i], UINT64_MAX);
+    }
+    atomic_init(&l->refs, 2);
+    *out = l;
+    return 0;
+fail_q0:
+    sn_queue_fini(&l->queues[0]);
+fail:
+    free(l);
+    return rc;
+}
+
+void
+sn_link_ref(sn_link *l)
+{
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+}
+
+void
+sn_link_unref(sn_link *l)
+{
+    if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    sn_queue_fini(&l->queues[0]);
+    sn_queue_fini(&l->queues[1]);
+    free(l);
+}
+
+void
+sn_pipe_set_owner(sn_pipe *p, void *owner, const sn_pipe_owner_ops *ops)
+{
+    p->owner = owner;
+    atomic_store_explicit(&p->owner_ops, ops, memory_order_release);
+}
+
+void
+sn_pipe_notify_peer(sn_pipe *p, int cmd)
+{
+    sn_pipe *peer = p->peer;
+    const sn_pipe_owner_ops *ops = atomic_load_explicit(&peer->owner_ops, memory_order_acquire);
+    if (ops == NULL || atomic_load_explicit(&peer->released, memory_order_acquire))
+        return;
+    sn_link_ref(p->link);
+    if (!ops->post(peer->owner, peer, cmd))
+        sn_link_unref(p->link);
+}
+
+bool
+sn_pipe_check_write(sn_pipe *p)
+{
+    return !p->peer_gone && sn_queue_check_write(p->out);
+}
+
+int
+sn_pipe_write(sn_pipe *p, sn_msg *msg)
+{
+    return sn_queue_write(p->out, msg);
+}
+
+void
+sn_pipe_flush(sn_pipe *p)
+{
+    if (sn_queue_flush(p->out))
+        sn_pipe_notify_peer(p, SN_CMD_ACTIVATE_READ);
+}
+
+static void
+owe_writer(sn_pipe *p)
+{
+    if (p->in->rwake) {
+        p->in->rwake = false;
+        sn_pipe_notify_peer(p, SN_CMD_ACTIVATE_WRITE);
+    }
+}
+
+/* After the peer let go, input is drained until its linger deadline, then dropped. */
+static bool
+peer_expired(sn_pipe *p)
+{
+    if (!p->peer_gone)
+        return false;
+    if (p->drop_deadline != UINT64_MAX && sn_now_ms() >= p->drop_deadline) {
+        p->owner_ops->drained(p->owner, p);
+        return true;
+    }
+    return false;
+}
+
+bool
+sn_pipe_check_read(sn_pipe *p)
+{
+    if (peer_expired(p))
+        return false;
+    bool ok = sn_queue_check_read(p->in);
+    owe_writer(p);
+    if (!ok && p->peer_gone)
+        p->owner_ops->drained(p->owner, p);
+    return ok;
+}
+
+int
+sn_pipe_read(sn_pipe *p, sn_msg *msg)
+{
+    if (peer_expired(p))
+        return -EAGAIN;
+    int rc = sn_queue_read(p->in, msg);
+    owe_writer(p);
+    if (rc < 0 && p->peer_gone)
+        p->owner_ops->drained(p->owner, p);
+    return rc;
+}
+
+void
+sn_pipe_release(sn_pipe *p, uint64_t linger_deadline)
+{
+    sn_link *l = p->link;
+    int self = (int) (p - l->ends);
+    atomic_store_explicit(&l->linger_deadline[self], linger_deadline, memory_order_release);
+    atomic_store_explicit(&p->released, true, memory_order_release);
+    sn_pipe_notify_peer(p, SN_CMD_PEER_TERM);
+    sn_link_unref(l);
+}

@@ -1,0 +1,95 @@
+/* Pipes: a bidirectional link between two endpoints (two sockets for inproc; a socket and
+ * a connection engine for tcp/ipc), made of two SPSC queues. Each end belongs to one
+ * owner, which alone reads its in-queue and writes its out-queue, under its own lock.
+ *
+ * Owners learn about the other end through commands posted with owner_ops->post (from
+ * the peer's thread): ACTIVATE_READ (data arrived after the owner found the pipe dry),
+ * ACTIVATE_WRITE (room again after the HWM), PEER_TERM (the peer let go of its end).
+ * A posted command holds a reference on the link, so the memory stays valid until the
+ * owner has processed it; a command for an end its owner already released is ignored. */
+#ifndef SINEW_CORE_PIPE_H
+#define SINEW_CORE_PIPE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/queue.h"
+
+typedef struct sn_pipe sn_pipe;
+typedef struct sn_link sn_link;
+
+enum sn_pipe_cmd {
+    SN_CMD_ATTACH = 1,     /* a new pipe end for this owner (inproc connect to a bind) */
+    SN_CMD_ACTIVATE_READ,
+    SN_CMD_ACTIVATE_WRITE,
+    SN_CMD_PEER_TERM,
+};
+
+typedef struct sn_pipe_owner_ops {
+    /* Any thread. Queues cmd for the owner and wakes it; takes over one link reference
+     * (sn_link_ref was called by the poster). Returns false if the owner is gone, in
+     * which case the caller drops that reference. */
+    bool (*post)(void *owner, sn_pipe *p, int cmd);
+    /* Owner's thread, from inside a read: p's peer is gone and nothing is left to read
+     * (or the peer's linger ran out); the owner should detach p once the current
+     * operation is over. */
+    void (*drained)(void *owner, sn_pipe *p);
+} sn_pipe_owner_ops;
+
+struct sn_pipe {
+    sn_queue *in;
+    sn_queue *out;
+    sn_pipe *peer;
+    sn_link *link;
+    void *owner;
+    _Atomic(const sn_pipe_owner_ops *) owner_ops; /* NULL until an owner takes the end */
+    _Atomic bool released; /* the owner let go; set once, by the owner */
+
+    /* Owner's thread only. */
+    bool peer_gone;        /* PEER_TERM seen: drain what is left, then detach */
+    bool attached;         /* the pattern knows this pipe */
+    bool dead;             /* queued for detach by the socket */
+    uint64_t drop_deadline;/* ms clock: discard input after this (peer's linger) */
+    uint32_t id;           /* unique within the owning socket: routing id */
+    int endpoint;          /* index of the endpoint it came through, -1 if none */
+    int index;             /* pattern's slot for it (lb/fq arrays) */
+    sn_pipe *next_dead;
+};
+
+struct sn_link {
+    sn_pipe ends[2];
+    sn_queue queues[2];
+    atomic_int refs;
+    _Atomic uint64_t linger_deadline[2]; /* set by end i when it lets go: when end
+                                            !i must stop draining (ms clock) */
+};
+
+/* Creates a link with both ends unowned, refs = 2 (one per end). end 0 writes queues[0]
+ * with hwm0, end 1 writes queues[1] with hwm1. */
+int sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1);
+void sn_link_ref(sn_link *l);
+void sn_link_unref(sn_link *l); /* frees on the last reference, closing queued messages */
+
+void sn_pipe_set_owner(sn_pipe *p, void *owner, const sn_pipe_owner_ops *ops);
+
+/* Owner's thread. check_write arms the writer-waiting bit when false. write takes msg.
+ * flush publishes and wakes the peer if it sleeps. read: -EAGAIN when dry. */
+bool sn_pipe_check_write(sn_pipe *p);
+int sn_pipe_write(sn_pipe *p, sn_msg *msg);
+void sn_pipe_flush(sn_pipe *p);
+bool sn_pipe_check_read(sn_pipe *p);
+int sn_pipe_read(sn_pipe *p, sn_msg *msg);
+
+/* Owner lets go of its end: the peer gets PEER_TERM and may drain queued messages until
+ * linger_deadline (ms clock; 0 = discard now, UINT64_MAX = forever). Drops the owner's
+ * link reference. */
+void sn_pipe_release(sn_pipe *p, uint64_t linger_deadline);
+
+/* Posts cmd about p's peer end to the peer's owner (used by the pipe layer itself and
+ * by inproc attach). */
+void sn_pipe_notify_peer(sn_pipe *p, int cmd);
+
+uint64_t sn_now_ms(void);
+
+#endif /* SINEW_CORE_PIPE_H */

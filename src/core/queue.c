@@ -1,0 +1,178 @@
+/* SPSC queue: see queue.h for the protocol. Memory ordering: the writer's xchg on pub
+ * releases the slots it publishes; the reader's acquire load (or failed CAS) of pub makes
+ * them visible. The same holds for ack in the other direction (release of consumed
+ * slots is not needed: the writer never reuses a slot, chunks come back via spare). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/queue.h"
+
+static sn_queue_chunk *
+chunk_new(sn_queue *q)
+{
+    sn_queue_chunk *c = atomic_exchange_explicit(&q->spare, NULL, memory_order_acquire);
+    if (c == NULL)
+        c = malloc(sizeof *c);
+    if (c != NULL)
+        c->next = NULL;
+    return c;
+}
+
+int
+sn_queue_init(sn_queue *q, uint64_t hwm)
+{
+    memset(q, 0, sizeof *q);
+    sn_queue_chunk *c = malloc(sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->next = NULL;
+    q->wchunk = q->rchunk = c;
+    atomic_init(&q->pub, 0);
+    atomic_init(&q->ack, 0);
+    atomic_init(&q->spare, NULL);
+    atomic_init(&q->hwm, hwm);
+    return 0;
+}
+
+void
+sn_queue_fini(sn_queue *q)
+{
+    /* Every part ever written, published or not, is closed exactly once. */
+    sn_queue_chunk *c = q->rchunk;
+    unsigned pos = q->rpos;
+    for (uint64_t n = q->rparts; n < q->wparts; n++) {
+        if (pos == SN_QUEUE_CHUNK) {
+            c = c->next;
+            pos = 0;
+        }
+        sn_msg_close(&c->msgs[pos++]);
+    }
+    while (q->rchunk != NULL) {
+        sn_queue_chunk *next = q->rchunk->next;
+        free(q->rchunk);
+        q->rchunk = next;
+    }
+    free(atomic_load(&q->spare));
+}
+
+static uint64_t
+lwm_of(uint64_t hwm)
+{
+    return hwm / 2;
+}
+
+bool
+sn_queue_check_write(sn_queue *q)
+{
+    uint64_t hwm = atomic_load_explicit(&q->hwm, memory_order_relaxed);
+    if (hwm == 0 || q->wmsgs - q->wacked < hwm)
+        return true;
+    uint64_t a = atomic_load_explicit(&q->ack, memory_order_acquire);
+    for (;;) {
+        q->wacked = a >> 1;
+        if (q->wmsgs - q->wacked < hwm)
+            return true;
+        if (a & 1)
+            return false;
+        if (atomic_compare_exchange_weak_explicit(&q->ack, &a, a | 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return false;
+    }
+}
+
+int
+sn_queue_write(sn_queue *q, sn_msg *msg)
+{
+    if (q->wpos == SN_QUEUE_CHUNK) {
+        sn_queue_chunk *c = chunk_new(q);
+        if (c == NULL)
+            return -ENOMEM;
+        q->wchunk->next = c;
+        q->wchunk = c;
+        q->wpos = 0;
+    }
+    q->wchunk->msgs[q->wpos++] = *msg;
+    q->wparts++;
+    if (!sn_msg_more(msg))
+        q->wmsgs++;
+    sn_msg_init(msg);
+    return 0;
+}
+
+bool
+sn_queue_flush(sn_queue *q)
+{
+    if (q->wpublished == q->wparts)
+        return false;
+    q->wpublished = q->wparts;
+    uint64_t old = atomic_exchange_explicit(&q->pub, q->wparts << 1, memory_order_acq_rel);
+    return (old & 1) != 0;
+}
+
+/* Publish the consumed count when the writer waits, every ACK_BATCH messages, or when
+ * the queue runs dry. A waiting writer keeps its bit until the queue falls to the
+ * low-water mark, so it is woken once per refill, not once per message. */
+#define ACK_BATCH 32
+
+static void
+ack_update(sn_queue *q, bool drained)
+{
+    uint64_t a = atomic_load_explicit(&q->ack, memory_order_relaxed);
+    bool waiting = (a & 1) != 0;
+    if (!waiting && !drained && q->rmsgs - q->racked < ACK_BATCH)
+        return;
+    if (!waiting && q->rmsgs == q->racked)
+        return;
+    uint64_t lwm = lwm_of(atomic_load_explicit(&q->hwm, memory_order_relaxed));
+    bool keep;
+    for (;;) {
+        keep = waiting && !drained && q->ravail - q->rparts > lwm;
+        if (atomic_compare_exchange_weak_explicit(&q->ack, &a, (q->rmsgs << 1) | keep,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            break;
+        waiting = (a & 1) != 0;
+    }
+    q->racked = q->rmsgs;
+    if (waiting && !keep)
+        q->rwake = true;
+}
+
+bool
+sn_queue_check_read(sn_queue *q)
+{
+    if (q->rparts < q->ravail)
+        return true;
+    uint64_t p = atomic_load_explicit(&q->pub, memory_order_acquire);
+    q->ravail = p >> 1;
+    if (q->rparts < q->ravail)
+        return true;
+    ack_update(q, true);
+    if (p & 1)
+        return false;
+    if (atomic_compare_exchange_strong_explicit(&q->pub, &p, p | 1, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return false;
+    q->ravail = p >> 1; /* the writer published meanwhile */
+    return q->rparts < q->ravail;
+}
+
+int
+sn_queue_read(sn_queue *q, sn_msg *msg)
+{
+    if (!sn_queue_check_read(q))
+        return -EAGAIN;
+    if (q->rpos == SN_QUEUE_CHUNK) {
+        sn_queue_chunk *old = q->rchunk;
+        q->rchunk = old->next;
+        q->rpos = 0;
+        free(atomic_exchange_explicit(&q->spare, old, memory_order_acq_rel));
+    }
+    *msg = q->rchunk->msgs[q->rpos++];
+    q->rparts++;
+    if (!sn_msg_more(msg)) {
+        q->rmsgs++;
+        ack_update(q, false);
+    }
+    return 0;
+}

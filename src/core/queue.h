@@ -1,0 +1,76 @@
+/* A single-producer/single-consumer message queue with a high-water mark.
+ *
+ * One thread writes, one thread reads, no lock. Messages are stored in linked chunks;
+ * the writer batches writes and publishes them with one atomic exchange, and each side
+ * learns that the other went to sleep from a bit packed into the same word it updates,
+ * so a wake-up is requested only when the other side really sleeps:
+ *
+ *   pub = (parts published << 1) | reader_asleep   written by the writer (xchg), armed
+ *                                                    by the reader (CAS) when it runs dry
+ *   ack = (messages consumed << 1) | writer_waiting  written by the reader, armed by the
+ *                                                    writer when it hits the HWM
+ *
+ * The HWM counts whole messages (a multipart message is one). Parts of a multipart
+ * message are published together, so a reader never sees half a message. */
+#ifndef SINEW_CORE_QUEUE_H
+#define SINEW_CORE_QUEUE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/msg.h"
+
+#define SN_QUEUE_CHUNK 127
+#define SN_CACHELINE 64
+
+typedef struct sn_queue_chunk {
+    sn_msg msgs[SN_QUEUE_CHUNK];
+    struct sn_queue_chunk *next;
+} sn_queue_chunk;
+
+typedef struct sn_queue {
+    /* Writer thread only. */
+    _Alignas(SN_CACHELINE) sn_queue_chunk *wchunk;
+    unsigned wpos;
+    uint64_t wparts;      /* parts written */
+    uint64_t wpublished;  /* parts published */
+    uint64_t wmsgs;       /* complete messages written */
+    uint64_t wacked;      /* last consumed count seen in ack */
+
+    _Alignas(SN_CACHELINE) _Atomic uint64_t pub;
+    _Alignas(SN_CACHELINE) _Atomic uint64_t ack;
+
+    /* Reader thread only. */
+    _Alignas(SN_CACHELINE) sn_queue_chunk *rchunk;
+    unsigned rpos;
+    uint64_t rparts;  /* parts consumed */
+    uint64_t ravail;  /* parts known published */
+    uint64_t rmsgs;   /* complete messages consumed */
+    uint64_t racked;  /* rmsgs value last stored in ack */
+    bool rwake;       /* the writer waits for room: the pipe layer owes it a wake-up */
+
+    /* Shared. */
+    _Alignas(SN_CACHELINE) _Atomic(sn_queue_chunk *) spare; /* one recycled chunk */
+    _Atomic uint64_t hwm; /* messages; 0 = no limit. May be raised by a late binder. */
+} sn_queue;
+
+int sn_queue_init(sn_queue *q, uint64_t hwm);   /* -ENOMEM */
+void sn_queue_fini(sn_queue *q);               /* closes every message still queued */
+
+/* Writer side. check_write: true if a new message may be started; when false it has
+ * armed writer_waiting, so the reader will report the queue falling to the low-water
+ * mark. write: takes msg (msg becomes empty); -ENOMEM if no chunk could be allocated.
+ * flush: publishes; true if the reader was asleep and must be woken. */
+bool sn_queue_check_write(sn_queue *q);
+int sn_queue_write(sn_queue *q, sn_msg *msg);
+bool sn_queue_flush(sn_queue *q);
+
+/* Reader side. check_read: true if a message is available; when false it has armed
+ * reader_asleep, so the next flush reports it. read: -EAGAIN (and armed) if empty, else
+ * 0 with the part in msg. After either, rwake set means the writer waited for room and
+ * has it now: the caller clears rwake and wakes the writer. */
+bool sn_queue_check_read(sn_queue *q);
+int sn_queue_read(sn_queue *q, sn_msg *msg);
+
+#endif /* SINEW_CORE_QUEUE_H */

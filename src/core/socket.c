@@ -1,0 +1,791 @@
+/* The socket core: lifecycle, command processing, blocking send/recv with timeouts and
+ * adaptive spinning, multipart ownership between threads, and the event descriptors. */
+#include <linux/futex.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/inproc.h"
+#include "core/registry.h"
+#include "core/socket.h"
+
+#define GEN_MASK ((UINT64_C(1) << 40) - 1)
+
+static bool socket_post(void *owner, sn_pipe *p, int cmd);
+static void socket_drained(void *owner, sn_pipe *p);
+
+const sn_pipe_owner_ops sn_socket_pipe_ops = {
+    .post = socket_post,
+    .drained = socket_drained,
+};
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+static sn_socket *
+socket_obtain(void)
+{
+    uint32_t index;
+    sn_socket *s = sn_registry_recycle(&sn_socket_registry, &index);
+    if (s != NULL) {
+        sn_mailbox_reopen(&s->mailbox);
+        return s;
+    }
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    if (sn_mailbox_init(&s->mailbox) < 0) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->wake_seq, 0);
+    atomic_init(&s->sleepers, 0);
+    if (sn_registry_add(&sn_socket_registry, s, &index) < 0) {
+        sn_mailbox_fini(&s->mailbox);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+    }
+    s->index = index;
+    return s;
+}
+
+int
+sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
+{
+    const sn_pattern_ops *ops = sn_pattern_lookup(type);
+    if (ops == NULL)
+        return -EINVAL;
+    sn_socket *s = socket_obtain();
+    if (s == NULL)
+        return -ENOMEM;
+    pthread_mutex_lock(&s->lock);
+    s->pattern = calloc(1, ops->state_size);
+    int rc = s->pattern == NULL ? -ENOMEM : ops->init(s->pattern, s);
+    if (rc < 0)
+        goto fail;
+    s->ctx = ctx;
+    s->ops = ops;
+    sn_options_defaults(&s->opt, type, ctx->blocky ? -1 : 0);
+    s->spin_ns = (uint32_t) s->opt.spin_us * 1000u;
+    s->send_busy = s->recv_busy = s->rcvmore = false;
+    atomic_init(&s->event_fd, -1);
+    atomic_init(&s->ready_fd, -1);
+    atomic_init(&s->event_signaled, false);
+    atomic_init(&s->ready_signaled, false);
+    atomic_init(&s->dropped, 0);
+    s->npipes = 0;
+    s->dead = NULL;
+    s->next_pipe_id = 1;
+    s->nendpoints = 0;
+    s->inside = 0;
+    rc = sn_ctx_add_socket(ctx, s);
+    if (rc < 0) {
+        ops->fini(s->pattern);
+        goto fail;
+    }
+    s->open = true;
+    pthread_mutex_unlock(&s->lock);
+    *out = s;
+    return 0;
+fail:
+    free(s->pattern);
+    s->pattern = NULL;
+    s->gen = (s->gen + 1) & GEN_MASK;
+    sn_mailbox_close(&s->mailbox);
+    pthread_mutex_unlock(&s->lock);
+    sn_registry_release(&sn_socket_registry, s->index);
+    return rc;
+}
+
+void *
+sn_socket_handle(sn_socket *s)
+{
+    return sn_handle_make(SN_KIND_SOCKET, s->index, s->gen);
+}
+
+sn_socket *
+sn_socket_enter(void *handle)
+{
+    uint32_t index;
+    uint64_t gen;
+    if (!sn_handle_parse(handle, SN_KIND_SOCKET, &index, &gen))
+        return NULL;
+    sn_socket *s = sn_registry_get(&sn_socket_registry, index);
+    if (s == NULL)
+        return NULL;
+    pthread_mutex_lock(&s->lock);
+    if (!s->open || s->gen != gen) {
+        pthread_mutex_unlock(&s->lock);
+        return NULL;
+    }
+    s->inside++;
+    return s;
+}
+
+static void
+close_fd(atomic_int *fd)
+{
+    int f = atomic_exchange(fd, -1);
+    if (f >= 0)
+        close(f);
+}
+
+/* Last thread out of a closed socket: free what is left and recycle the slot. */
+static void
+socket_finalize(sn_socket *s)
+{
+    s->ops->fini(s->pattern);
+    free(s->pattern);
+    s->pattern = NULL;
+    free(s->pipes);
+    s->pipes = NULL;
+    s->pipes_cap = 0;
+    for (int i = 0; i < s->nendpoints; i++)
+        free(s->endpoints[i].uri);
+    free(s->endpoints);
+    s->endpoints = NULL;
+    s->nendpoints = 0;
+    close_fd(&s->event_fd);
+    close_fd(&s->ready_fd);
+    sn_ctx *ctx = s->ctx;
+    s->ctx = NULL;
+    pthread_mutex_unlock(&s->lock);
+    sn_ctx_remove_socket(ctx, s);
+    sn_registry_release(&sn_socket_registry, s->index);
+}
+
+void
+sn_socket_leave(sn_socket *s)
+{
+    s->inside--;
+    if (!s->open && s->inside == 0)
+        socket_finalize(s);
+    else
+        pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- waking and waiting ----------------------------------------------------------- */
+
+static void
+fd_signal(atomic_int *fd, atomic_bool *signaled)
+{
+    int f = atomic_load_explicit(fd, memory_order_acquire);
+    if (f >= 0 && !atomic_exchange(signaled, true)) {
+        uint64_t one = 1;
+        ssize_t n = write(f, &one, sizeof one);
+        (void) n; /* an eventfd write of 1 cannot fail short of overflow */
+    }
+}
+
+static void
+fd_clear(atomic_int *fd, atomic_bool *signaled)
+{
+    int f = atomic_load_explicit(fd, memory_order_acquire);
+    if (f >= 0 && atomic_exchange(signaled, false)) {
+        uint64_t v;
+        ssize_t n = read(f, &v, sizeof v);
+        (void) n; /* EAGAIN is fine: already clear */
+    }
+}
+
+void
+sn_socket_wake(sn_socket *s)
+{
+    atomic_fetch_add(&s->wake_seq, 1);
+    if (atomic_load(&s->sleepers) > 0)
+        syscall(SYS_futex, &s->wake_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    fd_signal(&s->event_fd, &s->event_signaled);
+}
+
+static bool
+socket_post(void *owner, sn_pipe *p, int cmd)
+{
+    sn_socket *s = owner;
+    if (sn_mailbox_post(&s->mailbox, (sn_cmd){.type = cmd, .pipe = p}) < 0)
+        return false;
+    if (cmd == SN_CMD_ACTIVATE_READ || cmd == SN_CMD_ATTACH)
+        fd_signal(&s->ready_fd, &s->ready_signaled);
+    sn_socket_wake(s);
+    return true;
+}
+
+/* Waits until something may have changed or deadline (ns, UINT64_MAX = never) passes.
+ * Lock held on entry and exit. Spins first, for a budget that doubles when spinning
+ * paid off and halves when it did not, so idle sockets soon stop burning CPU. */
+static void
+socket_wait(sn_socket *s, uint64_t deadline)
+{
+    uint32_t seq = atomic_load(&s->wake_seq);
+    if (sn_mailbox_pending(&s->mailbox))
+        return;
+    uint32_t budget = s->spin_ns;
+    uint32_t max = (uint32_t) s->opt.spin_us * 1000u;
+    pthread_mutex_unlock(&s->lock);
+
+    bool woke = false;
+    if (budget > 0) {
+        uint64_t start = now_ns(), end = start + budget;
+        if (end > deadline)
+            end = deadline;
+        for (;;) {
+            for (int i = 0; i < 64 && !woke; i++) {
+                woke = atomic_load_explicit(&s->wake_seq, memory_order_acquire) != seq;
+                __builtin_ia32_pause();
+            }
+            if (woke || now_ns() >= end)
+                break;
+        }
+        budget = woke ? (budget * 2 > max ? max : budget * 2) : budget / 2;
+    } else if (max > 0) {
+        budget = 1000; /* re-arm spinning after a quiet spell */
+    }
+    if (!woke) {
+        uint64_t now = now_ns();
+        if (now < deadline) {
+            struct timespec ts, *tsp = NULL;
+            if (deadline != UINT64_MAX) {
+                uint64_t left = deadline - now;
+                ts.tv_sec = (time_t) (left / 1000000000u);
+                ts.tv_nsec = (long) (left % 1000000000u);
+                tsp = &ts;
+            }
+            atomic_fetch_add(&s->sleepers, 1);
+            syscall(SYS_futex, &s->wake_seq, FUTEX_WAIT_PRIVATE, seq, tsp, NULL, 0);
+            atomic_fetch_sub(&s->sleepers, 1);
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    s->spin_ns = budget;
+}
+
+/* ---- pipes and commands ----------------------------------------------------------- */
+
+static void
+socket_drained(void *owner, sn_pipe *p)
+{
+    sn_socket *s = owner;
+    if (!p->dead && p->attached) {
+        p->dead = true;
+        p->next_dead = s->dead;
+        s->dead = p;
+    }
+}
+
+uint64_t
+sn_socket_hwm_out(sn_socket *s)
+{
+    return (uint64_t) s->opt.sndhwm;
+}
+
+uint64_t
+sn_socket_hwm_in(sn_socket *s)
+{
+    return (uint64_t) s->opt.rcvhwm;
+}
+
+int
+sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
+{
+    if (s->npipes == s->pipes_cap) {
+        int cap = s->pipes_cap ? s->pipes_cap * 2 : 4;
+        sn_pipe **pipes = realloc(s->pipes, (size_t) cap * sizeof *pipes);
+        if (pipes == NULL) {
+            sn_pipe_release(p, 0);
+            return -ENOMEM;
+        }
+        s->pipes = pipes;
+        s->pipes_cap = cap;
+    }
+    sn_pipe_set_owner(p, s, &sn_socket_pipe_ops);
+    p->id = s->next_pipe_id++;
+    p->endpoint = endpoint;
+    int rc = s->ops->attach(s->pattern, p);
+    if (rc < 0) {
+        sn_pipe_release(p, 0);
+        return rc;
+    }
+    p->attached = true;
+    s->pipes[s->npipes++] = p;
+    return 0;
+}
+
+static uint64_t
+linger_deadline(sn_socket *s)
+{
+    if (s->opt.linger < 0)
+        return UINT64_MAX;
+    return s->opt.linger == 0 ? 0 : sn_now_ms() + (uint64_t) s->opt.linger;
+}
+
+static void
+detach(sn_socket *s, sn_pipe *p, uint64_t deadline)
+{
+    s->ops->detach(s->pattern, p);
+    p->attached = false;
+    for (int i = 0; i < s->npipes; i++) {
+        if (s->pipes[i] == p) {
+            s->pipes[i] = s->pipes[--s->npipes];
+            break;
+        }
+    }
+    sn_pipe_release(p, deadline);
+}
+
+static void
+reap_dead(sn_socket *s)
+{
+    while (s->dead != NULL) {
+        sn_pipe *p = s->dead;
+        s->dead = p->next_dead;
+        if (p->attached)
+            detach(s, p, 0);
+    }
+}
+
+static void
+handle_cmd(sn_socket *s, sn_cmd c)
+{
+    sn_pipe *p = c.pipe;
+    if (c.type == SN_CMD_ATTACH) {
+        sn_socket_attach(s, p, p->endpoint);
+        return;
+    }
+    if (!p->attached)
+        return; /* stale: we already let go of this end */
+    switch (c.type) {
+    case SN_CMD_ACTIVATE_READ:
+        s->ops->readable(s->pattern, p);
+        break;
+    case SN_CMD_ACTIVATE_WRITE:
+        s->ops->writable(s->pattern, p);
+        break;
+    case SN_CMD_PEER_TERM: {
+        sn_link *l = p->link;
+        p->peer_gone = true;
+        p->drop_deadline = atomic_load(&l->linger_deadline[p->peer - l->ends]);
+        if (p->drop_deadline == 0 || !sn_pipe_check_read(p))
+            socket_drained(s, p);
+        else
+            s->ops->readable(s->pattern, p);
+        break;
+    }
+    }
+}
+
+static void
+process_commands(sn_socket *s)
+{
+    while (sn_mailbox_pending(&s->mailbox)) {
+        sn_cmd cmds[32];
+        size_t n = sn_mailbox_take(&s->mailbox, cmds, 32);
+        for (size_t i = 0; i < n; i++) {
+            handle_cmd(s, cmds[i]);
+            sn_link_unref(cmds[i].pipe->link); /* the reference the poster took */
+        }
+    }
+    reap_dead(s);
+}
+
+/* ---- close ------------------------------------------------------------------------ */
+
+int
+sn_socket_close(sn_socket *s)
+{
+    s->open = false;
+    s->gen = (s->gen + 1) & GEN_MASK;
+    sn_inproc_forget(s->ctx, s);
+    process_commands(s);
+    uint64_t deadline = linger_deadline(s);
+    while (s->npipes > 0)
+        detach(s, s->pipes[s->npipes - 1], deadline);
+    /* Refuse new posts, then drop what raced in before the door closed. */
+    sn_mailbox_close(&s->mailbox);
+    sn_cmd c;
+    while (sn_mailbox_take(&s->mailbox, &c, 1) == 1) {
+        if (c.type == SN_CMD_ATTACH)
+            sn_pipe_release(c.pipe, 0); /* a connect that raced with this close */
+        sn_link_unref(c.pipe->link);
+    }
+    sn_socket_wake(s); /* threads blocked in this socket see it closed */
+    return 0;
+}
+
+/* ---- send and receive ------------------------------------------------------------- */
+
+static uint64_t
+deadline_of(int timeout_ms, int flags)
+{
+    if (flags & SINEW_DONTWAIT || timeout_ms == 0)
+        return 0;
+    if (timeout_ms < 0)
+        return UINT64_MAX;
+    return now_ns() + (uint64_t) timeout_ms * 1000000u;
+}
+
+/* After a wait: the reason to stop waiting, or 0 to try again. */
+static int
+wait_outcome(sn_socket *s, uint64_t deadline)
+{
+    if (!s->open)
+        return -ENOTSOCK;
+    if (atomic_load_explicit(&s->ctx->terminating, memory_order_relaxed))
+        return -ETERM;
+    if (deadline != UINT64_MAX && now_ns() >= deadline)
+        return -EAGAIN;
+    return 0;
+}
+
+static void
+update_ready_fd(sn_socket *s)
+{
+    if (atomic_load_explicit(&s->ready_fd, memory_order_relaxed) < 0)
+        return;
+    if (s->rcvmore || s->ops->has_in(s->pattern))
+        return; /* still readable: it is set (posts set it; only we clear it) */
+    /* Clear first, then look again: a message that arrives after the clear re-sets it. */
+    fd_clear(&s->ready_fd, &s->ready_signaled);
+    process_commands(s);
+    if (s->ops->has_in(s->pattern))
+        fd_signal(&s->ready_fd, &s->ready_signaled);
+}
+
+int
+sn_socket_send(sn_socket *s, sn_msg *m, int flags)
+{
+    if (s->ops->send == NULL)
+        return -ENOTSUP;
+    if (atomic_load_explicit(&s->ctx->terminating, memory_order_relaxed))
+        return -ETERM;
+    if (flags & ~(SINEW_DONTWAIT | SINEW_SNDMORE))
+        return -EINVAL;
+    pthread_t self = pthread_self();
+    uint8_t saved = m->flags;
+    m->flags = (uint8_t) ((m->flags & ~SN_MSG_MORE) | (flags & SINEW_SNDMORE ? SN_MSG_MORE : 0));
+    uint64_t deadline = deadline_of(s->opt.sndtimeo, flags);
+    int rc;
+    for (;;) {
+        if (!s->send_busy || pthread_equal(s->send_owner, self)) {
+            process_commands(s);
+            rc = s->ops->send(s->pattern, m);
+            reap_dead(s);
+            if (rc != -EAGAIN)
+                break;
+        }
+        if (deadline == 0) {
+            rc = -EAGAIN;
+            break;
+        }
+        socket_wait(s, deadline);
+        if ((rc = wait_outcome(s, deadline)) < 0)
+            break;
+    }
+    if (rc < 0) {
+        m->flags = saved;
+        return rc;
+    }
+    if (flags & SINEW_SNDMORE) {
+        s->send_busy = true;
+        s->send_owner = self;
+    } else if (s->send_busy) {
+        s->send_busy = false;
+        sn_socket_wake(s); /* another thread may wait for its turn */
+    }
+    return 0;
+}
+
+int
+sn_socket_recv(sn_socket *s, sn_msg *m, int flags)
+{
+    if (s->ops->recv == NULL)
+        return -ENOTSUP;
+    if (atomic_load_explicit(&s->ctx->terminating, memory_order_relaxed))
+        return -ETERM;
+    if (flags & ~SINEW_DONTWAIT)
+        return -EINVAL;
+    pthread_t self = pthread_self();
+    uint64_t deadline = deadline_of(s->opt.rcvtimeo, flags);
+    sn_msg in;
+    int rc;
+    for (;;) {
+        if (!s->recv_busy || pthread_equal(s->recv_owner, self)) {
+            process_commands(s);
+            rc = s->ops->recv(s->pattern, &in);
+            reap_dead(s);
+            if (rc != -EAGAIN)
+                break;
+        }
+        if (deadline == 0) {
+            rc = -EAGAIN;
+            break;
+        }
+        socket_wait(s, deadline);
+        if ((rc = wait_outcome(s, deadline)) < 0)
+            break;
+    }
+    if (rc == 0) {
+        sn_msg_close(m);
+        *m = in;
+        s->rcvmore = sn_msg_more(m);
+        if (s->rcvmore) {
+            s->recv_busy = true;
+            s->recv_owner = self;
+        } else if (s->recv_busy) {
+            s->recv_busy = false;
+            sn_socket_wake(s);
+        }
+    }
+    update_ready_fd(s);
+    return rc;
+}
+
+int
+sn_socket_events(sn_socket *s)
+{
+    process_commands(s);
+    int ev = 0;
+    if (s->rcvmore || (s->ops->recv != NULL && s->ops->has_in(s->pattern)))
+        ev |= SINEW_POLLIN;
+    if (s->send_busy || (s->ops->send != NULL && s->ops->has_out(s->pattern)))
+        ev |= SINEW_POLLOUT;
+    reap_dead(s);
+    update_ready_fd(s);
+    return ev;
+}
+
+/* ---- options ---------------------------------------------------------------------- */
+
+static int
+lazy_eventfd(atomic_int *fd)
+{
+    int f = atomic_load(fd);
+    if (f >= 0)
+        return f;
+    f = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (f < 0)
+        return -errno;
+    atomic_store(fd, f);
+    return f;
+}
+
+int
+sn_socket_poll_fd(sn_socket *s)
+{
+    int f = lazy_eventfd(&s->event_fd);
+    if (f >= 0)
+        fd_clear(&s->event_fd, &s->event_signaled);
+    return f;
+}
+
+static int
+get_int(void *val, size_t *len, int v)
+{
+    if (val == NULL || len == NULL || *len < sizeof v)
+        return -EINVAL;
+    memcpy(val, &v, sizeof v);
+    *len = sizeof v;
+    return 0;
+}
+
+int
+sn_socket_getopt(sn_socket *s, int option, void *val, size_t *len)
+{
+    if (val == NULL || len == NULL)
+        return -EFAULT;
+    int rc = sn_options_get(&s->opt, option, val, len);
+    if (rc != -ENOENT)
+        return rc;
+    switch (option) {
+    case SINEW_RCVMORE:
+        return get_int(val, len, s->rcvmore);
+    case SINEW_EVENTS:
+        return get_int(val, len, sn_socket_events(s));
+    case SINEW_THREAD_SAFE:
+        return get_int(val, len, 1);
+    case SINEW_FD: {
+        /* Edge-triggered as in libzmq: readable when events may have changed; read
+         * SINEW_EVENTS after each wake-up. */
+        int f = lazy_eventfd(&s->event_fd);
+        if (f < 0)
+            return f;
+        fd_signal(&s->event_fd, &s->event_signaled); /* first look is always due */
+        return get_int(val, len, f);
+    }
+    case SINEW_READY_FD: {
+        int f = lazy_eventfd(&s->ready_fd);
+        if (f < 0)
+            return f;
+        int rc2 = get_int(val, len, f);
+        if (rc2 == 0) {
+            process_commands(s);
+            if (s->ops->has_in(s->pattern))
+                fd_signal(&s->ready_fd, &s->ready_signaled);
+        }
+        return rc2;
+    }
+    case SINEW_MSGS_DROPPED: {
+        uint64_t v = atomic_load(&s->dropped);
+        if (*len < sizeof v)
+            return -EINVAL;
+        memcpy(val, &v, sizeof v);
+        *len = sizeof v;
+        return 0;
+    }
+    default:
+        return -EINVAL;
+    }
+}
+
+int
+sn_socket_setopt(sn_socket *s, int option, const void *val, size_t len)
+{
+    int rc = sn_options_set(&s->opt, option, val, len);
+    if (rc == 0 && option == SINEW_SPIN_US)
+        s->spin_ns = (uint32_t) s->opt.spin_us * 1000u;
+    return rc;
+}
+
+void
+sn_socket_count_drop(sn_socket *s)
+{
+    atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+}
+
+/* ---- endpoints -------------------------------------------------------------------- */
+
+static int
+add_endpoint(sn_socket *s, const char *uri, bool bound)
+{
+    sn_endpoint_rec *eps = realloc(s->endpoints, (size_t) (s->nendpoints + 1) * sizeof *eps);
+    if (eps == NULL)
+        return -ENOMEM;
+    s->endpoints = eps;
+    char *copy = strdup(uri);
+    if (copy == NULL)
+        return -ENOMEM;
+    eps[s->nendpoints] = (sn_endpoint_rec){.uri = copy, .bound = bound};
+    return s->nendpoints++;
+}
+
+static int
+find_endpoint(sn_socket *s, const char *uri, bool bound)
+{
+    for (int i = 0; i < s->nendpoints; i++)
+        if (s->endpoints[i].uri != NULL && s->endpoints[i].bound == bound &&
+            strcmp(s->endpoints[i].uri, uri) == 0)
+            return i;
+    return -1;
+}
+
+static void
+remove_endpoint(sn_socket *s, int ep)
+{
+    free(s->endpoints[ep].uri);
+    s->endpoints[ep].uri = NULL; /* indexes stay stable: pipes refer to them */
+    for (int i = s->npipes - 1; i >= 0; i--)
+        if (s->pipes[i]->endpoint == ep)
+            detach(s, s->pipes[i], linger_deadline(s));
+}
+
+/* Splits "scheme://rest"; -EINVAL if malformed, -EPROTONOSUPPORT if unknown scheme. */
+static int
+parse_scheme(const char *uri, const char **rest)
+{
+    const char *sep = strstr(uri, "://");
+    if (sep == NULL || sep == uri)
+        return -EINVAL;
+    *rest = sep + 3;
+    size_t n = (size_t) (sep - uri);
+    if (n == 6 && strncmp(uri, "inproc", 6) == 0)
+        return 0;
+    return -EPROTONOSUPPORT; /* tcp and ipc arrive with the ZMTP engine */
+}
+
+int
+sn_socket_bind(sn_socket *s, const char *uri)
+{
+    const char *name;
+    int rc = parse_scheme(uri, &name);
+    if (rc < 0)
+        return rc;
+    rc = sn_inproc_check_name(name);
+    if (rc < 0)
+        return rc;
+    int ep = add_endpoint(s, uri, true);
+    if (ep < 0)
+        return ep;
+    rc = sn_inproc_bind(s->ctx, s, name, ep);
+    if (rc < 0) {
+        free(s->endpoints[ep].uri);
+        s->nendpoints--;
+        return rc;
+    }
+    snprintf(s->opt.last_endpoint, sizeof s->opt.last_endpoint, "%s", uri);
+    return 0;
+}
+
+int
+sn_socket_connect(sn_socket *s, const char *uri)
+{
+    const char *name;
+    int rc = parse_scheme(uri, &name);
+    if (rc < 0)
+        return rc;
+    rc = sn_inproc_check_name(name);
+    if (rc < 0)
+        return rc;
+    int ep = add_endpoint(s, uri, false);
+    if (ep < 0)
+        return ep;
+    rc = sn_inproc_connect(s->ctx, s, name, ep);
+    if (rc < 0) {
+        free(s->endpoints[ep].uri);
+        s->nendpoints--;
+        return rc;
+    }
+    snprintf(s->opt.last_endpoint, sizeof s->opt.last_endpoint, "%s", uri);
+    return 0;
+}
+
+int
+sn_socket_unbind(sn_socket *s, const char *uri)
+{
+    const char *name;
+    int rc = parse_scheme(uri, &name);
+    if (rc < 0)
+        return rc;
+    int ep = find_endpoint(s, uri, true);
+    if (ep < 0)
+        return -ENOENT;
+    sn_inproc_unbind(s->ctx, s, name);
+    remove_endpoint(s, ep);
+    return 0;
+}
+
+int
+sn_socket_disconnect(sn_socket *s, const char *uri)
+{
+    const char *name;
+    int rc = parse_scheme(uri, &name);
+    if (rc < 0)
+        return rc;
+    int ep = find_endpoint(s, uri, false);
+    if (ep < 0)
+        return -ENOENT;
+    sn_inproc_cancel_pending(s->ctx, s, ep);
+    remove_endpoint(s, ep);
+    return 0;
+}

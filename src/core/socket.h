@@ -1,0 +1,98 @@
+/* Sockets: the pattern-independent half. Blocking, timeouts, SINEW_DONTWAIT, ETERM,
+ * thread safety, command processing and pipe bookkeeping are written once here; routing
+ * is the pattern's (src/patterns/pattern.h).
+ *
+ * Thread safety: every operation runs under the socket's mutex; a blocked call releases
+ * it while it waits, so one thread may receive while another sends. A multipart message
+ * belongs to the thread that started it until its last part: other threads' sends (or
+ * receives) wait, so parts of different messages never interleave. */
+#ifndef SINEW_CORE_SOCKET_H
+#define SINEW_CORE_SOCKET_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ctx.h"
+#include "core/mailbox.h"
+#include "core/msg.h"
+#include "core/options.h"
+#include "core/pipe.h"
+#include "patterns/pattern.h"
+
+typedef struct sn_endpoint_rec {
+    char *uri;
+    bool bound;
+} sn_endpoint_rec;
+
+struct sn_socket {
+    pthread_mutex_t lock;
+    uint64_t gen;       /* handle generation, checked under lock */
+    uint32_t index;     /* registry slot */
+    bool open;          /* false once closed: handles stop resolving */
+    int inside;         /* threads inside an API call on this socket */
+
+    sn_ctx *ctx;
+    const sn_pattern_ops *ops;
+    void *pattern;
+    sn_options opt;
+    sn_mailbox mailbox;
+
+    /* Waiting: posters bump wake_seq and futex-wake it when someone sleeps. */
+    _Atomic uint32_t wake_seq;
+    atomic_int sleepers;
+    uint32_t spin_ns;   /* adaptive spin budget, <= opt.spin_us */
+
+    /* Multipart ownership between threads. */
+    bool send_busy, recv_busy;
+    pthread_t send_owner, recv_owner;
+    bool rcvmore;
+
+    /* SINEW_FD (edge: "events may have changed") and SINEW_READY_FD (level). */
+    atomic_int event_fd, ready_fd;
+    atomic_bool event_signaled, ready_signaled;
+
+    sn_pipe **pipes;    /* attached pipes */
+    int npipes, pipes_cap;
+    sn_pipe *dead;      /* drained pipes whose peer left: detach after this op */
+    uint32_t next_pipe_id;
+
+    sn_endpoint_rec *endpoints;
+    int nendpoints;
+
+    _Atomic uint64_t dropped;
+};
+
+extern const sn_pipe_owner_ops sn_socket_pipe_ops;
+
+int sn_socket_create(sn_ctx *ctx, int type, sn_socket **out);
+/* Resolves a handle and enters the socket: lock held, inside counted. */
+sn_socket *sn_socket_enter(void *handle);
+void sn_socket_leave(sn_socket *s);
+void *sn_socket_handle(sn_socket *s);
+
+/* All below: lock held (between enter and leave). */
+int sn_socket_close(sn_socket *s);
+int sn_socket_send(sn_socket *s, sn_msg *m, int flags);
+int sn_socket_recv(sn_socket *s, sn_msg *m, int flags);
+int sn_socket_setopt(sn_socket *s, int option, const void *val, size_t len);
+int sn_socket_getopt(sn_socket *s, int option, void *val, size_t *len);
+int sn_socket_bind(sn_socket *s, const char *endpoint);
+int sn_socket_connect(sn_socket *s, const char *endpoint);
+int sn_socket_unbind(sn_socket *s, const char *endpoint);
+int sn_socket_disconnect(sn_socket *s, const char *endpoint);
+int sn_socket_events(sn_socket *s); /* SINEW_POLLIN | SINEW_POLLOUT */
+/* For sinew_poll: the edge fd (created on first use), with its signal consumed. */
+int sn_socket_poll_fd(sn_socket *s);
+
+/* Adopts a pipe end (the socket's thread): attaches it to the pattern; -EBUSY if the
+ * pattern refuses it (the end is released). endpoint: index in endpoints or -1. */
+int sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint);
+uint64_t sn_socket_hwm_out(sn_socket *s); /* queue limits for new links */
+uint64_t sn_socket_hwm_in(sn_socket *s);
+
+/* Any thread: something this socket may wait for changed. */
+void sn_socket_wake(sn_socket *s);
+
+#endif
