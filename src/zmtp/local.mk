@@ -38,4 +38,22 @@ TESTS += tests/zmtp/test_handshake
 tests_zmtp_test_handshake_SOURCES = tests/zmtp/test_handshake.c $(ZMTP_TEST_SUPPORT)
 tests_zmtp_test_handshake_CFLAGS = $(ZMTP_TEST_CFLAGS)
 tests_zmtp_test_handshake_LDADD = $(ZMTP_TEST_LIBS)
+
+check_PROGRAMS += tests/zmtp/test_codec
+TESTS += tests/zmtp/test_codec
+tests_zmtp_test_codec_SOURCES = tests/zmtp/test_codec.c $(ZMTP_TEST_SUPPORT)
+tests_zmtp_test_codec_CFLAGS = $(ZMTP_TEST_CFLAGS)
+tests_zmtp_test_codec_LDADD = $(ZMTP_TEST_LIBS)
+
+check_PROGRAMS += tests/zmtp/test_command
+TESTS += tests/zmtp/test_command
+tests_zmtp_test_command_SOURCES = tests/zmtp/test_command.c $(ZMTP_TEST_SUPPORT)
+tests_zmtp_test_command_CFLAGS = $(ZMTP_TEST_CFLAGS)
+tests_zmtp_test_command_LDADD = $(ZMTP_TEST_LIBS)
+
+check_PROGRAMS += tests/zmtp/test_greeting
+TESTS += tests/zmtp/test_greeting
+tests_zmtp_test_greeting_SOURCES = tests/zmtp/test_greeting.c $(ZMTP_TEST_SUPPORT)
+tests_zmtp_test_greeting_CFLAGS = $(ZMTP_TEST_CFLAGS)
+tests_zmtp_test_greeting_LDADD = $(ZMTP_TEST_LIBS)
 endif
