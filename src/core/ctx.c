@@ -1,11 +1,13 @@
 /* Contexts (see ctx.h). Context objects are recycled through the handle registry like
  * sockets, so a terminated context's handle fails cleanly (EFAULT) instead of crashing. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/ctx.h"
 #include "core/inproc.h"
 #include "core/registry.h"
 #include "core/socket.h"
+#include "io/reactor.h"
 
 #define GEN_MASK ((UINT64_C(1) << 40) - 1)
 
@@ -38,6 +40,9 @@ sn_ctx_create(sn_ctx **out)
     c->started = false;
     c->nsockets = 0;
     c->inproc = NULL;
+    c->io = NULL;
+    c->nio = 0;
+    c->next_io = 0;
     pthread_mutex_unlock(&c->lock);
     *out = c;
     return 0;
@@ -90,7 +95,15 @@ sn_ctx_term(sn_ctx *c)
     wake_all(c);
     while (c->nsockets > 0)
         pthread_cond_wait(&c->cond, &c->lock);
-    /* Every socket is closed, so their inproc entries are gone. */
+    /* Every socket is closed, so their inproc entries are gone and no connection is
+     * left on the I/O threads. */
+    for (int i = 0; i < c->nio; i++) {
+        sn_reactor_stop(c->io[i]);
+        sn_reactor_free(c->io[i]);
+    }
+    free(c->io);
+    c->io = NULL;
+    c->nio = 0;
     free(c->sockets);
     c->sockets = NULL;
     c->cap = 0;
@@ -162,6 +175,42 @@ sn_ctx_get(sn_ctx *c, int option)
     return rc;
 }
 
+/* Starts the I/O threads on first use, as libzmq does. Lock held. */
+static int
+start_io(sn_ctx *c)
+{
+    if (c->started || c->io_threads == 0)
+        return 0;
+    c->io = calloc((size_t) c->io_threads, sizeof *c->io);
+    if (c->io == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < c->io_threads; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "sinew/io/%d", i);
+        int rc = sn_reactor_new(&c->io[i], name);
+        if (rc < 0) {
+            while (c->nio > 0) {
+                sn_reactor_stop(c->io[--c->nio]);
+                sn_reactor_free(c->io[c->nio]);
+            }
+            free(c->io);
+            c->io = NULL;
+            return rc;
+        }
+        c->nio++;
+    }
+    return 0;
+}
+
+sn_reactor *
+sn_ctx_io_thread(sn_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    sn_reactor *r = c->nio > 0 ? c->io[c->next_io++ % (unsigned) c->nio] : NULL;
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
 int
 sn_ctx_add_socket(sn_ctx *c, sn_socket *s)
 {
@@ -171,6 +220,8 @@ sn_ctx_add_socket(sn_ctx *c, sn_socket *s)
         rc = -ETERM;
     } else if (c->nsockets >= c->max_sockets) {
         rc = -EMFILE;
+    } else if ((rc = start_io(c)) < 0) {
+        /* rc set */
     } else if (c->nsockets == c->cap) {
         int cap = c->cap ? c->cap * 2 : 16;
         sn_socket **v = realloc(c->sockets, (size_t) cap * sizeof *v);

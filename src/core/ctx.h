@@ -11,6 +11,7 @@
 
 typedef struct sn_socket sn_socket;
 typedef struct sn_inproc_entry sn_inproc_entry;
+typedef struct sn_reactor sn_reactor;
 
 typedef struct sn_ctx {
     pthread_mutex_t lock; /* everything below that is not atomic */
@@ -24,6 +25,9 @@ typedef struct sn_ctx {
     int max_sockets;
     int blocky;
     bool started;         /* first socket created: io_threads is fixed */
+    sn_reactor **io;      /* io_threads reactors, started with the first socket */
+    int nio;
+    unsigned next_io;     /* round-robin choice for new connections */
 
     sn_socket **sockets;  /* open sockets */
     int nsockets, cap;
@@ -43,5 +47,8 @@ int sn_ctx_get(sn_ctx *c, int option);
 /* Socket bookkeeping, called by socket.c. */
 int sn_ctx_add_socket(sn_ctx *c, sn_socket *s); /* -ETERM, -EMFILE */
 void sn_ctx_remove_socket(sn_ctx *c, sn_socket *s);
+/* An I/O thread for a new connection (round-robin), or NULL if there are none
+ * (SINEW_IO_THREADS = 0): network transports then fail with EMTHREAD. */
+sn_reactor *sn_ctx_io_thread(sn_ctx *c);
 
 #endif
