@@ -1,1 +1,23 @@
-# src/log: sources and tests of this area (included by Makefile.am)
+# src/log: the durable log engine (issue 4), its tests and its benchmark.
+if ENABLE_LOG
+include_HEADERS += include/sinew_log.h
+noinst_LTLIBRARIES += src/log/libsinew_log.la
+src_log_libsinew_log_la_SOURCES = src/log/internal.h src/log/crc32c.c src/log/record.c \
+	src/log/io.c src/log/index.c src/log/segment.c src/log/recover.c \
+	src/log/retention.c src/log/offsets.c src/log/log.c
+src_log_libsinew_log_la_LIBADD = $(PTHREAD_LIBS)
+src_libsinew_core_la_LIBADD += src/log/libsinew_log.la
+
+if HAVE_CRITERION
+LOG_TESTS = tests/log/test_record tests/log/test_roundtrip
+check_PROGRAMS += $(LOG_TESTS)
+TESTS += $(LOG_TESTS)
+tests_log_test_record_SOURCES = tests/log/test_record.c tests/log/helpers.h
+tests_log_test_record_CFLAGS = $(TEST_CFLAGS)
+tests_log_test_record_LDADD = src/log/libsinew_log.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
+tests_log_test_roundtrip_SOURCES = tests/log/test_roundtrip.c tests/log/helpers.h
+tests_log_test_roundtrip_CFLAGS = $(TEST_CFLAGS)
+tests_log_test_roundtrip_LDADD = src/log/libsinew_log.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
+endif
+
+endif
