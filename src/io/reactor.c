@@ -29,18 +29,18 @@ struct sn_io_handle {
     int fd;
     sn_io_cb *cb;
     void *arg;
-    bool dead;                      /* deleted; skip any event collected for it */
-    sn_io_handle *prev, *next;      /* live list, or zombie list once dead */
+    bool dead;                 /* deleted; skip any event collected for it */
+    sn_io_handle *prev, *next; /* live list, or zombie list once dead */
 };
 
 struct sn_reactor {
     /* Shared between threads. */
-    _Atomic(sn_task *) head;        /* newest posted task first */
-    atomic_bool sleeping;           /* loop may be in (or entering) epoll_wait */
-    atomic_bool exited;             /* loop returned: posts are refused */
-    pthread_mutex_t stop_lock;      /* serialises sn_reactor_stop callers */
-    bool joined;                    /* under stop_lock */
-    sn_task stop_task;              /* preallocated so stop never fails on ENOMEM */
+    _Atomic(sn_task *) head;   /* newest posted task first */
+    atomic_bool sleeping;      /* loop may be in (or entering) epoll_wait */
+    atomic_bool exited;        /* loop returned: posts are refused */
+    pthread_mutex_t stop_lock; /* serialises sn_reactor_stop callers */
+    bool joined;               /* under stop_lock */
+    sn_task stop_task;         /* preallocated so stop never fails on ENOMEM */
 
     /* Set at creation, read-only after. */
     int epfd;
@@ -50,9 +50,9 @@ struct sn_reactor {
 
     /* Reactor thread only. */
     bool stopping;
-    bool dispatching;               /* inside the fd callback loop: defer frees */
-    sn_io_handle *live;             /* registered handles, for teardown */
-    sn_io_handle *zombies;          /* deleted during dispatch, freed after it */
+    bool dispatching;      /* inside the fd callback loop: defer frees */
+    sn_io_handle *live;    /* registered handles, for teardown */
+    sn_io_handle *zombies; /* deleted during dispatch, freed after it */
     sn_timers timers;
 };
 

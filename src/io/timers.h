@@ -18,10 +18,10 @@ struct sn_timer_slot;
 typedef struct sn_timers {
     struct sn_timer_slot *slots; /* pool; a slot is armed or on the free list */
     uint32_t nslots, cap;
-    uint32_t free_head;    /* first free slot index, UINT32_MAX if none */
-    uint32_t *heap;        /* slot indices, min-heap on (deadline, seq) */
-    uint32_t heap_len;     /* heap capacity is cap */
-    uint64_t next_seq;     /* creation counter: equal deadlines fire in add order */
+    uint32_t free_head; /* first free slot index, UINT32_MAX if none */
+    uint32_t *heap;     /* slot indices, min-heap on (deadline, seq) */
+    uint32_t heap_len;  /* heap capacity is cap */
+    uint64_t next_seq;  /* creation counter: equal deadlines fire in add order */
 } sn_timers;
 
 void sn_timers_init(sn_timers *t);

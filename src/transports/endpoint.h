@@ -18,11 +18,11 @@ typedef enum sn_transport_kind {
 } sn_transport_kind;
 
 /* sn_endpoint.flags */
-#define SN_EP_ANY_HOST 0x01u  /* tcp "*" host: every interface (bind only) */
-#define SN_EP_ANY_PORT 0x02u  /* tcp "*" or "0" port: ephemeral (bind only) */
-#define SN_EP_IPV6 0x04u      /* tcp host was a bracketed IPv6 literal "[...]" */
-#define SN_EP_ABSTRACT 0x08u  /* ipc "@name": Linux abstract namespace */
-#define SN_EP_WILDCARD 0x10u  /* ipc "*": bind picks a fresh path in a temp dir */
+#define SN_EP_ANY_HOST 0x01u /* tcp "*" host: every interface (bind only) */
+#define SN_EP_ANY_PORT 0x02u /* tcp "*" or "0" port: ephemeral (bind only) */
+#define SN_EP_IPV6 0x04u     /* tcp host was a bracketed IPv6 literal "[...]" */
+#define SN_EP_ABSTRACT 0x08u /* ipc "@name": Linux abstract namespace */
+#define SN_EP_WILDCARD 0x10u /* ipc "*": bind picks a fresh path in a temp dir */
 
 typedef struct sn_transport_ops sn_transport_ops;
 

@@ -203,7 +203,8 @@ sn_ipc_accept(int listen_fd, int *fd_out, char *peer_addr, size_t len)
 {
     struct sockaddr_un sa;
     socklen_t sl = sizeof sa;
-    int fd = accept4(listen_fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(listen_fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     if (peer_addr != NULL && len > 0) {

@@ -16,11 +16,11 @@
 
 /* A bound listener and what must be undone when it closes. Owned by the caller. */
 typedef struct sn_ipc_listener {
-    int fd;                         /* listening fd, -1 once closed */
-    char path[SN_IPC_PATH_MAX];     /* socket file we created; "" for abstract */
-    char tmpdir[SN_IPC_PATH_MAX];   /* wildcard: directory we created; else "" */
-    dev_t dev;                      /* identity of our socket file, so close never */
-    ino_t ino;                      /* unlinks a file someone else bound since */
+    int fd;                       /* listening fd, -1 once closed */
+    char path[SN_IPC_PATH_MAX];   /* socket file we created; "" for abstract */
+    char tmpdir[SN_IPC_PATH_MAX]; /* wildcard: directory we created; else "" */
+    dev_t dev;                    /* identity of our socket file, so close never */
+    ino_t ino;                    /* unlinks a file someone else bound since */
 } sn_ipc_listener;
 
 /* Binds and listens on ep (kind IPC).
@@ -28,9 +28,9 @@ typedef struct sn_ipc_listener {
  *   it is a socket, it is a leftover of a dead process: unlinked and bound again. If
  *   something listens there, or it is not a socket, -EADDRINUSE.
  * - ipc://@name: abstract namespace, no file; -EADDRINUSE if taken.
- * - "ipc://" "*" (wildcard): creates a fresh directory with mkdtemp under $TMPDIR (else /tmp) and binds
- *   "socket" inside it; both are removed by sn_ipc_listener_close.
- * resolved (may be NULL) receives "ipc:///path" or "ipc://@name". Errors: -EADDRINUSE,
+ * - "ipc://" "*" (wildcard): creates a fresh directory with mkdtemp under $TMPDIR (else
+ * /tmp) and binds "socket" inside it; both are removed by sn_ipc_listener_close. resolved
+ * (may be NULL) receives "ipc:///path" or "ipc://@name". Errors: -EADDRINUSE,
  * -ENOENT/-EACCES (directory), -ENAMETOOLONG (wildcard path too long), -ENOSPC
  * (resolved too small), -EINVAL... */
 int sn_ipc_listen(const sn_endpoint *ep, int backlog, sn_ipc_listener *l, char *resolved,

@@ -9,7 +9,7 @@ src_libsinew_core_la_LIBADD += src/transports/libsinew_transports.la
 
 if HAVE_CRITERION
 TRANSPORT_TESTS = tests/transport/test_endpoint tests/transport/test_tcp \
-	tests/transport/test_ipc
+	tests/transport/test_ipc tests/transport/test_reactor_net
 check_PROGRAMS += $(TRANSPORT_TESTS)
 TESTS += $(TRANSPORT_TESTS)
 tests_transport_test_endpoint_SOURCES = tests/transport/test_endpoint.c
@@ -21,4 +21,8 @@ tests_transport_test_tcp_LDADD = src/transports/libsinew_transports.la $(CRITERI
 tests_transport_test_ipc_SOURCES = tests/transport/test_ipc.c tests/transport/tnet.h
 tests_transport_test_ipc_CFLAGS = $(TEST_CFLAGS)
 tests_transport_test_ipc_LDADD = src/transports/libsinew_transports.la $(CRITERION_LIBS)
+tests_transport_test_reactor_net_SOURCES = tests/transport/test_reactor_net.c tests/io/waiter.h
+tests_transport_test_reactor_net_CFLAGS = $(TEST_CFLAGS)
+tests_transport_test_reactor_net_LDADD = src/transports/libsinew_transports.la \
+	src/io/libsinew_io.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
 endif

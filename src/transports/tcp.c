@@ -57,9 +57,8 @@ tcp_salen(const struct sockaddr_storage *ss)
 static int
 tcp_numeric(const char *host, int family, struct sockaddr_storage *ss)
 {
-    struct addrinfo hints = {.ai_family = family,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICHOST};
+    struct addrinfo hints = {
+        .ai_family = family, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
     struct addrinfo *res;
     if (getaddrinfo(host, NULL, &hints, &res) != 0)
         return -EINVAL;
@@ -208,7 +207,8 @@ sn_tcp_format(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len)
                     NI_NUMERICHOST | NI_NUMERICSERV) != 0)
         return -EINVAL;
     bool v6 = sa->sa_family == AF_INET6;
-    int n = snprintf(buf, len, "tcp://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    int n =
+        snprintf(buf, len, "tcp://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
     if (n < 0 || (size_t)n >= len)
         return -ENOSPC;
     return n;
@@ -338,12 +338,13 @@ sn_tcp_accept(int listen_fd, int *fd_out, char *peer_addr, size_t len)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     if (peer_addr != NULL && len > 0 &&
-        getnameinfo((struct sockaddr *)&ss, sl, peer_addr, len, NULL, 0, NI_NUMERICHOST) !=
-            0)
+        getnameinfo((struct sockaddr *)&ss, sl, peer_addr, len, NULL, 0,
+                    NI_NUMERICHOST) != 0)
         peer_addr[0] = '\0';
     *fd_out = fd;
     return 0;

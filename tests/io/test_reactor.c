@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "io/reactor.h"
@@ -30,9 +31,9 @@ reactor(void)
 
 struct order {
     sn_reactor *r;
-    long next[POSTERS];   /* reactor thread only */
-    long total;           /* reactor thread only */
-    bool bad;             /* reactor thread only */
+    long next[POSTERS]; /* reactor thread only */
+    long total;         /* reactor thread only */
+    bool bad;           /* reactor thread only */
 };
 
 struct post_arg {
@@ -123,7 +124,8 @@ chain_task(void *arg)
     chain_runs++;
     long left = (long)(intptr_t)arg;
     if (left > 0)
-        cr_assert_eq(sn_reactor_post(chain_r, chain_task, (void *)(intptr_t)(left - 1)), 0);
+        cr_assert_eq(sn_reactor_post(chain_r, chain_task, (void *)(intptr_t)(left - 1)),
+                     0);
 }
 
 Test(io_reactor, stop_runs_queued_tasks_and_their_children)
@@ -335,6 +337,65 @@ Test(io_reactor, add_errors_and_teardown_with_live_handles)
     sn_reactor_free(c.r);
     close(c.fd);
     waiter_fini(&c.w);
+}
+
+/* mod switches the watched set: write interest on, then off once seen; read and
+ * peer-close readiness arrive as EPOLLIN and EPOLLRDHUP. */
+struct modctx {
+    sn_reactor *r;
+    int fd;
+    sn_io_handle *h;
+    uint32_t seen[8];
+    int n;
+    waiter w;
+};
+
+static void
+mod_cb(void *arg, uint32_t ev)
+{
+    struct modctx *m = arg;
+    m->seen[m->n++] = ev;
+    if (ev & EPOLLOUT) {
+        cr_assert_eq(sn_reactor_mod(m->r, m->h, EPOLLIN | EPOLLRDHUP), 0);
+    } else {
+        char buf[16];
+        while (read(m->fd, buf, sizeof buf) > 0)
+            ;
+        if (ev & EPOLLRDHUP)
+            sn_reactor_del(m->r, m->h);
+    }
+    waiter_bump(&m->w);
+}
+
+static void
+mod_add(void *arg)
+{
+    struct modctx *m = arg;
+    cr_assert_eq(sn_reactor_add(m->r, m->fd, 0, mod_cb, m, &m->h), 0);
+    cr_assert_eq(sn_reactor_mod(m->r, m->h, EPOLLOUT), 0);
+}
+
+Test(io_reactor, mod_changes_interest_and_reports_peer_close)
+{
+    int sp[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp),
+                 0);
+    struct modctx m = {.r = reactor(), .fd = sp[0]};
+    waiter_init(&m.w);
+    sn_reactor_post(m.r, mod_add, &m);
+    cr_assert(waiter_wait(&m.w, 1, WAIT_MS));
+    cr_assert_eq(write(sp[1], "x", 1), 1);
+    cr_assert(waiter_wait(&m.w, 2, WAIT_MS));
+    close(sp[1]);
+    cr_assert(waiter_wait(&m.w, 3, WAIT_MS));
+    sn_reactor_stop(m.r);
+    cr_assert_eq(m.n, 3);
+    cr_assert_eq(m.seen[0], EPOLLOUT);
+    cr_assert_eq(m.seen[1], EPOLLIN);
+    cr_assert(m.seen[2] & EPOLLRDHUP);
+    sn_reactor_free(m.r);
+    close(sp[0]);
+    waiter_fini(&m.w);
 }
 
 /* ---- timers ---- */

@@ -25,7 +25,8 @@ Test(io_timers, fire_in_deadline_then_insertion_order)
     sn_timers_init(&t);
     uint64_t deadlines[] = {30, 10, 20, 0, 10};
     for (int i = 0; i < 5; i++)
-        cr_assert_neq(sn_timers_add(&t, 100 + deadlines[i], record, (void *)(intptr_t)i), 0);
+        cr_assert_neq(sn_timers_add(&t, 100 + deadlines[i], record, (void *)(intptr_t)i),
+                      0);
     cr_assert_eq(sn_timers_timeout(&t, 50), 50);
     cr_assert_eq(sn_timers_run(&t, 99), 0);
     cr_assert_eq(sn_timers_run(&t, 115), 3);
