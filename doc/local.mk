@@ -1,1 +1,10 @@
-# doc: sources and tests of this area (included by Makefile.am)
+# doc: man pages (asciidoc sources) and design notes; see doc/local.mk.next for the
+# rules that build and install the man pages once configure checks for asciidoctor.
+EXTRA_DIST += \
+	doc/sinew_close.3.adoc \
+	doc/sinew_ctx_get.3.adoc \
+	doc/sinew_ctx_new.3.adoc \
+	doc/sinew_ctx_set.3.adoc \
+	doc/sinew_ctx_shutdown.3.adoc \
+	doc/sinew_ctx_term.3.adoc \
+	doc/sinew_socket.3.adoc
