@@ -9,15 +9,19 @@ src_log_libsinew_log_la_LIBADD = $(PTHREAD_LIBS)
 src_libsinew_core_la_LIBADD += src/log/libsinew_log.la
 
 if HAVE_CRITERION
-LOG_TESTS = tests/log/test_record tests/log/test_roundtrip
+LOG_TESTS = tests/log/test_record tests/log/test_roundtrip tests/log/test_damage
 check_PROGRAMS += $(LOG_TESTS)
 TESTS += $(LOG_TESTS)
+LOG_TEST_LIBS = src/log/libsinew_log.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
 tests_log_test_record_SOURCES = tests/log/test_record.c tests/log/helpers.h
 tests_log_test_record_CFLAGS = $(TEST_CFLAGS)
-tests_log_test_record_LDADD = src/log/libsinew_log.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
+tests_log_test_record_LDADD = $(LOG_TEST_LIBS)
 tests_log_test_roundtrip_SOURCES = tests/log/test_roundtrip.c tests/log/helpers.h
 tests_log_test_roundtrip_CFLAGS = $(TEST_CFLAGS)
-tests_log_test_roundtrip_LDADD = src/log/libsinew_log.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
+tests_log_test_roundtrip_LDADD = $(LOG_TEST_LIBS)
+tests_log_test_damage_SOURCES = tests/log/test_damage.c tests/log/helpers.h
+tests_log_test_damage_CFLAGS = $(TEST_CFLAGS)
+tests_log_test_damage_LDADD = $(LOG_TEST_LIBS)
 endif
 
 endif
