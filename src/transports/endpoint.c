@@ -13,25 +13,24 @@
 #define SN_TCP_HOST_MAX 255
 
 static int
-copy_host(sn_endpoint *ep, const char *s, size_t len)
+copy_host(char *dst, const char *s, size_t len)
 {
     if (len > SN_ENDPOINT_MAX)
         return -EINVAL;
-    memcpy(ep->host, s, len);
-    ep->host[len] = '\0';
+    memcpy(dst, s, len);
+    dst[len] = '\0';
     return 0;
 }
 
 /* "*", or 0..65535 in plain decimal ("0" means ephemeral too, as in libzmq). */
 static int
-tcp_parse_port(const char *s, sn_endpoint *ep)
+tcp_parse_port(const char *s, size_t n, uint16_t *port, unsigned *flags)
 {
-    if (strcmp(s, "*") == 0) {
-        ep->flags |= SN_EP_ANY_PORT;
-        ep->port = 0;
+    if (n == 1 && s[0] == '*') {
+        *flags |= SN_EP_ANY_PORT;
+        *port = 0;
         return 0;
     }
-    size_t n = strlen(s);
     if (n == 0 || n > 5)
         return -EINVAL;
     unsigned long v = 0;
@@ -42,9 +41,9 @@ tcp_parse_port(const char *s, sn_endpoint *ep)
     }
     if (v > 65535)
         return -EINVAL;
-    ep->port = (uint16_t)v;
+    *port = (uint16_t)v;
     if (v == 0)
-        ep->flags |= SN_EP_ANY_PORT;
+        *flags |= SN_EP_ANY_PORT;
     return 0;
 }
 
@@ -80,39 +79,55 @@ tcp_check_name(const char *host, size_t len)
     return 0;
 }
 
+/* One "host:port" of n bytes at s (not NUL-terminated: it may end at the ";"). */
+static int
+tcp_parse_hostport(const char *s, size_t n, char *host, uint16_t *port, unsigned *flags)
+{
+    int rc;
+    const char *end = s + n, *colon;
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (close == NULL || close + 1 == end || close[1] != ':')
+            return -EINVAL;
+        rc = copy_host(host, s + 1, (size_t)(close - s - 1));
+        if (rc < 0)
+            return rc;
+        rc = tcp_check_ipv6(host);
+        if (rc < 0)
+            return rc;
+        *flags |= SN_EP_IPV6;
+        colon = close + 1;
+    } else {
+        colon = memrchr(s, ':', n);
+        if (colon == NULL)
+            return -EINVAL;
+        rc = tcp_check_name(s, (size_t)(colon - s));
+        if (rc < 0)
+            return rc;
+        rc = copy_host(host, s, (size_t)(colon - s));
+        if (rc < 0)
+            return rc;
+        if (strcmp(host, "*") == 0)
+            *flags |= SN_EP_ANY_HOST;
+    }
+    return tcp_parse_port(colon + 1, (size_t)(end - colon - 1), port, flags);
+}
+
 static int
 tcp_parse(const char *rest, sn_endpoint *ep)
 {
-    int rc;
-    if (strchr(rest, ';') != NULL)
-        return -EINVAL; /* "src;dst" source addresses are not supported */
-    const char *colon;
-    if (rest[0] == '[') {
-        const char *close = strchr(rest, ']');
-        if (close == NULL || close[1] != ':')
-            return -EINVAL;
-        rc = copy_host(ep, rest + 1, (size_t)(close - rest - 1));
-        if (rc < 0)
-            return rc;
-        rc = tcp_check_ipv6(ep->host);
-        if (rc < 0)
-            return rc;
-        ep->flags |= SN_EP_IPV6;
-        colon = close + 1;
-    } else {
-        colon = strrchr(rest, ':');
-        if (colon == NULL)
-            return -EINVAL;
-        rc = tcp_check_name(rest, (size_t)(colon - rest));
-        if (rc < 0)
-            return rc;
-        rc = copy_host(ep, rest, (size_t)(colon - rest));
-        if (rc < 0)
-            return rc;
-        if (strcmp(ep->host, "*") == 0)
-            ep->flags |= SN_EP_ANY_HOST;
-    }
-    return tcp_parse_port(colon + 1, ep);
+    const char *semi = strchr(rest, ';');
+    if (semi == NULL)
+        return tcp_parse_hostport(rest, strlen(rest), ep->host, &ep->port, &ep->flags);
+    if (strchr(semi + 1, ';') != NULL)
+        return -EINVAL;
+    ep->flags |= SN_EP_SOURCE;
+    int rc = tcp_parse_hostport(rest, (size_t)(semi - rest), ep->src.host, &ep->src.port,
+                                &ep->src.flags);
+    if (rc < 0)
+        return rc;
+    return tcp_parse_hostport(semi + 1, strlen(semi + 1), ep->host, &ep->port,
+                              &ep->flags);
 }
 
 /* The path must fit sun_path with its NUL; an abstract name takes the NUL's place at
@@ -131,15 +146,15 @@ ipc_parse(const char *rest, sn_endpoint *ep)
         if (len == 1)
             return -EINVAL;
         ep->flags |= SN_EP_ABSTRACT;
-        return copy_host(ep, rest + 1, len - 1);
+        return copy_host(ep->host, rest + 1, len - 1);
     }
-    return copy_host(ep, rest, len);
+    return copy_host(ep->host, rest, len);
 }
 
 static int
 inproc_parse(const char *rest, sn_endpoint *ep)
 {
-    return copy_host(ep, rest, strlen(rest));
+    return copy_host(ep->host, rest, strlen(rest));
 }
 
 static const sn_transport_ops tcp_ops = {
@@ -201,20 +216,31 @@ sn_endpoint_parse(const char *addr, sn_endpoint *ep)
     return 0;
 }
 
+/* Fits: host is at most SN_ENDPOINT_MAX bytes, brackets and port at most 8 more. */
+static void
+format_hostport(char *buf, size_t len, const char *host, uint16_t port, unsigned flags)
+{
+    bool brackets = strchr(host, ':') != NULL;
+    if (flags & SN_EP_ANY_PORT)
+        snprintf(buf, len, "%s%s%s:*", brackets ? "[" : "", host, brackets ? "]" : "");
+    else
+        snprintf(buf, len, "%s%s%s:%u", brackets ? "[" : "", host, brackets ? "]" : "",
+                 (unsigned)port);
+}
+
 int
 sn_endpoint_format(const sn_endpoint *ep, char *buf, size_t len)
 {
     int n;
     switch (ep->kind) {
     case SN_TRANSPORT_TCP: {
-        char port[8];
-        if (ep->flags & SN_EP_ANY_PORT)
-            snprintf(port, sizeof port, "*");
-        else
-            snprintf(port, sizeof port, "%u", (unsigned)ep->port);
-        bool brackets = strchr(ep->host, ':') != NULL;
-        n = snprintf(buf, len, "tcp://%s%s%s:%s", brackets ? "[" : "", ep->host,
-                     brackets ? "]" : "", port);
+        char src[SN_ENDPOINT_MAX + 16] = "", dst[SN_ENDPOINT_MAX + 16];
+        if (ep->flags & SN_EP_SOURCE) {
+            format_hostport(src, sizeof src, ep->src.host, ep->src.port, ep->src.flags);
+            strcat(src, ";");
+        }
+        format_hostport(dst, sizeof dst, ep->host, ep->port, ep->flags);
+        n = snprintf(buf, len, "tcp://%s%s", src, dst);
         break;
     }
     case SN_TRANSPORT_IPC:

@@ -17,12 +17,13 @@ typedef enum sn_transport_kind {
     SN_TRANSPORT_INPROC,
 } sn_transport_kind;
 
-/* sn_endpoint.flags */
+/* sn_endpoint.flags (and sn_endpoint.src.flags for the first three) */
 #define SN_EP_ANY_HOST 0x01u /* tcp "*" host: every interface (bind only) */
 #define SN_EP_ANY_PORT 0x02u /* tcp "*" or "0" port: ephemeral (bind only) */
 #define SN_EP_IPV6 0x04u     /* tcp host was a bracketed IPv6 literal "[...]" */
 #define SN_EP_ABSTRACT 0x08u /* ipc "@name": Linux abstract namespace */
 #define SN_EP_WILDCARD 0x10u /* ipc "*": bind picks a fresh path in a temp dir */
+#define SN_EP_SOURCE 0x20u   /* tcp "src;dst": connect from src (fields in .src) */
 
 typedef struct sn_transport_ops sn_transport_ops;
 
@@ -35,6 +36,11 @@ typedef struct sn_endpoint {
     char host[SN_ENDPOINT_MAX + 1];
     uint16_t port; /* tcp only; 0 with SN_EP_ANY_PORT */
     unsigned flags;
+    struct {
+        char host[SN_ENDPOINT_MAX + 1]; /* same forms as a bind host */
+        uint16_t port;
+        unsigned flags; /* SN_EP_ANY_HOST, SN_EP_ANY_PORT, SN_EP_IPV6 */
+    } src;              /* tcp with SN_EP_SOURCE only */
 } sn_endpoint;
 
 /* One entry of the transport table. parse gets the text after "scheme://" and fills
@@ -55,8 +61,9 @@ const sn_transport_ops *sn_transport_find(const char *scheme, size_t len);
  *
  * tcp://HOST:PORT, HOST = "*" | IPv4 literal | "[" IPv6 literal "]" | interface name
  * | DNS name; PORT = "*" | 0..65535 (decimal digits only). Which HOST forms work for
- * bind and connect is decided by src/transports/tcp.h. A source address
- * ("tcp://src;dst") is not supported: -EINVAL.
+ * bind and connect is decided by src/transports/tcp.h. "tcp://SRC;DST" (libzmq's
+ * source address, connect only) gives SRC = HOST:PORT to bind before connecting to
+ * DST; at most one ";", both sides non-empty.
  * ipc://PATH | ipc://@NAME | "ipc://" "*" (wildcard: a fresh path chosen at bind).
  * inproc://NAME, 1..256 bytes, any characters. */
 int sn_endpoint_parse(const char *addr, sn_endpoint *ep);

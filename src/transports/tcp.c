@@ -53,6 +53,14 @@ tcp_salen(const struct sockaddr_storage *ss)
                                     : sizeof(struct sockaddr_in6);
 }
 
+static int
+tcp_setint(int fd, int level, int name, int value)
+{
+    if (setsockopt(fd, level, name, &value, sizeof value) < 0)
+        return -errno;
+    return 0;
+}
+
 /* Numeric host only ("%scope" allowed for IPv6), in the given family. */
 static int
 tcp_numeric(const char *host, int family, struct sockaddr_storage *ss)
@@ -98,12 +106,14 @@ tcp_interface(const char *name, bool ipv6, struct sockaddr_storage *ss)
     return rc;
 }
 
+/* A local address: the bind side of an endpoint, or the source of a connect. */
 static int
-tcp_bind_addr(const sn_endpoint *ep, const sn_tcp_opts *o, struct sockaddr_storage *ss)
+tcp_local_addr(const char *host, uint16_t port, unsigned flags, const sn_tcp_opts *o,
+               struct sockaddr_storage *ss)
 {
     int rc;
     memset(ss, 0, sizeof *ss);
-    if (ep->flags & SN_EP_ANY_HOST) {
+    if (flags & SN_EP_ANY_HOST) {
         if (o->ipv6) {
             ss->ss_family = AF_INET6;
             ((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_any;
@@ -111,18 +121,45 @@ tcp_bind_addr(const sn_endpoint *ep, const sn_tcp_opts *o, struct sockaddr_stora
             ss->ss_family = AF_INET;
             ((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_ANY);
         }
-    } else if (ep->flags & SN_EP_IPV6) {
+    } else if (flags & SN_EP_IPV6) {
         if (!o->ipv6)
             return -EINVAL;
-        rc = tcp_numeric(ep->host, AF_INET6, ss);
+        rc = tcp_numeric(host, AF_INET6, ss);
         if (rc < 0)
             return rc;
-    } else if (tcp_numeric(ep->host, AF_INET, ss) < 0) {
-        rc = tcp_interface(ep->host, o->ipv6, ss);
+    } else if (tcp_numeric(host, AF_INET, ss) < 0) {
+        rc = tcp_interface(host, o->ipv6, ss);
         if (rc < 0)
             return rc;
     }
-    tcp_set_port(ss, ep->port);
+    tcp_set_port(ss, port);
+    return 0;
+}
+
+/* Binds a connecting socket to the endpoint's source address. A "*" source host takes
+ * the wildcard of the destination's family; a literal of the other family is -EINVAL. */
+static int
+tcp_bind_source(int fd, const sn_endpoint *ep, const sn_tcp_opts *o, int family)
+{
+    struct sockaddr_storage src;
+    int rc = tcp_local_addr(ep->src.host, ep->src.port, ep->src.flags, o, &src);
+    if (rc < 0)
+        return rc;
+    if (src.ss_family != family) {
+        if (!(ep->src.flags & SN_EP_ANY_HOST))
+            return -EINVAL;
+        memset(&src, 0, sizeof src);
+        src.ss_family = (sa_family_t)family;
+        tcp_set_port(&src, ep->src.port);
+    }
+    if (ep->src.port != 0) {
+        /* A fixed source port is reused across reconnects while in TIME_WAIT. */
+        rc = tcp_setint(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+        if (rc < 0)
+            return rc;
+    }
+    if (bind(fd, (struct sockaddr *)&src, tcp_salen(&src)) < 0)
+        return -errno;
     return 0;
 }
 
@@ -153,14 +190,6 @@ tcp_connect_addr(const sn_endpoint *ep, const sn_tcp_opts *o, struct sockaddr_st
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
     tcp_set_port(ss, ep->port);
-    return 0;
-}
-
-static int
-tcp_setint(int fd, int level, int name, int value)
-{
-    if (setsockopt(fd, level, name, &value, sizeof value) < 0)
-        return -errno;
     return 0;
 }
 
@@ -241,9 +270,9 @@ sn_tcp_listen(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out, char *re
     sn_tcp_opts def;
     struct sockaddr_storage ss;
     o = tcp_opts(o, &def);
-    if (ep->kind != SN_TRANSPORT_TCP)
+    if (ep->kind != SN_TRANSPORT_TCP || (ep->flags & SN_EP_SOURCE))
         return -EINVAL;
-    int rc = tcp_bind_addr(ep, o, &ss);
+    int rc = tcp_local_addr(ep->host, ep->port, ep->flags, o, &ss);
     if (rc < 0)
         return rc;
 
@@ -304,6 +333,8 @@ sn_tcp_connect_start(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out,
         return -errno;
     /* Before connect: the receive buffer size fixes the window scale in the SYN. */
     rc = sn_tcp_tune(fd, o);
+    if (rc == 0 && (ep->flags & SN_EP_SOURCE))
+        rc = tcp_bind_source(fd, ep, o, ss.ss_family);
     if (rc < 0)
         goto fail;
     if (connect(fd, (struct sockaddr *)&ss, tcp_salen(&ss)) == 0) {

@@ -35,7 +35,7 @@ void sn_tcp_opts_default(sn_tcp_opts *o);
  * SO_RCVBUF so that accepted sockets inherit them. On success *fd_out is the listening
  * fd and, if resolved is not NULL, it receives the bound endpoint with the real port,
  * e.g. "tcp://127.0.0.1:41234" or "tcp://[::]:5555" (SINEW_LAST_ENDPOINT).
- * Errors: -EINVAL (IPv6 literal without ipv6, port 0 is fine), -ENODEV (no such
+ * Errors: -EINVAL (IPv6 literal without ipv6; a "src;dst" endpoint), -ENODEV (no such
  * interface), -EADDRNOTAVAIL (no address of a usable family on it, or not local),
  * -EADDRINUSE, -EACCES, -ENOSPC (resolved too small), -EMFILE... */
 int sn_tcp_listen(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out,
@@ -45,9 +45,11 @@ int sn_tcp_listen(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out,
  * getaddrinfo: may block; first result wins, IPv4 only unless o->ipv6), creates the
  * socket, applies sn_tcp_tune, connects. On 0, *fd_out is the fd and *connected says
  * whether the connection completed at once; otherwise wait for EPOLLOUT and call
- * sn_tcp_connect_finish. Errors (no fd is left open): -EINVAL ("*" host or port 0/"*",
- * IPv6 without o->ipv6, unresolvable name: libzmq's choice), -EAGAIN (DNS temporarily
- * failed), -ECONNREFUSED, -ENETUNREACH, -EMFILE... */
+ * sn_tcp_connect_finish. With SN_EP_SOURCE the socket is first bound to the source
+ * (bind rules of sn_tcp_listen; "*" host or port allowed). Errors (no fd is left
+ * open): -EINVAL ("*" host or port 0/"*", IPv6 without o->ipv6, unresolvable name:
+ * libzmq's choice; source of the other family), -EAGAIN (DNS temporarily failed),
+ * -EADDRNOTAVAIL/-EADDRINUSE/-ENODEV (source), -ECONNREFUSED, -ENETUNREACH... */
 int sn_tcp_connect_start(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out,
                          bool *connected);
 

@@ -95,8 +95,13 @@ static const struct bad bads[] = {
     {"tcp://*x:5555", -EINVAL},
     {"tcp://ho st:5555", -EINVAL},
     {"tcp://host/x:5555", -EINVAL},
-    {"tcp://10.0.0.1:5555;127.0.0.1:5555", -EINVAL},
     {"tcp://127.0.0.1;127.0.0.1:5555", -EINVAL},
+    {"tcp://;127.0.0.1:5555", -EINVAL},
+    {"tcp://127.0.0.1:1;", -EINVAL},
+    {"tcp://127.0.0.1:1;127.0.0.1", -EINVAL},
+    {"tcp://a:1;b:2;c:3", -EINVAL},
+    {"tcp://[::1;]:1;b:2", -EINVAL},
+    {"tcp://1.2.3.4:65536;b:2", -EINVAL},
     {"ipc://@", -EINVAL},
 };
 
@@ -152,6 +157,30 @@ Test(transport_endpoint, length_limits)
     name[256] = '\0';
     snprintf(addr, sizeof addr, "tcp://%s:1", name);
     cr_assert_eq(sn_endpoint_parse(addr, &ep), -EINVAL);
+}
+
+/* libzmq's source address: "tcp://SRC;DST", SRC with bind rules. */
+Test(transport_endpoint, tcp_source_address)
+{
+    sn_endpoint ep;
+    cr_assert_eq(sn_endpoint_parse("tcp://127.0.0.2:*;localhost:5555", &ep), 0);
+    cr_assert_eq(ep.flags, SN_EP_SOURCE);
+    cr_assert_str_eq(ep.host, "localhost");
+    cr_assert_eq(ep.port, 5555);
+    cr_assert_str_eq(ep.src.host, "127.0.0.2");
+    cr_assert_eq(ep.src.port, 0);
+    cr_assert_eq(ep.src.flags, SN_EP_ANY_PORT);
+
+    cr_assert_eq(sn_endpoint_parse("tcp://[::1]:7000;[::2]:80", &ep), 0);
+    cr_assert_eq(ep.flags, SN_EP_SOURCE | SN_EP_IPV6);
+    cr_assert_str_eq(ep.src.host, "::1");
+    cr_assert_eq(ep.src.port, 7000);
+    cr_assert_eq(ep.src.flags, SN_EP_IPV6);
+    cr_assert_str_eq(ep.host, "::2");
+
+    cr_assert_eq(sn_endpoint_parse("tcp://*:*;eth0:1", &ep), 0);
+    cr_assert_eq(ep.src.flags, SN_EP_ANY_HOST | SN_EP_ANY_PORT);
+    cr_assert_eq(ep.flags, SN_EP_SOURCE);
 }
 
 Test(transport_endpoint, table_lookup_by_scheme)
@@ -218,5 +247,8 @@ Test(transport_endpoint, random_strings_parse_safely_and_round_trip)
         cr_assert_str_eq(again.host, ep.host, "%s -> %s", addr, buf);
         cr_assert_eq(again.port, ep.port, "%s -> %s", addr, buf);
         cr_assert_eq(again.flags, ep.flags, "%s -> %s", addr, buf);
+        cr_assert_str_eq(again.src.host, ep.src.host, "%s -> %s", addr, buf);
+        cr_assert_eq(again.src.port, ep.src.port, "%s -> %s", addr, buf);
+        cr_assert_eq(again.src.flags, ep.src.flags, "%s -> %s", addr, buf);
     }
 }

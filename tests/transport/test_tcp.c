@@ -189,6 +189,45 @@ Test(transport_tcp, bind_to_interface_name)
     cr_assert_eq(sn_tcp_listen(&ep, NULL, &fd, NULL, 0), -ENODEV);
 }
 
+/* "tcp://SRC;DST": the connection leaves from SRC (127.0.0.2 is loopback too). */
+Test(transport_tcp, connect_from_source_address)
+{
+    char resolved[128], addr[160], peer[64], local[128];
+    int lfd = listen_on("tcp://127.0.0.1:*", NULL, resolved, sizeof resolved);
+    snprintf(addr, sizeof addr, "tcp://127.0.0.2:*;%s", resolved + 6);
+    int cfd, afd;
+    connect_pair(lfd, addr, NULL, &cfd, &afd, peer, sizeof peer);
+    cr_assert_str_eq(peer, "127.0.0.2");
+    tnet_exchange(cfd, afd);
+    close(cfd);
+    close(afd);
+
+    /* A fixed source port, and "*" source host. */
+    int probe = listen_on("tcp://127.0.0.1:*", NULL, local, sizeof local);
+    close(probe); /* a port that was free a moment ago */
+    snprintf(addr, sizeof addr, "tcp://*:%d;%s", port_of(local), resolved + 6);
+    connect_pair(lfd, addr, NULL, &cfd, &afd, NULL, 0);
+    cr_assert_gt(sn_tcp_local_endpoint(cfd, local, sizeof local), 0);
+    char want[64];
+    snprintf(want, sizeof want, "tcp://127.0.0.1:%d", port_of(local));
+    cr_assert_str_eq(local, want);
+    close(cfd);
+    close(afd);
+
+    sn_endpoint ep;
+    int fd;
+    bool connected;
+    snprintf(addr, sizeof addr, "tcp://203.0.113.1:*;%s", resolved + 6);
+    parse(addr, &ep);
+    cr_assert_eq(sn_tcp_connect_start(&ep, NULL, &fd, &connected), -EADDRNOTAVAIL);
+    snprintf(addr, sizeof addr, "tcp://nosuchif9:*;%s", resolved + 6);
+    parse(addr, &ep);
+    cr_assert_eq(sn_tcp_connect_start(&ep, NULL, &fd, &connected), -ENODEV);
+    /* Source only makes sense for connect. */
+    cr_assert_eq(sn_tcp_listen(&ep, NULL, &fd, NULL, 0), -EINVAL);
+    close(lfd);
+}
+
 Test(transport_tcp, address_errors)
 {
     sn_endpoint ep;
