@@ -26,7 +26,14 @@ EXTRA_DIST += \
 	tests/vectors/req_envelope.hex tests/vectors/rep_envelope.hex \
 	tests/vectors/plain_server_zap_400.hex \
 	tests/zmtp/zmtp_test.h \
-	tests/fuzz/fuzz_zmtp.c tests/fuzz/run-fuzz.sh
+	tests/fuzz/fuzz_zmtp.c tests/fuzz/run-fuzz.sh \
+	tests/fuzz/corpus/zmtp/decoder-multipart \
+	tests/fuzz/corpus/zmtp/decoder-pings \
+	tests/fuzz/corpus/zmtp/handshake-dealer \
+	tests/fuzz/corpus/zmtp/handshake-dealer-bytewise \
+	tests/fuzz/corpus/zmtp/handshake-sub-zmtp30 \
+	tests/fuzz/corpus/zmtp/parse-ready \
+	doc/zmtp.7.adoc
 
 if HAVE_CRITERION
 ZMTP_TEST_CFLAGS = $(TEST_CFLAGS) -DSN_VECTORS_DIR=\"$(abs_top_srcdir)/tests/vectors\"
