@@ -107,7 +107,7 @@ sn_zmtp_command_build_prefix(uint8_t *out, size_t cap, const char *name, uint64_
     memcpy(out, hdr, (size_t)hl);
     out[hl] = (uint8_t)nl;
     memcpy(out + hl + 1, name, nl);
-    return (ssize_t)(hl + 1 + nl);
+    return (ssize_t)((size_t)hl + 1 + nl);
 }
 
 ssize_t
@@ -153,6 +153,14 @@ sn_zmtp_command_build_error(uint8_t *out, size_t cap, const char *reason)
     if (rl)
         memcpy(data + 1, reason, rl);
     return sn_zmtp_command_build(out, cap, "ERROR", data, 1 + rl);
+}
+
+uint16_t
+sn_zmtp_ping_ttl_from_ms(int ms)
+{
+    if (ms <= 0)
+        return 0;
+    return ms / 100 > 65535 ? 65535 : (uint16_t)(ms / 100);
 }
 
 ssize_t
@@ -216,7 +224,7 @@ sn_zmtp_subscription_build(uint8_t *out, size_t cap, int peer_minor, bool subscr
     out[hl] = subscribe ? 1 : 0;
     if (len)
         memcpy(out + hl + 1, topic, len);
-    return (ssize_t)(hl + 1 + len);
+    return (ssize_t)((size_t)hl + 1 + len);
 }
 
 int

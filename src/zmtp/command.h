@@ -73,6 +73,9 @@ ssize_t sn_zmtp_command_build_ready(uint8_t *out, size_t cap, const sn_zmtp_prop
                                     size_t n);
 /* reason: 0..255 bytes (longer is truncated: a reason is advisory). */
 ssize_t sn_zmtp_command_build_error(uint8_t *out, size_t cap, const char *reason);
+/* ZMQ_HEARTBEAT_TTL (milliseconds) to the PING TTL field (deciseconds, rounded down as
+ * libzmq does, clamped to 65535; negative = 0 = no TTL). */
+uint16_t sn_zmtp_ping_ttl_from_ms(int ms);
 /* ttl in deciseconds; ctx 0..16 bytes (-EINVAL beyond). */
 ssize_t sn_zmtp_command_build_ping(uint8_t *out, size_t cap, uint16_t ttl, const void *ctx,
                                    size_t ctx_len);

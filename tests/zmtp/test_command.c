@@ -27,7 +27,13 @@ Test(zmtp_command, ping_pong_match_libzmq)
     sn_test_vectors v = zt_load("heartbeat_ping_pong.hex");
     uint8_t out[64];
     const sn_test_segment *ping = zt_seg(&v, "zmq", "PING");
-    ssize_t n = sn_zmtp_command_build_ping(out, sizeof out, 50, NULL, 0);
+    /* The capture's socket has ZMQ_HEARTBEAT_TTL 5000 ms -> 50 deciseconds. */
+    cr_assert_eq(sn_zmtp_ping_ttl_from_ms(5000), 50);
+    cr_assert_eq(sn_zmtp_ping_ttl_from_ms(99), 0);
+    cr_assert_eq(sn_zmtp_ping_ttl_from_ms(-1), 0);
+    cr_assert_eq(sn_zmtp_ping_ttl_from_ms(7000000), 65535);
+    ssize_t n = sn_zmtp_command_build_ping(out, sizeof out, sn_zmtp_ping_ttl_from_ms(5000),
+                                           NULL, 0);
     zt_assert_bytes(out, (size_t)n, ping->data, ping->len, "PING ttl 50");
     static const char *peer_labels[] = {"PING ttl=10 context=b'ctx", "PING ttl=10 context=b''",
                                         "PING ttl=10 context=b'0123"};

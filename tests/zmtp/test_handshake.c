@@ -579,3 +579,62 @@ Test(zmtp_handshake, socket_type_table)
     }
     cr_assert_eq(sn_zmtp_socket_type_from_name((const uint8_t *)"dealer", 6), -1);
 }
+
+/* Big metadata both ways: our READY becomes a LONG command frame; the peer's READY is
+ * larger than the decoder's inline buffer. Partial writes keep the byte order. */
+Test(zmtp_handshake, large_ready_and_partial_writes)
+{
+    static uint8_t big[3000];
+    memset(big, 'b', sizeof big);
+    sn_zmtp_property xp = {.name = "X-Big", .value = big, .value_len = sizeof big};
+    sn_zmtp_handshake hs;
+    sn_zmtp_handshake_config cfg = {.socket_type = SN_ZMTP_PUSH, .maxmsgsize = -1,
+                                    .properties = &xp, .nproperties = 1,
+                                    .greeting_whole = true};
+    cr_assert_eq(sn_zmtp_handshake_init(&hs, &cfg), 0);
+
+    /* Peer (PULL) greeting + READY(Socket-Type PULL, X-Big 3000 bytes), built by hand. */
+    static uint8_t in[64 + 9 + 6 + 20 + 10 + sizeof big];
+    uint8_t *g;
+    sn_test_hex(peer_greeting_hex, &g);
+    memcpy(in, g, 64);
+    free(g);
+    size_t body = 6 + (1 + 11 + 4 + 4) + (1 + 5 + 4 + sizeof big);
+    uint8_t *p = in + 64;
+    p += sn_zmtp_frame_header(p, SN_ZMTP_FLAG_COMMAND, body);
+    memcpy(p, "\x05READY\x0bSocket-Type\0\0\0\x04PULL\x05X-Big\0\0\x0b\xb8", 6 + 20 + 10);
+    p += 6 + 20 + 10;
+    memcpy(p, big, sizeof big);
+    p += sizeof big;
+    size_t n = (size_t)(p - in);
+
+    /* Write out our output 7 bytes at a time while feeding. */
+    static uint8_t sent[8192];
+    size_t sl = 0;
+    cr_assert_eq(sn_zmtp_handshake_feed(&hs, in, n), (int)n);
+    cr_assert_eq(sn_zmtp_handshake_state(&hs), SN_ZMTP_HS_DONE);
+    for (;;) {
+        const uint8_t *o;
+        size_t ol;
+        sn_zmtp_handshake_output(&hs, &o, &ol);
+        if (ol == 0)
+            break;
+        size_t k = ol < 7 ? ol : 7;
+        memcpy(sent + sl, o, k);
+        sl += k;
+        sn_zmtp_handshake_output_consumed(&hs, k);
+    }
+    size_t our_body = 6 + (1 + 11 + 4 + 4) + (1 + 5 + 4 + sizeof big);
+    cr_assert_eq(sl, 64 + 9 + our_body);
+    cr_assert_eq(sent[64], SN_ZMTP_FLAG_COMMAND | SN_ZMTP_FLAG_LONG, "READY > 255 is LONG");
+    cr_assert_eq(sent[64 + 7], (uint8_t)(our_body >> 8));
+    cr_assert_eq(sent[64 + 8], (uint8_t)our_body);
+    cr_assert_eq(memcmp(sent + sl - sizeof big, big, sizeof big), 0);
+
+    const sn_zmtp_handshake_result *r = sn_zmtp_handshake_result_get(&hs);
+    cr_assert_eq(r->peer_socket_type, SN_ZMTP_PULL);
+    sn_zmtp_property got;
+    cr_assert_eq(sn_zmtp_metadata_find(r->peer_metadata, r->peer_metadata_len, "X-Big", &got), 1);
+    cr_assert_eq(got.value_len, sizeof big);
+    sn_zmtp_handshake_fini(&hs);
+}
