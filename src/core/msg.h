@@ -32,6 +32,7 @@ typedef struct sn_msg_content {
     sinew_free_fn *ffn; /* NULL: data is inline after this header */
     void *hint;
     atomic_uint refs;
+    unsigned pool_class; /* msgpool bookkeeping */
 } sn_msg_content;
 
 typedef struct sn_msg {
