@@ -1,10 +1,18 @@
 # doc: man pages (asciidoc sources) and design notes; see doc/local.mk.next for the
 # rules that build and install the man pages once configure checks for asciidoctor.
 EXTRA_DIST += \
+	doc/sinew_bind.3.adoc \
 	doc/sinew_close.3.adoc \
+	doc/sinew_connect.3.adoc \
 	doc/sinew_ctx_get.3.adoc \
 	doc/sinew_ctx_new.3.adoc \
 	doc/sinew_ctx_set.3.adoc \
 	doc/sinew_ctx_shutdown.3.adoc \
 	doc/sinew_ctx_term.3.adoc \
-	doc/sinew_socket.3.adoc
+	doc/sinew_disconnect.3.adoc \
+	doc/sinew_getsockopt.3.adoc \
+	doc/sinew_getsockopt_int.3.adoc \
+	doc/sinew_setsockopt.3.adoc \
+	doc/sinew_setsockopt_int.3.adoc \
+	doc/sinew_socket.3.adoc \
+	doc/sinew_unbind.3.adoc
