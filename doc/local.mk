@@ -12,6 +12,22 @@ EXTRA_DIST += \
 	doc/sinew_disconnect.3.adoc \
 	doc/sinew_getsockopt.3.adoc \
 	doc/sinew_getsockopt_int.3.adoc \
+	doc/sinew_msg_close.3.adoc \
+	doc/sinew_msg_copy.3.adoc \
+	doc/sinew_msg_data.3.adoc \
+	doc/sinew_msg_get.3.adoc \
+	doc/sinew_msg_init.3.adoc \
+	doc/sinew_msg_init_data.3.adoc \
+	doc/sinew_msg_init_size.3.adoc \
+	doc/sinew_msg_more.3.adoc \
+	doc/sinew_msg_move.3.adoc \
+	doc/sinew_msg_recv.3.adoc \
+	doc/sinew_msg_send.3.adoc \
+	doc/sinew_msg_set.3.adoc \
+	doc/sinew_msg_size.3.adoc \
+	doc/sinew_recv.3.adoc \
+	doc/sinew_send.3.adoc \
+	doc/sinew_send_const.3.adoc \
 	doc/sinew_setsockopt.3.adoc \
 	doc/sinew_setsockopt_int.3.adoc \
 	doc/sinew_socket.3.adoc \
