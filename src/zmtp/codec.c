@@ -10,6 +10,7 @@
 #include "zmtp/codec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,8 @@ sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_ev
     ev->type = SN_ZMTP_EV_NONE;
     if (d->rc < 0)
         return d->rc;
+    if (n > INT_MAX) /* the count must fit the return value */
+        n = INT_MAX;
     for (;;) {
         switch (d->state) {
         case CODEC_FLAGS: {
@@ -117,7 +120,8 @@ sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_ev
             size_t take = d->hdr_need - d->hdr_have;
             if (take > n - used)
                 take = n - used;
-            memcpy(d->hdr + d->hdr_have, in + used, take);
+            if (take)
+                memcpy(d->hdr + d->hdr_have, in + used, take);
             d->hdr_have += take;
             used += take;
             if (d->hdr_have < d->hdr_need)

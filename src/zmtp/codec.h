@@ -83,8 +83,9 @@ void sn_zmtp_decoder_init(sn_zmtp_decoder *d, const sn_zmtp_decoder_config *cfg)
 /* Frees a heap body the decoder still owns. */
 void sn_zmtp_decoder_fini(sn_zmtp_decoder *d);
 
-/* Consume bytes until one event or the end of input; see the contract above. Returns the
- * count consumed, or -EPROTO (d->error: reserved flag bits, command with MORE, a size
+/* Consume bytes until one event or the end of input; see the contract above (at most
+ * INT_MAX bytes are looked at per call; EV_NONE means all of those). Returns the count
+ * consumed, or -EPROTO (d->error: reserved flag bits, command with MORE, a size
  * >= 2^63, malformed command), -EMSGSIZE (frame > maxmsgsize or command > command_max,
  * detected from the header, before any body byte is stored), -ENOMEM. */
 int sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_event *ev);

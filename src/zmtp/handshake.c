@@ -4,6 +4,7 @@
 #include "zmtp/handshake.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,6 +332,8 @@ sn_zmtp_handshake_feed(sn_zmtp_handshake *hs, const uint8_t *in, size_t n)
         return hs->rc;
     if (hs->state == SN_ZMTP_HS_DONE)
         return 0;
+    if (n > INT_MAX) /* the count must fit the return value */
+        n = INT_MAX;
     while (!hs->in_commands) {
         int err = 0;
         int rc = sn_zmtp_greeting_feed(&hs->peer_greeting, in + used, n - used, &err);

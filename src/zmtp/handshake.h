@@ -132,7 +132,7 @@ int sn_zmtp_handshake_init(sn_zmtp_handshake *hs, const sn_zmtp_handshake_config
 void sn_zmtp_handshake_fini(sn_zmtp_handshake *hs);
 
 /* Feed bytes from the peer. Returns the count consumed (less than n only once DONE: the
- * rest is traffic), or a negative errno when the handshake failed (-EPROTO protocol
+ * rest is traffic; or when n > INT_MAX), or a negative errno when the handshake failed (-EPROTO protocol
  * error, -EMSGSIZE over maxmsgsize, -ENOMEM); then state is FAILED and error/reason say
  * why. Calling feed again after DONE consumes nothing; after FAILED returns the error. */
 int sn_zmtp_handshake_feed(sn_zmtp_handshake *hs, const uint8_t *in, size_t n);
