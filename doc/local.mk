@@ -10,6 +10,7 @@ EXTRA_DIST += \
 	doc/sinew_ctx_shutdown.3.adoc \
 	doc/sinew_ctx_term.3.adoc \
 	doc/sinew_disconnect.3.adoc \
+	doc/sinew_errno.3.adoc \
 	doc/sinew_getsockopt.3.adoc \
 	doc/sinew_getsockopt_int.3.adoc \
 	doc/sinew_msg_close.3.adoc \
@@ -25,10 +26,13 @@ EXTRA_DIST += \
 	doc/sinew_msg_send.3.adoc \
 	doc/sinew_msg_set.3.adoc \
 	doc/sinew_msg_size.3.adoc \
+	doc/sinew_poll.3.adoc \
 	doc/sinew_recv.3.adoc \
 	doc/sinew_send.3.adoc \
 	doc/sinew_send_const.3.adoc \
 	doc/sinew_setsockopt.3.adoc \
 	doc/sinew_setsockopt_int.3.adoc \
 	doc/sinew_socket.3.adoc \
-	doc/sinew_unbind.3.adoc
+	doc/sinew_strerror.3.adoc \
+	doc/sinew_unbind.3.adoc \
+	doc/sinew_version.3.adoc
