@@ -9,7 +9,8 @@ src_log_libsinew_log_la_LIBADD = $(PTHREAD_LIBS)
 src_libsinew_core_la_LIBADD += src/log/libsinew_log.la
 
 if HAVE_CRITERION
-LOG_TESTS = tests/log/test_record tests/log/test_roundtrip tests/log/test_damage
+LOG_TESTS = tests/log/test_record tests/log/test_roundtrip tests/log/test_damage \
+	tests/log/test_crash tests/log/test_concurrency tests/log/test_errors
 check_PROGRAMS += $(LOG_TESTS)
 TESTS += $(LOG_TESTS)
 LOG_TEST_LIBS = src/log/libsinew_log.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
@@ -22,6 +23,15 @@ tests_log_test_roundtrip_LDADD = $(LOG_TEST_LIBS)
 tests_log_test_damage_SOURCES = tests/log/test_damage.c tests/log/helpers.h
 tests_log_test_damage_CFLAGS = $(TEST_CFLAGS)
 tests_log_test_damage_LDADD = $(LOG_TEST_LIBS)
+tests_log_test_crash_SOURCES = tests/log/test_crash.c tests/log/helpers.h
+tests_log_test_crash_CFLAGS = $(TEST_CFLAGS)
+tests_log_test_crash_LDADD = $(LOG_TEST_LIBS)
+tests_log_test_concurrency_SOURCES = tests/log/test_concurrency.c tests/log/helpers.h
+tests_log_test_concurrency_CFLAGS = $(TEST_CFLAGS)
+tests_log_test_concurrency_LDADD = $(LOG_TEST_LIBS)
+tests_log_test_errors_SOURCES = tests/log/test_errors.c tests/log/helpers.h
+tests_log_test_errors_CFLAGS = $(TEST_CFLAGS)
+tests_log_test_errors_LDADD = $(LOG_TEST_LIBS)
 endif
 
 endif

@@ -501,12 +501,15 @@ append_locked(sn_log *log, const sinew_log_entry *e, uint8_t *hdr, struct iovec 
                           seg->max_ts);
     seg->size += (uint64_t)len;
     seg->next = off + 1;
-    if (log->durable == log->next)
+    bool first_unsynced = log->durable == log->next;
+    if (first_unsynced)
         log->unsynced_since = mono_ms();
     log->next = off + 1;
     pthread_cond_broadcast(&log->data_cv);
-    if (log->has_flusher && log->opt.sync_records &&
-        log->next - log->durable >= log->opt.sync_records)
+    /* The flusher sleeps without a deadline while nothing is pending. */
+    if (log->has_flusher &&
+        (first_unsynced || (log->opt.sync_records &&
+                            log->next - log->durable >= log->opt.sync_records)))
         pthread_cond_signal(&log->flush_cv);
     pthread_mutex_unlock(&log->mu);
     *offset = off;
