@@ -13,6 +13,7 @@ EXTRA_DIST += \
 	doc/sinew_errno.3.adoc \
 	doc/sinew_getsockopt.3.adoc \
 	doc/sinew_getsockopt_int.3.adoc \
+	doc/sinew_inproc.7.adoc \
 	doc/sinew_msg_close.3.adoc \
 	doc/sinew_msg_copy.3.adoc \
 	doc/sinew_msg_data.3.adoc \
@@ -26,8 +27,13 @@ EXTRA_DIST += \
 	doc/sinew_msg_send.3.adoc \
 	doc/sinew_msg_set.3.adoc \
 	doc/sinew_msg_size.3.adoc \
+	doc/sinew_pair.7.adoc \
 	doc/sinew_poll.3.adoc \
+	doc/sinew_pull.7.adoc \
+	doc/sinew_push.7.adoc \
 	doc/sinew_recv.3.adoc \
+	doc/sinew_rep.7.adoc \
+	doc/sinew_req.7.adoc \
 	doc/sinew_send.3.adoc \
 	doc/sinew_send_const.3.adoc \
 	doc/sinew_setsockopt.3.adoc \
