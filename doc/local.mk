@@ -1,6 +1,8 @@
 # doc: man pages (asciidoc sources) and design notes; see doc/local.mk.next for the
 # rules that build and install the man pages once configure checks for asciidoctor.
 EXTRA_DIST += \
+	doc/design.adoc \
+	doc/sinew.7.adoc \
 	doc/sinew_bind.3.adoc \
 	doc/sinew_close.3.adoc \
 	doc/sinew_connect.3.adoc \
