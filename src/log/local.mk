@@ -34,4 +34,7 @@ tests_log_test_errors_CFLAGS = $(TEST_CFLAGS)
 tests_log_test_errors_LDADD = $(LOG_TEST_LIBS)
 endif
 
+noinst_PROGRAMS += perf/log_bench
+perf_log_bench_SOURCES = perf/log_bench.c
+perf_log_bench_LDADD = src/log/libsinew_log.la $(PTHREAD_LIBS)
 endif

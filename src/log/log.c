@@ -827,7 +827,8 @@ plan_read(sn_log *log, sinew_log_batch *b, uint64_t from, struct read_plan *rp)
     }
     if (grow((void **)&b->damage, &b->damage_cap, seg->ndamage, sizeof *b->damage) < 0)
         return -ENOMEM;
-    memcpy(b->damage, seg->damage, seg->ndamage * sizeof *b->damage);
+    if (seg->ndamage)
+        memcpy(b->damage, seg->damage, seg->ndamage * sizeof *b->damage);
     *rp = (struct read_plan){.seg = seg, .end = seg->size, .ndamage = seg->ndamage,
                              .scanned = seg->scanned,
                              .limit = lo + 1 < log->nsegs ? log->segs[lo + 1]->base

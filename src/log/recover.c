@@ -258,7 +258,7 @@ list_segments(int dirfd, uint64_t **bases, size_t *n)
         (*bases)[(*n)++] = base;
     }
     closedir(d);
-    if (rc == 0)
+    if (rc == 0 && *n > 1)
         qsort(*bases, *n, sizeof **bases, cmp_u64);
     return rc;
 }

@@ -18,11 +18,18 @@
 
 #include "sinew_log.h"
 
+/* Every directory a test makes is also removed by its suite's .fini, which runs even
+ * when an assertion fails half way through the test. */
+static char test_dirs[256][32];
+static int test_ndirs;
+
 static inline void
 make_tmp_dir(char path[64])
 {
     strcpy(path, "/tmp/sinew-log-test-XXXXXX");
     cr_assert_not_null(mkdtemp(path));
+    cr_assert_lt(test_ndirs, 256);
+    strcpy(test_dirs[test_ndirs++], path);
 }
 
 static inline int
@@ -38,6 +45,19 @@ static inline void
 rm_tree(const char *path)
 {
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; i < test_ndirs; i++)
+        if (strcmp(test_dirs[i], path) == 0) {
+            memmove(test_dirs[i], test_dirs[test_ndirs - 1], sizeof test_dirs[i]);
+            test_ndirs--;
+            break;
+        }
+}
+
+static inline void
+cleanup_dirs(void)
+{
+    while (test_ndirs > 0)
+        rm_tree(test_dirs[test_ndirs - 1]);
 }
 
 static inline uint64_t

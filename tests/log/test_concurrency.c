@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-TestSuite(concurrency, .timeout = 60);
+TestSuite(concurrency, .timeout = 60, .fini = cleanup_dirs);
 
 #define WRITERS 4
 #define PER_WRITER 400

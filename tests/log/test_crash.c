@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-TestSuite(crash, .timeout = 60);
+TestSuite(crash, .timeout = 60, .fini = cleanup_dirs);
 
 #define SEED 23
 #define SMALL 2000

@@ -7,7 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 
-TestSuite(damage, .timeout = 60);
+TestSuite(damage, .timeout = 60, .fini = cleanup_dirs);
 
 #define SEED 11
 #define SMALL 60

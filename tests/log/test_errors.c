@@ -11,7 +11,7 @@
 
 #include "log/internal.h"
 
-TestSuite(errors, .timeout = 30);
+TestSuite(errors, .timeout = 30, .fini = cleanup_dirs);
 
 static void
 put_file(const char *dir, const char *name, const void *data, size_t len)

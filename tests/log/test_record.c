@@ -6,7 +6,7 @@
 
 #include "log/internal.h"
 
-TestSuite(record, .timeout = 10);
+TestSuite(record, .timeout = 10, .fini = cleanup_dirs);
 
 Test(record, crc32c_known_vectors)
 {

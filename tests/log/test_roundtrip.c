@@ -5,7 +5,7 @@
 
 #include <errno.h>
 
-TestSuite(roundtrip, .timeout = 60);
+TestSuite(roundtrip, .timeout = 60, .fini = cleanup_dirs);
 
 #define SEED 7
 
