@@ -11,4 +11,16 @@ tests_unit_test_msg_LDADD = $(TEST_LIBS)
 tests_unit_test_options_SOURCES = tests/unit/test_options.c tests/support/net.h
 tests_unit_test_options_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_options_LDADD = $(TEST_LIBS)
+SPEC_TESTS = tests/spec/test_pipeline tests/spec/test_pair tests/spec/test_reqrep
+check_PROGRAMS += $(SPEC_TESTS)
+TESTS += $(SPEC_TESTS)
+tests_spec_test_pipeline_SOURCES = tests/spec/test_pipeline.c tests/support/net.h
+tests_spec_test_pipeline_CFLAGS = $(TEST_CFLAGS)
+tests_spec_test_pipeline_LDADD = $(TEST_LIBS)
+tests_spec_test_pair_SOURCES = tests/spec/test_pair.c tests/support/net.h
+tests_spec_test_pair_CFLAGS = $(TEST_CFLAGS)
+tests_spec_test_pair_LDADD = $(TEST_LIBS)
+tests_spec_test_reqrep_SOURCES = tests/spec/test_reqrep.c tests/support/net.h
+tests_spec_test_reqrep_CFLAGS = $(TEST_CFLAGS)
+tests_spec_test_reqrep_LDADD = $(TEST_LIBS)
 endif

@@ -75,4 +75,74 @@ tn_rcvmore(void *s)
     return tn_get(s, SINEW_RCVMORE);
 }
 
+/* A per-test context with every socket it opened tracked, so a failing test's teardown
+ * still closes them (linger 0) and terminates without hanging. */
+#define TN_MAX_SOCKS 1200
+static void *tn_ctx;
+static void *tn_socks[TN_MAX_SOCKS];
+static int tn_nsocks;
+
+static inline void
+tn_setup(void)
+{
+    tn_nsocks = 0;
+    tn_ctx = sinew_ctx_new();
+    cr_assert_not_null(tn_ctx);
+}
+
+static inline void *
+tn_sock(int type)
+{
+    void *s = tn_socket(tn_ctx, type);
+    cr_assert_lt(tn_nsocks, TN_MAX_SOCKS);
+    tn_socks[tn_nsocks++] = s;
+    return s;
+}
+
+static inline void
+tn_teardown(void)
+{
+    for (int i = 0; i < tn_nsocks; i++) {
+        sinew_setsockopt_int(tn_socks[i], SINEW_LINGER, 0); /* ENOTSOCK if closed */
+        sinew_close(tn_socks[i]);
+    }
+    tn_nsocks = 0;
+    if (tn_ctx != NULL)
+        cr_assert_eq(sinew_ctx_term(tn_ctx), 0);
+    tn_ctx = NULL;
+}
+
+static inline void
+tn_close(void *s)
+{
+    cr_assert_eq(sinew_close(s), 0, "close: errno %d", errno);
+}
+
+static inline void
+tn_bind(void *s, const char *ep)
+{
+    cr_assert_eq(sinew_bind(s, ep), 0, "bind %s: errno %d", ep, errno);
+}
+
+static inline void
+tn_connect(void *s, const char *ep)
+{
+    cr_assert_eq(sinew_connect(s, ep), 0, "connect %s: errno %d", ep, errno);
+}
+
+static inline void
+tn_send_u32(void *s, uint32_t v, int flags)
+{
+    cr_assert_eq(sinew_send(s, &v, sizeof v, flags), (int) sizeof v, "send: errno %d", errno);
+}
+
+static inline uint32_t
+tn_recv_u32(void *s)
+{
+    uint32_t v = 0;
+    int n = sinew_recv(s, &v, sizeof v, 0);
+    cr_assert_eq(n, (int) sizeof v, "recv: rc %d errno %d", n, errno);
+    return v;
+}
+
 #endif

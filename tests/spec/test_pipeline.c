@@ -1,0 +1,334 @@
+/* RFC 30 (PIPELINE): PUSH and PULL over inproc. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+
+#include "support/net.h"
+
+TestSuite(pipeline, .init = tn_setup, .fini = tn_teardown, .timeout = 20);
+
+static char ep[64];
+
+/* RFC 30: "SHALL NOT discard messages that it cannot queue" / messages are delivered in
+ * the order sent on one connection. */
+Test(pipeline, delivers_in_order)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "order"));
+    tn_connect(push, ep);
+    for (uint32_t i = 0; i < 500; i++)
+        tn_send_u32(push, i, 0);
+    for (uint32_t i = 0; i < 500; i++)
+        cr_assert_eq(tn_recv_u32(pull), i);
+}
+
+Test(pipeline, empty_and_large_messages_keep_their_size)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(push, tn_endpoint(ep, sizeof ep, "sizes"));
+    tn_connect(pull, ep);
+    static unsigned char big[100000], got[100000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (unsigned char) (i * 7);
+    cr_assert_eq(sinew_send(push, "", 0, 0), 0);
+    cr_assert_eq(sinew_send(push, big, sizeof big, 0), (int) sizeof big);
+    char small[4];
+    cr_assert_eq(sinew_recv(pull, small, sizeof small, 0), 0);
+    cr_assert_eq(sinew_recv(pull, got, sizeof got, 0), (int) sizeof big);
+    cr_assert_eq(memcmp(big, got, sizeof big), 0);
+    /* recv truncates to the buffer but reports the full size, as libzmq. */
+    tn_send_str(push, "truncated", 0);
+    cr_assert_eq(sinew_recv(pull, small, sizeof small, 0), 9);
+    cr_assert_eq(memcmp(small, "trun", 4), 0);
+}
+
+/* RFC 30: "SHALL deliver ... multipart messages atomically" (all parts or none). */
+Test(pipeline, multipart_ten_parts_arrive_together)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "multi"));
+    tn_connect(push, ep);
+    for (uint32_t i = 0; i < 9; i++) {
+        tn_send_u32(push, i, SINEW_SNDMORE);
+        /* Nothing is visible before the last part. */
+        uint32_t v;
+        errno = 0;
+        cr_assert_eq(sinew_recv(pull, &v, sizeof v, SINEW_DONTWAIT), -1,
+                     "part %u visible before the message was complete", i);
+        cr_assert_eq(errno, EAGAIN);
+    }
+    tn_send_u32(push, 9, 0);
+    for (uint32_t i = 0; i < 10; i++) {
+        cr_assert_eq(tn_recv_u32(pull), i);
+        cr_assert_eq(tn_rcvmore(pull), i < 9, "RCVMORE wrong on part %u", i);
+    }
+}
+
+Test(pipeline, multipart_from_several_pushers_never_interleaves)
+{
+    void *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "multi-fq"));
+    void *push[3];
+    for (int p = 0; p < 3; p++) {
+        push[p] = tn_sock(SINEW_PUSH);
+        tn_connect(push[p], ep);
+    }
+    /* Start all three messages before finishing any. */
+    for (uint32_t part = 0; part < 5; part++)
+        for (uint32_t p = 0; p < 3; p++)
+            tn_send_u32(push[p], p * 100 + part, part < 4 ? SINEW_SNDMORE : 0);
+    bool seen[3] = {false};
+    for (int m = 0; m < 3; m++) {
+        uint32_t first = tn_recv_u32(pull);
+        uint32_t p = first / 100;
+        cr_assert_lt(p, 3);
+        cr_assert_eq(first % 100, 0, "message starts with part %u", first % 100);
+        cr_assert_not(seen[p]);
+        seen[p] = true;
+        for (uint32_t part = 1; part < 5; part++) {
+            cr_assert(tn_rcvmore(pull));
+            cr_assert_eq(tn_recv_u32(pull), p * 100 + part, "parts interleaved");
+        }
+        cr_assert_not(tn_rcvmore(pull));
+    }
+}
+
+/* RFC 30: "SHALL route outgoing messages to available peers using a round-robin
+ * strategy." */
+Test(pipeline, push_round_robins_across_three_pulls)
+{
+    void *push = tn_sock(SINEW_PUSH);
+    tn_bind(push, tn_endpoint(ep, sizeof ep, "rr"));
+    void *pull[3];
+    for (int i = 0; i < 3; i++) {
+        pull[i] = tn_sock(SINEW_PULL);
+        tn_set(pull[i], SINEW_RCVTIMEO, 5000);
+        tn_connect(pull[i], ep);
+    }
+    /* The first message to each pull makes sure all three links are attached. */
+    for (uint32_t i = 0; i < 12; i++)
+        tn_send_u32(push, i, 0);
+    int owner[12];
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 4; k++) {
+            uint32_t v = tn_recv_u32(pull[i]);
+            cr_assert_lt(v, 12);
+            owner[v] = i;
+        }
+        uint32_t v;
+        errno = 0;
+        cr_assert_eq(sinew_recv(pull[i], &v, sizeof v, SINEW_DONTWAIT), -1,
+                     "pull %d got more than its share", i);
+        cr_assert_eq(errno, EAGAIN);
+    }
+    /* Round robin: every window of three consecutive messages hits all three pulls. */
+    for (int i = 0; i + 2 < 12; i++)
+        cr_assert(owner[i] != owner[i + 1] && owner[i] != owner[i + 2] &&
+                      owner[i + 1] != owner[i + 2],
+                  "messages %d..%d not spread round-robin", i, i + 2);
+}
+
+/* RFC 30: "SHALL receive incoming messages from its peers using a fair-queuing
+ * strategy." */
+Test(pipeline, pull_fair_queues_across_three_pushes)
+{
+    void *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "fq"));
+    void *push[3];
+    for (uint32_t p = 0; p < 3; p++) {
+        push[p] = tn_sock(SINEW_PUSH);
+        tn_connect(push[p], ep);
+    }
+    for (uint32_t p = 0; p < 3; p++)
+        for (uint32_t k = 0; k < 10; k++)
+            tn_send_u32(push[p], p * 100 + k, 0);
+    uint32_t next[3] = {0, 0, 0};
+    uint32_t window[3];
+    for (int i = 0; i < 30; i++) {
+        uint32_t v = tn_recv_u32(pull);
+        uint32_t p = v / 100;
+        cr_assert_lt(p, 3);
+        cr_assert_eq(v % 100, next[p]++, "pusher %u out of order", p);
+        window[i % 3] = p;
+        if (i % 3 == 2)
+            cr_assert(window[0] != window[1] && window[0] != window[2] &&
+                          window[1] != window[2],
+                      "not fair-queued: three consecutive messages at %d from %u,%u,%u", i,
+                      window[0], window[1], window[2]);
+    }
+}
+
+/* RFC 30: "SHALL block on sending, or return a suitable error, when it has no available
+ * peers" and when queues are full. */
+Test(pipeline, push_without_peers_cannot_send)
+{
+    void *push = tn_sock(SINEW_PUSH);
+    errno = 0;
+    cr_assert_eq(sinew_send(push, "x", 1, SINEW_DONTWAIT), -1);
+    cr_assert_eq(errno, EAGAIN);
+    tn_set(push, SINEW_SNDTIMEO, 50);
+    errno = 0;
+    cr_assert_eq(sinew_send(push, "x", 1, 0), -1);
+    cr_assert_eq(errno, EAGAIN);
+}
+
+static int
+fill(void *push, int limit)
+{
+    int n = 0;
+    while (n < limit && sinew_send(push, &n, sizeof n, SINEW_DONTWAIT) == sizeof n)
+        n++;
+    cr_assert_eq(errno, EAGAIN, "send failed with errno %d, not EAGAIN", errno);
+    return n;
+}
+
+Test(pipeline, hwm_makes_dontwait_send_fail_with_eagain)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_SNDHWM, 3);
+    tn_set(pull, SINEW_RCVHWM, 3);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "hwm"));
+    tn_connect(push, ep);
+    int n = fill(push, 100);
+    cr_assert_geq(n, 3, "only %d messages queued below the HWM", n);
+    cr_assert_leq(n, 6, "%d messages queued, over SNDHWM+RCVHWM", n);
+    /* Draining makes room again, and nothing was lost. */
+    for (int i = 0; i < n; i++) {
+        int v = -1;
+        cr_assert_eq(sinew_recv(pull, &v, sizeof v, 0), (int) sizeof v);
+        cr_assert_eq(v, i);
+    }
+    int v;
+    errno = 0;
+    cr_assert_eq(sinew_recv(pull, &v, sizeof v, SINEW_DONTWAIT), -1, "extra message");
+    cr_assert_eq(errno, EAGAIN);
+    /* Once the reader has found the queue empty, the full capacity is back. */
+    int m = fill(push, 100);
+    cr_assert_eq(m, n, "capacity after draining %d, before %d", m, n);
+}
+
+Test(pipeline, sndtimeo_fails_with_eagain_after_the_timeout)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_SNDHWM, 1);
+    tn_set(pull, SINEW_RCVHWM, 1);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "sndtimeo"));
+    tn_connect(push, ep);
+    cr_assert_gt(fill(push, 100), 0);
+    tn_set(push, SINEW_SNDTIMEO, 200);
+    uint64_t t0 = tn_now_ms();
+    errno = 0;
+    cr_assert_eq(sinew_send(push, "x", 1, 0), -1);
+    uint64_t dt = tn_now_ms() - t0;
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_geq(dt, 190, "gave up after %llu ms", (unsigned long long) dt);
+    cr_assert_lt(dt, 2000, "took %llu ms", (unsigned long long) dt);
+}
+
+typedef struct drain_arg {
+    void *pull;
+    int count;
+} drain_arg;
+
+static void *
+drain_all(void *arg)
+{
+    drain_arg *d = arg;
+    /* Starts while the sender is (about to be) blocked at the HWM. */
+    for (int i = 0; i < d->count; i++) {
+        int v;
+        if (sinew_recv(d->pull, &v, sizeof v, 0) != (int) sizeof v || v != i)
+            return (void *) 1;
+    }
+    return NULL;
+}
+
+Test(pipeline, blocked_send_resumes_when_receiver_drains)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_SNDHWM, 1);
+    tn_set(pull, SINEW_RCVHWM, 1);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_set(push, SINEW_SNDTIMEO, 5000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "resume"));
+    tn_connect(push, ep);
+    int n = fill(push, 100);
+    cr_assert_gt(n, 0);
+    drain_arg d = {pull, n + 50};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, drain_all, &d), 0);
+    /* Blocks each time the queue is full until the other thread makes room. */
+    for (int i = n; i < n + 50; i++)
+        cr_assert_eq(sinew_send(push, &i, sizeof i, 0), (int) sizeof i, "send %d: errno %d",
+                     i, errno);
+    void *ret;
+    pthread_join(t, &ret);
+    cr_assert_null(ret, "receiver lost or reordered messages");
+}
+
+Test(pipeline, rcvtimeo_fails_with_eagain_after_the_timeout)
+{
+    void *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 150);
+    char buf[4];
+    uint64_t t0 = tn_now_ms();
+    errno = 0;
+    cr_assert_eq(sinew_recv(pull, buf, sizeof buf, 0), -1);
+    uint64_t dt = tn_now_ms() - t0;
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_geq(dt, 140, "gave up after %llu ms", (unsigned long long) dt);
+    cr_assert_lt(dt, 2000);
+    tn_set(pull, SINEW_RCVTIMEO, 0);
+    errno = 0;
+    cr_assert_eq(sinew_recv(pull, buf, sizeof buf, 0), -1);
+    cr_assert_eq(errno, EAGAIN);
+}
+
+Test(pipeline, connect_before_bind_delivers_queued_messages)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_endpoint(ep, sizeof ep, "late-bind");
+    tn_connect(push, ep);
+    for (uint32_t i = 0; i < 5; i++)
+        tn_send_u32(push, i, 0);
+    tn_bind(pull, ep);
+    for (uint32_t i = 0; i < 5; i++)
+        cr_assert_eq(tn_recv_u32(pull), i);
+}
+
+Test(pipeline, pull_connected_before_push_binds_receives)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_set(push, SINEW_SNDTIMEO, 5000);
+    tn_endpoint(ep, sizeof ep, "late-push");
+    tn_connect(pull, ep);
+    tn_bind(push, ep);
+    tn_send_str(push, "hello", 0);
+    tn_recv_str(pull, "hello");
+}
+
+Test(pipeline, incompatible_peer_refused_with_enocompatproto)
+{
+    void *a = tn_sock(SINEW_PUSH), *b = tn_sock(SINEW_PUSH), *c = tn_sock(SINEW_PULL);
+    tn_bind(a, tn_endpoint(ep, sizeof ep, "compat"));
+    errno = 0;
+    cr_assert_eq(sinew_connect(b, ep), -1);
+    cr_assert_eq(errno, ENOCOMPATPROTO);
+    char ep2[64];
+    tn_bind(c, tn_endpoint(ep2, sizeof ep2, "compat-pull"));
+    void *d = tn_sock(SINEW_PULL);
+    errno = 0;
+    cr_assert_eq(sinew_connect(d, ep2), -1);
+    cr_assert_eq(errno, ENOCOMPATPROTO);
+    void *r = tn_sock(SINEW_REQ);
+    errno = 0;
+    cr_assert_eq(sinew_connect(r, ep2), -1);
+    cr_assert_eq(errno, ENOCOMPATPROTO);
+}
