@@ -1,8 +1,6 @@
-# doc: man pages (asciidoc sources) and design notes; see doc/local.mk.next for the
-# rules that build and install the man pages once configure checks for asciidoctor.
+# doc: man pages (asciidoc sources) and design notes. doc/local.mk.next has the rules
+# that also build and install the man pages once configure checks for asciidoctor.
 EXTRA_DIST += \
-	doc/design.adoc \
-	doc/sinew.7.adoc \
 	doc/sinew_bind.3.adoc \
 	doc/sinew_close.3.adoc \
 	doc/sinew_connect.3.adoc \
@@ -15,7 +13,6 @@ EXTRA_DIST += \
 	doc/sinew_errno.3.adoc \
 	doc/sinew_getsockopt.3.adoc \
 	doc/sinew_getsockopt_int.3.adoc \
-	doc/sinew_inproc.7.adoc \
 	doc/sinew_msg_close.3.adoc \
 	doc/sinew_msg_copy.3.adoc \
 	doc/sinew_msg_data.3.adoc \
@@ -29,13 +26,8 @@ EXTRA_DIST += \
 	doc/sinew_msg_send.3.adoc \
 	doc/sinew_msg_set.3.adoc \
 	doc/sinew_msg_size.3.adoc \
-	doc/sinew_pair.7.adoc \
 	doc/sinew_poll.3.adoc \
-	doc/sinew_pull.7.adoc \
-	doc/sinew_push.7.adoc \
 	doc/sinew_recv.3.adoc \
-	doc/sinew_rep.7.adoc \
-	doc/sinew_req.7.adoc \
 	doc/sinew_send.3.adoc \
 	doc/sinew_send_const.3.adoc \
 	doc/sinew_setsockopt.3.adoc \
@@ -43,4 +35,13 @@ EXTRA_DIST += \
 	doc/sinew_socket.3.adoc \
 	doc/sinew_strerror.3.adoc \
 	doc/sinew_unbind.3.adoc \
-	doc/sinew_version.3.adoc
+	doc/sinew_version.3.adoc \
+	doc/sinew.7.adoc \
+	doc/sinew_inproc.7.adoc \
+	doc/sinew_pair.7.adoc \
+	doc/sinew_pull.7.adoc \
+	doc/sinew_push.7.adoc \
+	doc/sinew_rep.7.adoc \
+	doc/sinew_req.7.adoc \
+	doc/design.adoc \
+	doc/local.mk.next
