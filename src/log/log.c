@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,24 @@ meta_check(sn_log *log)
     return rc;
 }
 
+/* Creates the log directory if absent, and makes its name durable in the parent. */
+static int
+make_dir(const char *path)
+{
+    if (mkdir(path, 0777) < 0)
+        return errno == EEXIST ? 0 : -errno;
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return -errno;
+    int rc = sn_log_io_fsync_dir(fd);
+    close(fd);
+    return rc;
+}
+
 static void apply_retention(sn_log *log);
 static void *flusher_main(void *arg);
 
@@ -237,10 +256,8 @@ sinew_log_open(const char *path, const sinew_log_options *options)
 
     int rc = 0;
     bool offsets_loaded = false;
-    if ((options->flags & SINEW_LOG_CREATE) && mkdir(path, 0777) < 0 && errno != EEXIST) {
-        rc = -errno;
+    if ((options->flags & SINEW_LOG_CREATE) && (rc = make_dir(path)) < 0)
         goto fail;
-    }
     if ((log->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         rc = -errno;
         goto fail;
