@@ -1,0 +1,336 @@
+/* Lifecycle: linger, context termination, closed handles, endpoints, socket limits. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+
+#include "support/net.h"
+
+TestSuite(lifecycle, .init = tn_setup, .fini = tn_teardown, .timeout = 30);
+
+static char ep[64];
+
+typedef struct term_arg {
+    void *ctx;
+    atomic_int done;
+    int rc;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} term_arg;
+
+static void *
+term_thread(void *p)
+{
+    term_arg *a = p;
+    a->rc = sinew_ctx_term(a->ctx);
+    pthread_mutex_lock(&a->lock);
+    atomic_store(&a->done, 1);
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+/* Waits up to ms for the term thread; true if it finished. */
+static bool
+wait_done(term_arg *a, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long) (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&a->lock);
+    while (!atomic_load(&a->done))
+        if (pthread_cond_timedwait(&a->cond, &a->lock, &ts) != 0)
+            break;
+    bool d = atomic_load(&a->done);
+    pthread_mutex_unlock(&a->lock);
+    return d;
+}
+
+Test(lifecycle, ctx_term_waits_for_open_sockets_then_returns)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "term"));
+    tn_connect(push, ep);
+    term_arg a = {.ctx = tn_ctx, .lock = PTHREAD_MUTEX_INITIALIZER,
+                  .cond = PTHREAD_COND_INITIALIZER};
+    atomic_init(&a.done, 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, term_thread, &a), 0);
+    cr_assert_not(wait_done(&a, 100), "ctx_term returned while sockets were open");
+    /* Sockets of a terminating context fail with ETERM, and can still be closed. */
+    errno = 0;
+    cr_assert_eq(sinew_send(push, "x", 1, 0), -1);
+    cr_assert_eq(errno, ETERM);
+    errno = 0;
+    char buf[4];
+    cr_assert_eq(sinew_recv(pull, buf, sizeof buf, 0), -1);
+    cr_assert_eq(errno, ETERM);
+    tn_close(push);
+    cr_assert_not(wait_done(&a, 20), "ctx_term returned with one socket still open");
+    tn_close(pull);
+    cr_assert(wait_done(&a, 10000), "ctx_term did not return after every socket closed");
+    pthread_join(t, NULL);
+    cr_assert_eq(a.rc, 0);
+    tn_ctx = NULL; /* terminated */
+}
+
+typedef struct blocked_arg {
+    void *sock;
+    int rc, err;
+} blocked_arg;
+
+static void *
+blocked_recv(void *p)
+{
+    blocked_arg *b = p;
+    char buf[8];
+    b->rc = sinew_recv(b->sock, buf, sizeof buf, 0); /* RCVTIMEO -1: blocks */
+    b->err = errno;
+    sinew_close(b->sock);
+    return NULL;
+}
+
+Test(lifecycle, blocked_recv_gets_eterm_on_ctx_term)
+{
+    void *pull = tn_sock(SINEW_PULL);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "eterm"));
+    blocked_arg b = {pull, 0, 0};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, blocked_recv, &b), 0);
+    cr_assert_eq(sinew_ctx_term(tn_ctx), 0); /* returns once the thread closed its socket */
+    tn_ctx = NULL;
+    pthread_join(t, NULL);
+    cr_assert_eq(b.rc, -1);
+    cr_assert_eq(b.err, ETERM);
+}
+
+Test(lifecycle, blocked_recv_gets_eterm_on_ctx_shutdown)
+{
+    void *pull = tn_sock(SINEW_PULL);
+    blocked_arg b = {pull, 0, 0};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, blocked_recv, &b), 0);
+    cr_assert_eq(sinew_ctx_shutdown(tn_ctx), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(b.rc, -1);
+    cr_assert_eq(b.err, ETERM);
+    /* A shut-down context refuses new sockets but can still be terminated. */
+    errno = 0;
+    cr_assert_null(sinew_socket(tn_ctx, SINEW_PUSH));
+    cr_assert_eq(errno, ETERM);
+}
+
+Test(lifecycle, blocked_send_gets_eterm_on_ctx_shutdown)
+{
+    void *push = tn_sock(SINEW_PUSH); /* no peer: send blocks */
+    cr_assert_eq(sinew_ctx_shutdown(tn_ctx), 0);
+    errno = 0;
+    cr_assert_eq(sinew_send(push, "x", 1, 0), -1);
+    cr_assert_eq(errno, ETERM);
+    errno = 0;
+    cr_assert_eq(sinew_connect(push, "inproc://after-shutdown"), -1);
+    cr_assert_eq(errno, ETERM);
+}
+
+Test(lifecycle, closed_socket_handle_enotsock)
+{
+    void *s = tn_sock(SINEW_PUSH);
+    tn_close(s);
+    char buf[4];
+    int v = 1;
+    errno = 0;
+    cr_assert_eq(sinew_send(s, "x", 1, 0), -1);
+    cr_assert_eq(errno, ENOTSOCK);
+    errno = 0;
+    cr_assert_eq(sinew_recv(s, buf, sizeof buf, 0), -1);
+    cr_assert_eq(errno, ENOTSOCK);
+    errno = 0;
+    cr_assert_eq(sinew_setsockopt(s, SINEW_LINGER, &v, sizeof v), -1);
+    cr_assert_eq(errno, ENOTSOCK);
+    errno = 0;
+    cr_assert_eq(sinew_bind(s, "inproc://closed"), -1);
+    cr_assert_eq(errno, ENOTSOCK);
+    errno = 0;
+    cr_assert_eq(sinew_close(s), -1);
+    cr_assert_eq(errno, ENOTSOCK);
+    /* A new socket reusing the slot does not revive the old handle. */
+    void *s2 = tn_sock(SINEW_PULL);
+    errno = 0;
+    cr_assert_eq(sinew_close(s), -1);
+    cr_assert_eq(errno, ENOTSOCK);
+    cr_assert_eq(tn_get(s2, SINEW_TYPE), SINEW_PULL);
+}
+
+Test(lifecycle, terminated_ctx_handle_efault)
+{
+    void *c = sinew_ctx_new();
+    cr_assert_not_null(c);
+    cr_assert_eq(sinew_ctx_term(c), 0);
+    errno = 0;
+    cr_assert_eq(sinew_ctx_term(c), -1);
+    cr_assert_eq(errno, EFAULT);
+    errno = 0;
+    cr_assert_eq(sinew_ctx_shutdown(c), -1);
+    cr_assert_eq(errno, EFAULT);
+    errno = 0;
+    cr_assert_eq(sinew_ctx_get(c, SINEW_IO_THREADS), -1);
+    cr_assert_eq(errno, EFAULT);
+    errno = 0;
+    cr_assert_eq(sinew_ctx_set(c, SINEW_IO_THREADS, 1), -1);
+    cr_assert_eq(errno, EFAULT);
+    errno = 0;
+    cr_assert_null(sinew_socket(c, SINEW_PUSH));
+    cr_assert_eq(errno, EFAULT);
+    /* A new context reusing the slot does not revive the old handle. */
+    void *c2 = sinew_ctx_new();
+    cr_assert_not_null(c2);
+    errno = 0;
+    cr_assert_eq(sinew_ctx_get(c, SINEW_IO_THREADS), -1);
+    cr_assert_eq(errno, EFAULT);
+    cr_assert_eq(sinew_ctx_term(c2), 0);
+}
+
+/* Linger -1 (default): "messages sent before close are delivered". */
+Test(lifecycle, push_close_with_infinite_linger_delivers_everything)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "linger"));
+    tn_connect(push, ep);
+    cr_assert_eq(tn_get(push, SINEW_LINGER), -1);
+    for (uint32_t i = 0; i < 1000; i++)
+        tn_send_u32(push, i, 0);
+    tn_close(push);
+    for (uint32_t i = 0; i < 1000; i++)
+        cr_assert_eq(tn_recv_u32(pull), i, "message %u lost on close", i);
+    uint32_t v;
+    tn_set(pull, SINEW_RCVTIMEO, 0);
+    errno = 0;
+    cr_assert_eq(sinew_recv(pull, &v, sizeof v, 0), -1);
+    cr_assert_eq(errno, EAGAIN);
+}
+
+Test(lifecycle, bound_push_close_delivers_to_connected_pull)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(push, tn_endpoint(ep, sizeof ep, "linger-bound"));
+    tn_connect(pull, ep);
+    tn_send_str(push, "a", 0);
+    tn_send_str(push, "b", 0);
+    tn_close(push);
+    tn_recv_str(pull, "a");
+    tn_recv_str(pull, "b");
+}
+
+Test(lifecycle, unbind_frees_the_name)
+{
+    void *a = tn_sock(SINEW_PULL), *b = tn_sock(SINEW_PULL);
+    tn_bind(a, tn_endpoint(ep, sizeof ep, "unbind"));
+    errno = 0;
+    cr_assert_eq(sinew_bind(b, ep), -1);
+    cr_assert_eq(errno, EADDRINUSE);
+    cr_assert_eq(sinew_unbind(a, ep), 0);
+    errno = 0;
+    cr_assert_eq(sinew_unbind(a, ep), -1, "second unbind succeeded");
+    cr_assert_eq(errno, ENOENT);
+    tn_bind(b, ep);
+    /* New connections go to the new binder. */
+    void *push = tn_sock(SINEW_PUSH);
+    tn_set(b, SINEW_RCVTIMEO, 5000);
+    tn_connect(push, ep);
+    tn_send_str(push, "to-b", 0);
+    tn_recv_str(b, "to-b");
+    char buf[8];
+    errno = 0;
+    cr_assert_eq(sinew_recv(a, buf, sizeof buf, SINEW_DONTWAIT), -1);
+    cr_assert_eq(errno, EAGAIN);
+}
+
+Test(lifecycle, disconnect_stops_routing_to_that_peer)
+{
+    void *push = tn_sock(SINEW_PUSH), *p1 = tn_sock(SINEW_PULL), *p2 = tn_sock(SINEW_PULL);
+    char ep2[64];
+    tn_set(p1, SINEW_RCVTIMEO, 5000);
+    tn_set(p2, SINEW_RCVTIMEO, 5000);
+    tn_bind(p1, tn_endpoint(ep, sizeof ep, "disc1"));
+    tn_bind(p2, tn_endpoint(ep2, sizeof ep2, "disc2"));
+    tn_connect(push, ep);
+    tn_connect(push, ep2);
+    cr_assert_eq(sinew_disconnect(push, ep), 0);
+    errno = 0;
+    cr_assert_eq(sinew_disconnect(push, ep), -1);
+    cr_assert_eq(errno, ENOENT);
+    for (uint32_t i = 0; i < 6; i++)
+        tn_send_u32(push, i, 0);
+    for (uint32_t i = 0; i < 6; i++)
+        cr_assert_eq(tn_recv_u32(p2), i);
+    uint32_t v;
+    errno = 0;
+    cr_assert_eq(sinew_recv(p1, &v, sizeof v, SINEW_DONTWAIT), -1,
+                 "disconnected peer still receives");
+    cr_assert_eq(errno, EAGAIN);
+}
+
+Test(lifecycle, five_hundred_push_pull_pairs)
+{
+    enum { N = 500 };
+    static void *push[N], *pull[N];
+    for (int i = 0; i < N; i++) {
+        char e[64];
+        push[i] = tn_sock(SINEW_PUSH);
+        pull[i] = tn_sock(SINEW_PULL);
+        tn_set(pull[i], SINEW_RCVTIMEO, 5000);
+        tn_bind(pull[i], tn_endpoint(e, sizeof e, "many"));
+        tn_connect(push[i], e);
+    }
+    for (uint32_t i = 0; i < N; i++)
+        tn_send_u32(push[i], i, 0);
+    for (uint32_t i = 0; i < N; i++)
+        cr_assert_eq(tn_recv_u32(pull[i]), i);
+    for (int i = 0; i < N; i++) {
+        tn_close(push[i]);
+        tn_close(pull[i]);
+    }
+}
+
+Test(lifecycle, max_sockets_limit_emfile)
+{
+    void *c = sinew_ctx_new();
+    cr_assert_not_null(c);
+    cr_assert_eq(sinew_ctx_set(c, SINEW_MAX_SOCKETS, 5), 0);
+    void *s[5];
+    for (int i = 0; i < 5; i++) {
+        s[i] = sinew_socket(c, SINEW_PAIR);
+        cr_assert_not_null(s[i], "socket %d refused: errno %d", i, errno);
+    }
+    errno = 0;
+    cr_assert_null(sinew_socket(c, SINEW_PAIR));
+    cr_assert_eq(errno, EMFILE);
+    cr_assert_eq(sinew_close(s[0]), 0);
+    s[0] = sinew_socket(c, SINEW_PAIR);
+    cr_assert_not_null(s[0], "slot not freed by close");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(sinew_close(s[i]), 0);
+    cr_assert_eq(sinew_ctx_term(c), 0);
+}
+
+Test(lifecycle, default_max_sockets_is_enforced)
+{
+    /* 1023 sockets fit in a default context, the 1024th fails with EMFILE. */
+    int n = 0;
+    void *extra = NULL;
+    for (; n < 1100; n++) {
+        void *s = sinew_socket(tn_ctx, SINEW_PULL);
+        if (s == NULL)
+            break;
+        cr_assert_lt(tn_nsocks, TN_MAX_SOCKS);
+        tn_socks[tn_nsocks++] = s;
+    }
+    cr_assert_eq(errno, EMFILE);
+    cr_assert_eq(n, 1023);
+    (void) extra;
+}

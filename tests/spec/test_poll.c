@@ -1,0 +1,252 @@
+/* sinew_poll, SINEW_FD/SINEW_EVENTS and SINEW_READY_FD. */
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "support/net.h"
+
+TestSuite(poll, .init = tn_setup, .fini = tn_teardown, .timeout = 20);
+
+static char ep[64];
+
+static void
+push_pull(void **push, void **pull, const char *tag)
+{
+    *push = tn_sock(SINEW_PUSH);
+    *pull = tn_sock(SINEW_PULL);
+    tn_set(*pull, SINEW_RCVTIMEO, 5000);
+    tn_bind(*pull, tn_endpoint(ep, sizeof ep, tag));
+    tn_connect(*push, ep);
+}
+
+static bool
+fd_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = poll(&p, 1, timeout_ms);
+    cr_assert_geq(n, 0);
+    return n == 1 && (p.revents & POLLIN);
+}
+
+typedef struct sender_arg {
+    void *push;
+    int fd; /* when >= 0: wait until this pipe is readable, then send */
+} sender_arg;
+
+static void *
+send_later(void *p)
+{
+    sender_arg *a = p;
+    if (a->fd >= 0) {
+        struct pollfd pf = {.fd = a->fd, .events = POLLIN};
+        if (poll(&pf, 1, 5000) != 1)
+            return (void *) 1;
+    }
+    return sinew_send(a->push, "ping", 4, 0) == 4 ? NULL : (void *) 1;
+}
+
+Test(poll, timeout_zero_returns_at_once_with_nothing_ready)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "t0");
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    uint64_t t0 = tn_now_ms();
+    cr_assert_eq(sinew_poll(&it, 1, 0), 0);
+    cr_assert_lt(tn_now_ms() - t0, 100);
+    cr_assert_eq(it.revents, 0);
+}
+
+Test(poll, timeout_expires_after_deadline)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "tdl");
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    uint64_t t0 = tn_now_ms();
+    cr_assert_eq(sinew_poll(&it, 1, 150), 0);
+    uint64_t dt = tn_now_ms() - t0;
+    cr_assert_geq(dt, 140, "returned after %llu ms", (unsigned long long) dt);
+    cr_assert_lt(dt, 2000);
+    cr_assert_eq(it.revents, 0);
+}
+
+Test(poll, pollin_when_message_already_queued)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "queued");
+    tn_send_str(push, "m", 0);
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    cr_assert_eq(sinew_poll(&it, 1, 5000), 1);
+    cr_assert_eq(it.revents, SINEW_POLLIN);
+    tn_recv_str(pull, "m");
+    cr_assert_eq(sinew_poll(&it, 1, 0), 0, "POLLIN after draining");
+}
+
+Test(poll, pollin_wakes_for_message_from_another_thread)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "thread");
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    sender_arg a = {push, go[0]};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, send_later, &a), 0);
+    /* Let the sender go only once poll has looked at the (empty) socket. */
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    cr_assert_eq(sinew_poll(&it, 1, 0), 0);
+    cr_assert_eq(write(go[1], "g", 1), 1);
+    cr_assert_eq(sinew_poll(&it, 1, 5000), 1, "poll did not wake for the message");
+    cr_assert_eq(it.revents & SINEW_POLLIN, SINEW_POLLIN);
+    void *ret;
+    pthread_join(t, &ret);
+    cr_assert_null(ret);
+    tn_recv_str(pull, "ping");
+    close(go[0]);
+    close(go[1]);
+}
+
+Test(poll, pollout_below_hwm_not_when_full)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_SNDHWM, 2);
+    tn_set(pull, SINEW_RCVHWM, 2);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "pollout"));
+    tn_connect(push, ep);
+    sinew_pollitem_t it = {.socket = push, .events = SINEW_POLLOUT | SINEW_POLLIN};
+    cr_assert_eq(sinew_poll(&it, 1, 0), 1);
+    cr_assert_eq(it.revents, SINEW_POLLOUT, "PUSH: POLLOUT only, got %d", it.revents);
+    int n = 0;
+    while (n < 100 && sinew_send(push, &n, sizeof n, SINEW_DONTWAIT) == sizeof n)
+        n++;
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(sinew_poll(&it, 1, 0), 0, "POLLOUT while full");
+    cr_assert_eq(it.revents, 0);
+    /* Draining brings POLLOUT back; the wait is woken by the reader. */
+    for (int i = 0; i < n; i++) {
+        int v;
+        cr_assert_eq(sinew_recv(pull, &v, sizeof v, SINEW_DONTWAIT), (int) sizeof v);
+    }
+    int v;
+    cr_assert_eq(sinew_recv(pull, &v, sizeof v, SINEW_DONTWAIT), -1);
+    cr_assert_eq(sinew_poll(&it, 1, 5000), 1, "no POLLOUT after draining");
+    cr_assert_eq(it.revents, SINEW_POLLOUT);
+}
+
+Test(poll, mixed_sockets_and_plain_fd)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "mixed");
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    sinew_pollitem_t items[3] = {
+        {.socket = pull, .events = SINEW_POLLIN},
+        {.socket = NULL, .fd = p[0], .events = SINEW_POLLIN},
+        {.socket = NULL, .fd = p[1], .events = SINEW_POLLOUT},
+    };
+    cr_assert_eq(sinew_poll(items, 3, 0), 1, "only the writable pipe end is ready");
+    cr_assert_eq(items[0].revents, 0);
+    cr_assert_eq(items[1].revents, 0);
+    cr_assert_eq(items[2].revents, SINEW_POLLOUT);
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_assert_eq(sinew_poll(items, 3, 5000), 2);
+    cr_assert_eq(items[0].revents, 0);
+    cr_assert_eq(items[1].revents, SINEW_POLLIN);
+    tn_send_str(push, "m", 0);
+    cr_assert_eq(sinew_poll(items, 3, 5000), 3);
+    cr_assert_eq(items[0].revents, SINEW_POLLIN);
+    close(p[0]);
+    close(p[1]);
+}
+
+Test(poll, zero_items_sleeps_for_timeout)
+{
+    uint64_t t0 = tn_now_ms();
+    cr_assert_eq(sinew_poll(NULL, 0, 50), 0);
+    cr_assert_geq(tn_now_ms() - t0, 45);
+    errno = 0;
+    cr_assert_eq(sinew_poll(NULL, 0, -1), -1, "infinite wait on nothing accepted");
+    cr_assert_eq(errno, EFAULT);
+    errno = 0;
+    cr_assert_eq(sinew_poll(NULL, 1, 0), -1);
+    cr_assert_eq(errno, EFAULT);
+}
+
+Test(poll, closed_socket_item_enotsock)
+{
+    void *s = tn_sock(SINEW_PULL);
+    tn_close(s);
+    sinew_pollitem_t it = {.socket = s, .events = SINEW_POLLIN};
+    errno = 0;
+    cr_assert_eq(sinew_poll(&it, 1, 0), -1);
+    cr_assert_eq(errno, ENOTSOCK);
+}
+
+Test(poll, fd_and_events_edge_semantics)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "edge");
+    int fd = tn_get(pull, SINEW_FD);
+    cr_assert(fd_readable(fd, 0), "first look at SINEW_FD must be due");
+    cr_assert_eq(tn_get(pull, SINEW_EVENTS), 0);
+    /* sinew_poll consumes the signal. */
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    cr_assert_eq(sinew_poll(&it, 1, 0), 0);
+    cr_assert_not(fd_readable(fd, 0), "signal not consumed by sinew_poll");
+    /* A message from the peer signals the descriptor; EVENTS then reports POLLIN. */
+    tn_send_str(push, "m", 0);
+    cr_assert(fd_readable(fd, 5000), "SINEW_FD not signalled by an arriving message");
+    cr_assert_eq(tn_get(pull, SINEW_EVENTS) & SINEW_POLLIN, SINEW_POLLIN);
+    tn_recv_str(pull, "m");
+    cr_assert_eq(tn_get(pull, SINEW_EVENTS), 0);
+    cr_assert_eq(tn_get(push, SINEW_EVENTS), SINEW_POLLOUT);
+}
+
+Test(poll, ready_fd_is_level_triggered)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "ready");
+    int fd = tn_get(pull, SINEW_READY_FD);
+    cr_assert_not(fd_readable(fd, 0), "readable with nothing to receive");
+    tn_send_str(push, "a", 0);
+    tn_send_str(push, "b", 0);
+    cr_assert(fd_readable(fd, 5000), "not readable with two messages pending");
+    cr_assert(fd_readable(fd, 0), "level-triggered descriptor cleared by poll(2)");
+    tn_recv_str(pull, "a");
+    cr_assert(fd_readable(fd, 0), "cleared while a message is still pending");
+    tn_recv_str(pull, "b");
+    cr_assert_not(fd_readable(fd, 0), "readable after draining");
+}
+
+Test(poll, ready_fd_multipart_stays_readable_until_last_part)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "ready-multi");
+    int fd = tn_get(pull, SINEW_READY_FD);
+    tn_send_str(push, "1", SINEW_SNDMORE);
+    tn_send_str(push, "2", 0);
+    cr_assert(fd_readable(fd, 5000));
+    tn_recv_str(pull, "1");
+    cr_assert(fd_readable(fd, 0), "cleared between parts");
+    tn_recv_str(pull, "2");
+    cr_assert_not(fd_readable(fd, 0));
+}
+
+Test(poll, ready_fd_set_by_message_from_another_thread)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "ready-thread");
+    int fd = tn_get(pull, SINEW_READY_FD);
+    cr_assert_not(fd_readable(fd, 0));
+    sender_arg a = {push, -1};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, send_later, &a), 0);
+    cr_assert(fd_readable(fd, 5000), "message from another thread did not set READY_FD");
+    void *ret;
+    pthread_join(t, &ret);
+    cr_assert_null(ret);
+    char buf[8];
+    cr_assert_eq(sinew_recv(pull, buf, sizeof buf, SINEW_DONTWAIT), 4);
+    cr_assert_not(fd_readable(fd, 0));
+    cr_assert_eq(sinew_recv(pull, buf, sizeof buf, SINEW_DONTWAIT), -1);
+    cr_assert_eq(errno, EAGAIN);
+}
