@@ -145,17 +145,32 @@ SINEW_EXPORT int sinew_msg_set(sinew_msg_t *msg, int property, int optval);
 
 /* Socket options, with libzmq's numbers. */
 #define SINEW_ROUTING_ID 5
+#define SINEW_SNDBUF 11
+#define SINEW_RCVBUF 12
 #define SINEW_RCVMORE 13
 #define SINEW_FD 14
 #define SINEW_EVENTS 15
 #define SINEW_TYPE 16
 #define SINEW_LINGER 17
+#define SINEW_RECONNECT_IVL 18
+#define SINEW_BACKLOG 19
+#define SINEW_RECONNECT_IVL_MAX 21
+#define SINEW_MAXMSGSIZE 22
 #define SINEW_SNDHWM 23
 #define SINEW_RCVHWM 24
 #define SINEW_RCVTIMEO 27
 #define SINEW_SNDTIMEO 28
 #define SINEW_LAST_ENDPOINT 32
+#define SINEW_TCP_KEEPALIVE 34
+#define SINEW_TCP_KEEPALIVE_CNT 35
+#define SINEW_TCP_KEEPALIVE_IDLE 36
+#define SINEW_TCP_KEEPALIVE_INTVL 37
 #define SINEW_IMMEDIATE 39
+#define SINEW_IPV6 42
+#define SINEW_HANDSHAKE_IVL 66
+#define SINEW_HEARTBEAT_IVL 75
+#define SINEW_HEARTBEAT_TTL 76
+#define SINEW_HEARTBEAT_TIMEOUT 77
 #define SINEW_THREAD_SAFE 81
 #define SINEW_IDENTITY SINEW_ROUTING_ID
 
@@ -191,6 +206,28 @@ SINEW_EXPORT int sinew_recv(void *socket, void *buf, size_t len, int flags);
 /* Typed helpers beyond libzmq: int-valued options without the pointer dance. */
 SINEW_EXPORT int sinew_setsockopt_int(void *socket, int option, int value);
 SINEW_EXPORT int sinew_getsockopt_int(void *socket, int option, int *value);
+
+/* Socket monitoring: events are sent to a PAIR socket bound at addr (inproc://), each
+ * as two frames: 6 bytes (uint16 event, uint32 value, native byte order), then the
+ * endpoint address. Numbers as libzmq's ZMQ_EVENT_*. */
+#define SINEW_EVENT_CONNECTED 0x0001
+#define SINEW_EVENT_CONNECT_DELAYED 0x0002
+#define SINEW_EVENT_CONNECT_RETRIED 0x0004
+#define SINEW_EVENT_LISTENING 0x0008
+#define SINEW_EVENT_BIND_FAILED 0x0010
+#define SINEW_EVENT_ACCEPTED 0x0020
+#define SINEW_EVENT_ACCEPT_FAILED 0x0040
+#define SINEW_EVENT_CLOSED 0x0080
+#define SINEW_EVENT_CLOSE_FAILED 0x0100
+#define SINEW_EVENT_DISCONNECTED 0x0200
+#define SINEW_EVENT_MONITOR_STOPPED 0x0400
+#define SINEW_EVENT_ALL 0xFFFF
+#define SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL 0x0800
+#define SINEW_EVENT_HANDSHAKE_SUCCEEDED 0x1000
+#define SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL 0x2000
+#define SINEW_EVENT_HANDSHAKE_FAILED_AUTH 0x4000
+
+SINEW_EXPORT int sinew_socket_monitor(void *socket, const char *addr, int events);
 
 /* Polling. */
 #define SINEW_POLLIN 1

@@ -169,6 +169,15 @@ sinew_disconnect(void *socket, const char *endpoint)
     return endpoint_call(socket, endpoint, sn_socket_disconnect);
 }
 
+SINEW_EXPORT int
+sinew_socket_monitor(void *socket, const char *addr, int events)
+{
+    ENTER(s, socket);
+    int rc = sn_socket_monitor(s, addr, events);
+    sn_socket_leave(s);
+    return result(rc);
+}
+
 /* ---- send and receive ---- */
 
 static int

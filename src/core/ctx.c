@@ -5,6 +5,7 @@
 
 #include "core/ctx.h"
 #include "core/inproc.h"
+#include "core/net.h"
 #include "core/registry.h"
 #include "core/socket.h"
 #include "io/reactor.h"
@@ -43,6 +44,7 @@ sn_ctx_create(sn_ctx **out)
     c->io = NULL;
     c->nio = 0;
     c->next_io = 0;
+    c->nnet = 0;
     pthread_mutex_unlock(&c->lock);
     *out = c;
     return 0;
@@ -93,7 +95,8 @@ sn_ctx_term(sn_ctx *c)
 {
     pthread_mutex_lock(&c->lock);
     wake_all(c);
-    while (c->nsockets > 0)
+    /* Sockets first; then connections flushing their last messages (linger). */
+    while (c->nsockets > 0 || c->nnet > 0)
         pthread_cond_wait(&c->cond, &c->lock);
     /* Every socket is closed, so their inproc entries are gone and no connection is
      * left on the I/O threads. */
@@ -250,6 +253,23 @@ sn_ctx_remove_socket(sn_ctx *c, sn_socket *s)
             break;
         }
     }
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+sn_ctx_net_add(sn_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->nnet++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+sn_ctx_net_done(sn_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->nnet--;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
 }

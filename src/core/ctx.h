@@ -33,6 +33,7 @@ typedef struct sn_ctx {
     int nsockets, cap;
 
     sn_inproc_entry *inproc; /* bound names and pending connects */
+    int nnet;             /* live listeners and sessions on the I/O threads */
 } sn_ctx;
 
 /* API edge helpers: all return 0 or -errno. */

@@ -8,7 +8,7 @@
 #include "core/options.h"
 #include "sinew.h"
 
-enum opt_kind { OPT_INT, OPT_BLOB, OPT_STRING };
+enum opt_kind { OPT_INT, OPT_INT64, OPT_BLOB, OPT_STRING };
 
 typedef struct opt_row {
     int option;
@@ -30,6 +30,21 @@ static const opt_row rows[] = {
     {SINEW_SNDTIMEO, OPT_INT, true, -1, INT_MAX, AT(sndtimeo), 0},
     {SINEW_IMMEDIATE, OPT_INT, true, 0, 1, AT(immediate), 0},
     {SINEW_SPIN_US, OPT_INT, true, 0, 1000000, AT(spin_us), 0},
+    {SINEW_SNDBUF, OPT_INT, true, -1, INT_MAX, AT(sndbuf), 0},
+    {SINEW_RCVBUF, OPT_INT, true, -1, INT_MAX, AT(rcvbuf), 0},
+    {SINEW_RECONNECT_IVL, OPT_INT, true, -1, INT_MAX, AT(reconnect_ivl), 0},
+    {SINEW_RECONNECT_IVL_MAX, OPT_INT, true, 0, INT_MAX, AT(reconnect_ivl_max), 0},
+    {SINEW_BACKLOG, OPT_INT, true, 0, INT_MAX, AT(backlog), 0},
+    {SINEW_MAXMSGSIZE, OPT_INT64, true, -1, 0, AT(maxmsgsize), 0},
+    {SINEW_TCP_KEEPALIVE, OPT_INT, true, -1, 1, AT(tcp_keepalive), 0},
+    {SINEW_TCP_KEEPALIVE_CNT, OPT_INT, true, -1, INT_MAX, AT(tcp_keepalive_cnt), 0},
+    {SINEW_TCP_KEEPALIVE_IDLE, OPT_INT, true, -1, INT_MAX, AT(tcp_keepalive_idle), 0},
+    {SINEW_TCP_KEEPALIVE_INTVL, OPT_INT, true, -1, INT_MAX, AT(tcp_keepalive_intvl), 0},
+    {SINEW_IPV6, OPT_INT, true, 0, 1, AT(ipv6), 0},
+    {SINEW_HANDSHAKE_IVL, OPT_INT, true, 0, INT_MAX, AT(handshake_ivl), 0},
+    {SINEW_HEARTBEAT_IVL, OPT_INT, true, 0, INT_MAX, AT(heartbeat_ivl), 0},
+    {SINEW_HEARTBEAT_TTL, OPT_INT, true, 0, 6553599, AT(heartbeat_ttl), 0},
+    {SINEW_HEARTBEAT_TIMEOUT, OPT_INT, true, -1, INT_MAX, AT(heartbeat_timeout), 0},
     {SINEW_ROUTING_ID, OPT_BLOB, true, 1, SN_ROUTING_ID_MAX, AT(routing_id),
      AT(routing_id_len)},
     {SINEW_LAST_ENDPOINT, OPT_STRING, false, 0, 0, AT(last_endpoint), 0},
@@ -53,6 +68,15 @@ sn_options_defaults(sn_options *o, int type, int linger)
     o->linger = linger;
     o->rcvtimeo = o->sndtimeo = -1;
     o->spin_us = 50;
+    o->sndbuf = o->rcvbuf = -1;
+    o->reconnect_ivl = 100;
+    o->reconnect_ivl_max = 0;
+    o->backlog = 100;
+    o->maxmsgsize = -1;
+    o->tcp_keepalive = o->tcp_keepalive_cnt = o->tcp_keepalive_idle = -1;
+    o->tcp_keepalive_intvl = -1;
+    o->handshake_ivl = 30000;
+    o->heartbeat_timeout = -1;
 }
 
 int
@@ -68,6 +92,16 @@ sn_options_set(sn_options *o, int option, const void *val, size_t len)
             return -EINVAL;
         memcpy(&v, val, sizeof v);
         if (v < r->min || v > r->max)
+            return -EINVAL;
+        memcpy(base + r->offset, &v, sizeof v);
+        return 0;
+    }
+    if (r->kind == OPT_INT64) {
+        int64_t v;
+        if (val == NULL || len != sizeof v)
+            return -EINVAL;
+        memcpy(&v, val, sizeof v);
+        if (v < r->min)
             return -EINVAL;
         memcpy(base + r->offset, &v, sizeof v);
         return 0;
@@ -95,6 +129,13 @@ sn_options_get(const sn_options *o, int option, void *val, size_t *len)
             return -EINVAL;
         memcpy(val, base + r->offset, sizeof(int));
         *len = sizeof(int);
+        return 0;
+    }
+    if (r->kind == OPT_INT64) {
+        if (*len < sizeof(int64_t))
+            return -EINVAL;
+        memcpy(val, base + r->offset, sizeof(int64_t));
+        *len = sizeof(int64_t);
         return 0;
     }
     size_t n;

@@ -17,6 +17,14 @@ typedef struct sn_options {
     int rcvtimeo, sndtimeo;/* ms, -1 = forever */
     int immediate;
     int spin_us;           /* SINEW_SPIN_US */
+    int sndbuf, rcvbuf;    /* kernel buffers, -1 = OS default */
+    int reconnect_ivl, reconnect_ivl_max; /* ms; max 0 = no backoff */
+    int backlog;
+    int64_t maxmsgsize;    /* -1 = unlimited */
+    int tcp_keepalive, tcp_keepalive_cnt, tcp_keepalive_idle, tcp_keepalive_intvl;
+    int ipv6;
+    int handshake_ivl;     /* ms, 0 = none */
+    int heartbeat_ivl, heartbeat_ttl, heartbeat_timeout; /* ms; timeout -1 = ivl */
     uint8_t routing_id[SN_ROUTING_ID_MAX];
     size_t routing_id_len;
     char last_endpoint[SN_ENDPOINT_MAX];

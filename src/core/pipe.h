@@ -43,6 +43,7 @@ struct sn_pipe {
     sn_pipe *peer;
     sn_link *link;
     void *owner;
+    void *owner_aux;        /* set with the owner, never changed: e.g. its I/O thread */
     _Atomic(const sn_pipe_owner_ops *) owner_ops; /* NULL until an owner takes the end */
     _Atomic bool released; /* the owner let go; set once, by the owner */
 

@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include "core/inproc.h"
+#include "core/monitor.h"
+#include "core/net.h"
 #include "core/registry.h"
 #include "core/socket.h"
+#include "transports/endpoint.h"
 
 #define GEN_MASK ((UINT64_C(1) << 40) - 1)
 
@@ -92,9 +95,16 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     s->next_pipe_id = 1;
     s->nendpoints = 0;
     s->inside = 0;
+    s->monitor = sn_monitor_new();
+    if (s->monitor == NULL) {
+        ops->fini(s->pattern);
+        rc = -ENOMEM;
+        goto fail;
+    }
     rc = sn_ctx_add_socket(ctx, s);
     if (rc < 0) {
         ops->fini(s->pattern);
+        sn_monitor_unref(s->monitor);
         goto fail;
     }
     s->open = true;
@@ -161,6 +171,8 @@ socket_finalize(sn_socket *s)
     s->nendpoints = 0;
     close_fd(&s->event_fd);
     close_fd(&s->ready_fd);
+    sn_monitor_unref(s->monitor);
+    s->monitor = NULL;
     sn_ctx *ctx = s->ctx;
     s->ctx = NULL;
     pthread_mutex_unlock(&s->lock);
@@ -402,6 +414,41 @@ process_commands(sn_socket *s)
 
 /* ---- close ------------------------------------------------------------------------ */
 
+static void
+stop_net(sn_endpoint_rec *rec)
+{
+    if (rec->net == NULL)
+        return;
+    if (rec->bound)
+        sn_listener_stop(rec->net);
+    else
+        sn_session_stop(rec->net);
+    rec->net = NULL;
+}
+
+bool
+sn_socket_offer_pipe(sn_socket *s, uint64_t gen, sn_pipe *p, int endpoint)
+{
+    pthread_mutex_lock(&s->lock);
+    bool ok = s->open && s->gen == gen;
+    if (ok) {
+        sn_pipe_set_owner(p, s, &sn_socket_pipe_ops);
+        p->endpoint = endpoint;
+        sn_link_ref(p->link);
+        ok = socket_post(s, p, SN_CMD_ATTACH);
+        if (!ok)
+            sn_link_unref(p->link);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+int
+sn_socket_monitor(sn_socket *s, const char *addr, int events)
+{
+    return sn_monitor_set(s->monitor, sn_ctx_handle(s->ctx), addr, events);
+}
+
 int
 sn_socket_close(sn_socket *s)
 {
@@ -412,6 +459,10 @@ sn_socket_close(sn_socket *s)
     uint64_t deadline = linger_deadline(s);
     while (s->npipes > 0)
         detach(s, s->pipes[s->npipes - 1], deadline);
+    /* After the pipes: each session gets PEER_TERM (with our linger) before its stop. */
+    for (int i = 0; i < s->nendpoints; i++)
+        stop_net(&s->endpoints[i]);
+    sn_monitor_set(s->monitor, NULL, NULL, 0);
     /* Refuse new posts, then drop what raced in before the door closed. */
     sn_mailbox_close(&s->mailbox);
     sn_cmd c;
@@ -666,6 +717,8 @@ sn_socket_count_drop(sn_socket *s)
 
 /* ---- endpoints -------------------------------------------------------------------- */
 
+static void stop_net(sn_endpoint_rec *rec);
+
 static int
 add_endpoint(sn_socket *s, const char *uri, bool bound)
 {
@@ -676,7 +729,7 @@ add_endpoint(sn_socket *s, const char *uri, bool bound)
     char *copy = strdup(uri);
     if (copy == NULL)
         return -ENOMEM;
-    eps[s->nendpoints] = (sn_endpoint_rec){.uri = copy, .bound = bound};
+    eps[s->nendpoints] = (sn_endpoint_rec){.uri = copy, .bound = bound, .net = NULL};
     return s->nendpoints++;
 }
 
@@ -698,62 +751,76 @@ remove_endpoint(sn_socket *s, int ep)
     for (int i = s->npipes - 1; i >= 0; i--)
         if (s->pipes[i]->endpoint == ep)
             detach(s, s->pipes[i], linger_deadline(s));
+    stop_net(&s->endpoints[ep]); /* after the pipes: PEER_TERM reaches it first */
 }
 
-/* Splits "scheme://rest"; -EINVAL if malformed, -EPROTONOSUPPORT if unknown scheme. */
-static int
-parse_scheme(const char *uri, const char **rest)
+static void
+drop_last_endpoint(sn_socket *s)
 {
-    const char *sep = strstr(uri, "://");
-    if (sep == NULL || sep == uri)
-        return -EINVAL;
-    *rest = sep + 3;
-    size_t n = (size_t) (sep - uri);
-    if (n == 6 && strncmp(uri, "inproc", 6) == 0)
-        return 0;
-    return -EPROTONOSUPPORT; /* tcp and ipc arrive with the ZMTP engine */
+    free(s->endpoints[--s->nendpoints].uri);
 }
 
 int
 sn_socket_bind(sn_socket *s, const char *uri)
 {
-    const char *name;
-    int rc = parse_scheme(uri, &name);
+    sn_endpoint ep;
+    int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
-    rc = sn_inproc_check_name(name);
-    if (rc < 0)
-        return rc;
-    int ep = add_endpoint(s, uri, true);
-    if (ep < 0)
-        return ep;
-    rc = sn_inproc_bind(s->ctx, s, name, ep);
+    int idx = add_endpoint(s, uri, true);
+    if (idx < 0)
+        return idx;
+    if (ep.kind == SN_TRANSPORT_INPROC) {
+        rc = sn_inproc_bind(s->ctx, s, ep.host, idx);
+        if (rc < 0) {
+            drop_last_endpoint(s);
+            return rc;
+        }
+        snprintf(s->opt.last_endpoint, sizeof s->opt.last_endpoint, "%s", uri);
+        return 0;
+    }
+    char resolved[SN_ENDPOINT_MAX];
+    sn_listener *l;
+    rc = sn_listener_start(s, &ep, idx, resolved, sizeof resolved, &l);
     if (rc < 0) {
-        free(s->endpoints[ep].uri);
-        s->nendpoints--;
+        sn_monitor_emit(s->monitor, SINEW_EVENT_BIND_FAILED, (uint32_t) -rc, uri);
+        drop_last_endpoint(s);
         return rc;
     }
-    snprintf(s->opt.last_endpoint, sizeof s->opt.last_endpoint, "%s", uri);
+    /* Unbind takes the resolved address, as libzmq (e.g. after binding port "*"). */
+    char *copy = strdup(resolved);
+    if (copy != NULL) {
+        free(s->endpoints[idx].uri);
+        s->endpoints[idx].uri = copy;
+    }
+    s->endpoints[idx].net = l;
+    snprintf(s->opt.last_endpoint, sizeof s->opt.last_endpoint, "%s", resolved);
     return 0;
 }
 
 int
 sn_socket_connect(sn_socket *s, const char *uri)
 {
-    const char *name;
-    int rc = parse_scheme(uri, &name);
+    sn_endpoint ep;
+    int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
-    rc = sn_inproc_check_name(name);
-    if (rc < 0)
-        return rc;
-    int ep = add_endpoint(s, uri, false);
-    if (ep < 0)
-        return ep;
-    rc = sn_inproc_connect(s->ctx, s, name, ep);
+    if (ep.kind != SN_TRANSPORT_INPROC && (ep.flags & (SN_EP_ANY_HOST | SN_EP_ANY_PORT |
+                                                       SN_EP_WILDCARD)))
+        return -EINVAL; /* nothing to connect to */
+    int idx = add_endpoint(s, uri, false);
+    if (idx < 0)
+        return idx;
+    if (ep.kind == SN_TRANSPORT_INPROC) {
+        rc = sn_inproc_connect(s->ctx, s, ep.host, idx);
+    } else {
+        sn_session *ss;
+        rc = sn_session_connect(s, &ep, uri, idx, &ss);
+        if (rc == 0)
+            s->endpoints[idx].net = ss;
+    }
     if (rc < 0) {
-        free(s->endpoints[ep].uri);
-        s->nendpoints--;
+        drop_last_endpoint(s);
         return rc;
     }
     snprintf(s->opt.last_endpoint, sizeof s->opt.last_endpoint, "%s", uri);
@@ -763,29 +830,31 @@ sn_socket_connect(sn_socket *s, const char *uri)
 int
 sn_socket_unbind(sn_socket *s, const char *uri)
 {
-    const char *name;
-    int rc = parse_scheme(uri, &name);
+    sn_endpoint ep;
+    int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
-    int ep = find_endpoint(s, uri, true);
-    if (ep < 0)
+    int idx = find_endpoint(s, uri, true);
+    if (idx < 0)
         return -ENOENT;
-    sn_inproc_unbind(s->ctx, s, name);
-    remove_endpoint(s, ep);
+    if (ep.kind == SN_TRANSPORT_INPROC)
+        sn_inproc_unbind(s->ctx, s, ep.host);
+    remove_endpoint(s, idx);
     return 0;
 }
 
 int
 sn_socket_disconnect(sn_socket *s, const char *uri)
 {
-    const char *name;
-    int rc = parse_scheme(uri, &name);
+    sn_endpoint ep;
+    int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
-    int ep = find_endpoint(s, uri, false);
-    if (ep < 0)
+    int idx = find_endpoint(s, uri, false);
+    if (idx < 0)
         return -ENOENT;
-    sn_inproc_cancel_pending(s->ctx, s, ep);
-    remove_endpoint(s, ep);
+    if (ep.kind == SN_TRANSPORT_INPROC)
+        sn_inproc_cancel_pending(s->ctx, s, idx);
+    remove_endpoint(s, idx);
     return 0;
 }

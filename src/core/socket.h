@@ -22,8 +22,9 @@
 #include "patterns/pattern.h"
 
 typedef struct sn_endpoint_rec {
-    char *uri;
+    char *uri;          /* as given; for network binds, as resolved (LAST_ENDPOINT) */
     bool bound;
+    void *net;          /* sn_listener (bound) or sn_session (connected), or NULL */
 } sn_endpoint_rec;
 
 struct sn_socket {
@@ -62,6 +63,7 @@ struct sn_socket {
     int nendpoints;
 
     _Atomic uint64_t dropped;
+    struct sn_monitor *monitor;
 };
 
 extern const sn_pipe_owner_ops sn_socket_pipe_ops;
@@ -94,5 +96,10 @@ uint64_t sn_socket_hwm_in(sn_socket *s);
 
 /* Any thread: something this socket may wait for changed. */
 void sn_socket_wake(sn_socket *s);
+
+/* I/O threads: hands pipe end p to socket s if s is still the socket with handle
+ * generation gen (it may have been closed and its slot reused). */
+bool sn_socket_offer_pipe(sn_socket *s, uint64_t gen, sn_pipe *p, int endpoint);
+int sn_socket_monitor(sn_socket *s, const char *addr, int events);
 
 #endif

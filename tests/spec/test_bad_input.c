@@ -75,8 +75,11 @@ Test(bad_input, malformed_endpoints)
     EXPECT_FAIL(sinew_disconnect(s, NULL), EINVAL);
     EXPECT_FAIL(sinew_bind(s, "foo://x"), EPROTONOSUPPORT);
     EXPECT_FAIL(sinew_connect(s, "foo://x"), EPROTONOSUPPORT);
-    EXPECT_FAIL(sinew_bind(s, "tcp://127.0.0.1:5555"), EPROTONOSUPPORT);
-    EXPECT_FAIL(sinew_connect(s, "ipc:///tmp/sinew-test"), EPROTONOSUPPORT);
+    EXPECT_FAIL(sinew_bind(s, "tcp://127.0.0.1:99999"), EINVAL);
+    EXPECT_FAIL(sinew_bind(s, "tcp://127.0.0.1"), EINVAL);
+    EXPECT_FAIL(sinew_connect(s, "tcp://127.0.0.1:*"), EINVAL);
+    EXPECT_FAIL(sinew_bind(s, "tcp://no-such-interface0:5555"), ENODEV);
+    EXPECT_FAIL(sinew_connect(s, "ipc://*"), EINVAL);
     /* None of the failures left an endpoint behind. */
     char ep[64];
     size_t len = sizeof ep;

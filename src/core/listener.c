@@ -1,0 +1,157 @@
+/* Listeners: a bound tcp or ipc endpoint on an I/O thread, accepting connections into
+ * sessions it owns (see net.h). Binding happens on the caller's thread so errors and the
+ * resolved address come back synchronously; accepting happens on the I/O thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/monitor.h"
+#include "core/net.h"
+#include "core/session.h"
+#include "core/socket.h"
+#include "io/reactor.h"
+#include "transports/ipc.h"
+
+#define ACCEPTS_PER_WAKE 64
+
+struct sn_listener {
+    sn_reactor *r;
+    sn_ctx *ctx;
+    sn_monitor *mon;
+    sn_socket *sock;
+    uint64_t sock_gen;
+    int endpoint;
+    sn_net_config cfg;
+    sn_transport_kind kind;
+    int fd;                /* tcp listening fd */
+    sn_ipc_listener ipc;
+    sn_io_handle *h;
+    char addr[SN_ENDPOINT_MAX];
+    sn_session *children;
+};
+
+void
+sn_listener_adopt(sn_listener *l, sn_session *ss)
+{
+    ss->next_child = l->children;
+    l->children = ss;
+}
+
+void
+sn_listener_forget(sn_listener *l, sn_session *ss)
+{
+    for (sn_session **pp = &l->children; *pp != NULL; pp = &(*pp)->next_child) {
+        if (*pp == ss) {
+            *pp = ss->next_child;
+            return;
+        }
+    }
+}
+
+static int
+listen_fd(sn_listener *l)
+{
+    return l->kind == SN_TRANSPORT_TCP ? l->fd : l->ipc.fd;
+}
+
+static void
+accept_cb(void *arg, uint32_t events)
+{
+    (void) events;
+    sn_listener *l = arg;
+    for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+        int fd;
+        char peer[SN_ENDPOINT_MAX] = "";
+        int rc = l->kind == SN_TRANSPORT_TCP ? sn_tcp_accept(l->fd, &fd, peer, sizeof peer)
+                                             : sn_ipc_accept(l->ipc.fd, &fd, peer, sizeof peer);
+        if (rc == -EAGAIN)
+            return;
+        if (rc < 0) {
+            /* EMFILE and friends: report and try again on the next readiness. */
+            sn_monitor_emit(l->mon, SINEW_EVENT_ACCEPT_FAILED, (uint32_t) -rc, l->addr);
+            return;
+        }
+        if (l->kind == SN_TRANSPORT_TCP)
+            sn_tcp_tune(fd, &l->cfg.tcp);
+        sn_monitor_emit(l->mon, SINEW_EVENT_ACCEPTED, (uint32_t) fd, l->addr);
+        sn_session_accepted(l, l->sock, l->sock_gen, l->r, &l->cfg, l->mon, l->endpoint, fd,
+                            l->addr);
+    }
+}
+
+static void
+run_task(void *arg)
+{
+    sn_listener *l = arg;
+    if (sn_reactor_add(l->r, listen_fd(l), EPOLLIN, accept_cb, l, &l->h) < 0)
+        sn_monitor_emit(l->mon, SINEW_EVENT_ACCEPT_FAILED, ENOMEM, l->addr);
+}
+
+int
+sn_listener_start(sn_socket *s, const sn_endpoint *ep, int endpoint, char *resolved,
+                  size_t len, sn_listener **out)
+{
+    sn_reactor *r = sn_ctx_io_thread(s->ctx);
+    if (r == NULL)
+        return -EMTHREAD;
+    sn_listener *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return -ENOMEM;
+    l->r = r;
+    l->ctx = s->ctx;
+    l->sock = s;
+    l->sock_gen = s->gen;
+    l->endpoint = endpoint;
+    l->kind = ep->kind;
+    l->fd = -1;
+    l->ipc.fd = -1;
+    sn_net_config_init(&l->cfg, &s->opt);
+    int rc = ep->kind == SN_TRANSPORT_TCP
+                 ? sn_tcp_listen(ep, &l->cfg.tcp, &l->fd, resolved, len)
+                 : sn_ipc_listen(ep, l->cfg.backlog, &l->ipc, resolved, len);
+    if (rc < 0) {
+        free(l);
+        return rc;
+    }
+    snprintf(l->addr, sizeof l->addr, "%s", resolved);
+    l->mon = sn_monitor_ref(s->monitor);
+    sn_ctx_net_add(s->ctx);
+    sn_monitor_emit(l->mon, SINEW_EVENT_LISTENING, (uint32_t) listen_fd(l), l->addr);
+    if (sn_reactor_post(r, run_task, l) < 0) {
+        sn_listener_stop(l);
+        return -ETERM;
+    }
+    *out = l;
+    return 0;
+}
+
+static void
+stop_task(void *arg)
+{
+    sn_listener *l = arg;
+    if (l->h != NULL)
+        sn_reactor_del(l->r, l->h);
+    int fd = listen_fd(l);
+    if (l->kind == SN_TRANSPORT_TCP)
+        close(l->fd);
+    else
+        sn_ipc_listener_close(&l->ipc);
+    sn_monitor_emit(l->mon, SINEW_EVENT_CLOSED, (uint32_t) fd, l->addr);
+    while (l->children != NULL) {
+        sn_session *ss = l->children;
+        l->children = ss->next_child;
+        sn_session_stop_local(ss);
+    }
+    sn_monitor_unref(l->mon);
+    sn_ctx *ctx = l->ctx;
+    free(l);
+    sn_ctx_net_done(ctx);
+}
+
+void
+sn_listener_stop(sn_listener *l)
+{
+    if (sn_reactor_post(l->r, stop_task, l) < 0)
+        stop_task(l); /* the I/O thread is gone: nothing else can touch l */
+}

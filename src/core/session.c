@@ -1,0 +1,472 @@
+/* Sessions: the I/O-thread side of one network peer (see net.h). A connecting session
+ * owns the connect/retry cycle with exponential backoff and keeps its pipe across
+ * reconnects; an accepted session lives as long as its connection. Either one lingers
+ * after its socket let go, flushing the pipe until the linger deadline. Reactor thread
+ * only, except sn_session_connect (socket's thread) and sn_session_stop (any thread). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/monitor.h"
+#include "core/net.h"
+#include "core/session.h"
+#include "core/socket.h"
+#include "io/reactor.h"
+#include "transports/ipc.h"
+#include "zmtp/engine.h"
+
+#define LINGER_POLL_MS 5
+
+static void session_try_connect(sn_session *ss);
+static void session_check_done(sn_session *ss);
+
+void
+sn_net_config_init(sn_net_config *c, const sn_options *o)
+{
+    memset(c, 0, sizeof *c);
+    c->type = o->type;
+    c->sndhwm = (uint64_t) o->sndhwm;
+    c->rcvhwm = (uint64_t) o->rcvhwm;
+    c->immediate = o->immediate != 0;
+    memcpy(c->routing_id, o->routing_id, o->routing_id_len);
+    c->routing_id_len = o->routing_id_len;
+    c->maxmsgsize = o->maxmsgsize;
+    c->handshake_ivl = o->handshake_ivl;
+    c->heartbeat_ivl = o->heartbeat_ivl;
+    c->heartbeat_ttl = o->heartbeat_ttl;
+    c->heartbeat_timeout = o->heartbeat_timeout;
+    c->reconnect_ivl = o->reconnect_ivl;
+    c->reconnect_ivl_max = o->reconnect_ivl_max;
+    c->backlog = o->backlog;
+    c->linger = o->linger;
+    sn_tcp_opts_default(&c->tcp);
+    c->tcp.ipv6 = o->ipv6 != 0;
+    c->tcp.sndbuf = o->sndbuf;
+    c->tcp.rcvbuf = o->rcvbuf;
+    c->tcp.backlog = o->backlog;
+    c->tcp.keepalive = o->tcp_keepalive;
+    c->tcp.keepalive_cnt = o->tcp_keepalive_cnt;
+    c->tcp.keepalive_idle = o->tcp_keepalive_idle;
+    c->tcp.keepalive_intvl = o->tcp_keepalive_intvl;
+}
+
+/* ---- pipe notifications, posted from other threads ------------------------------- */
+
+typedef struct session_task {
+    sn_pipe *pipe;
+    int cmd;
+} session_task;
+
+static void
+session_task_run(void *arg)
+{
+    session_task *t = arg;
+    sn_pipe *p = t->pipe;
+    int cmd = t->cmd;
+    free(t);
+    if (!atomic_load(&p->released)) {
+        sn_session *ss = p->owner;
+        switch (cmd) {
+        case SN_CMD_ACTIVATE_READ:
+            if (ss->engine != NULL)
+                sn_engine_pipe_readable(ss->engine);
+            break;
+        case SN_CMD_ACTIVATE_WRITE:
+            if (ss->engine != NULL)
+                sn_engine_pipe_writable(ss->engine);
+            break;
+        case SN_CMD_PEER_TERM: {
+            /* The socket let go: flush what it left us until its linger deadline. */
+            sn_link *l = p->link;
+            p->peer_gone = true;
+            p->drop_deadline = atomic_load(&l->linger_deadline[p->peer - l->ends]);
+            ss->stopping = true;
+            if (ss->engine != NULL)
+                sn_engine_pipe_readable(ss->engine);
+            session_check_done(ss);
+            break;
+        }
+        }
+    }
+    sn_link_unref(p->link);
+}
+
+static bool
+session_post(void *owner, sn_pipe *p, int cmd)
+{
+    (void) owner; /* may be gone already: only owner_aux (the reactor) is safe here */
+    session_task *t = malloc(sizeof *t);
+    if (t == NULL)
+        return false;
+    t->pipe = p;
+    t->cmd = cmd;
+    if (sn_reactor_post(p->owner_aux, session_task_run, t) < 0) {
+        free(t);
+        return false;
+    }
+    return true;
+}
+
+static void
+session_drained(void *owner, sn_pipe *p)
+{
+    (void) owner;
+    (void) p; /* the linger check notices a dry pipe by itself */
+}
+
+static const sn_pipe_owner_ops session_pipe_ops = {
+    .post = session_post,
+    .drained = session_drained,
+};
+
+static void
+take_pipe_end(sn_session *ss, sn_pipe *p)
+{
+    p->owner_aux = ss->r;
+    sn_pipe_set_owner(p, ss, &session_pipe_ops);
+    ss->pipe = p;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+static void
+engine_free_task(void *arg)
+{
+    sn_engine_free(arg);
+}
+
+static void
+drop_engine(sn_session *ss)
+{
+    if (ss->engine != NULL) {
+        /* Deferred: we may be inside one of the engine's own callbacks. */
+        sn_engine *e = ss->engine;
+        ss->engine = NULL;
+        if (sn_reactor_post(ss->r, engine_free_task, e) < 0)
+            sn_engine_free(e);
+    }
+}
+
+static void
+session_free(sn_session *ss)
+{
+    drop_engine(ss);
+    if (ss->conn_h != NULL)
+        sn_reactor_del(ss->r, ss->conn_h);
+    if (ss->conn_fd >= 0)
+        close(ss->conn_fd);
+    if (ss->retry_timer)
+        sn_reactor_timer_cancel(ss->r, ss->retry_timer);
+    if (ss->linger_timer)
+        sn_reactor_timer_cancel(ss->r, ss->linger_timer);
+    if (ss->pipe != NULL)
+        sn_pipe_release(ss->pipe, 0);
+    if (ss->parent != NULL)
+        sn_listener_forget(ss->parent, ss);
+    sn_monitor_unref(ss->mon);
+    sn_ctx *ctx = ss->ctx;
+    free(ss);
+    sn_ctx_net_done(ctx);
+}
+
+static void
+linger_cb(void *arg)
+{
+    sn_session *ss = arg;
+    ss->linger_timer = 0;
+    session_check_done(ss);
+}
+
+/* A stopping session ends once its pipe is flushed to the peer or the linger deadline
+ * passed; until then a connecting session keeps (re)connecting, as libzmq does, so
+ * messages sent just before close still leave. A connecting session also waits for its
+ * socket's stop, since the socket holds a pointer to it until then. */
+static void
+session_check_done(sn_session *ss)
+{
+    if (!ss->stopping)
+        return;
+    bool flushed = ss->pipe == NULL || (ss->engine != NULL ? sn_engine_flushed(ss->engine)
+                                                           : !sn_pipe_check_read(ss->pipe));
+    bool expired = ss->pipe != NULL && ss->pipe->peer_gone &&
+                   ss->pipe->drop_deadline != UINT64_MAX &&
+                   sn_now_ms() >= ss->pipe->drop_deadline;
+    if (!flushed && !expired) {
+        if (ss->linger_timer == 0)
+            ss->linger_timer = sn_reactor_timer_add(ss->r, LINGER_POLL_MS, linger_cb, ss);
+        return;
+    }
+    if (ss->parent == NULL && !ss->stop_requested) {
+        /* Connecter whose socket dropped the pipe: idle until the socket stops us. */
+        drop_engine(ss);
+        if (ss->pipe != NULL) {
+            sn_pipe_release(ss->pipe, 0);
+            ss->pipe = NULL;
+        }
+        return;
+    }
+    session_free(ss);
+}
+
+/* ---- engine callbacks ------------------------------------------------------------ */
+
+static sn_pipe *
+engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *peer)
+{
+    (void) e;
+    (void) peer; /* the handshake already refused incompatible socket types */
+    sn_session *ss = owner;
+    sn_monitor_emit(ss->mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, 0, ss->addr);
+    ss->ivl = ss->cfg.reconnect_ivl;
+    if (ss->pipe != NULL)
+        return ss->pipe;
+    if (ss->stopping)
+        return NULL;
+    sn_link *l;
+    if (sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm) < 0)
+        return NULL;
+    take_pipe_end(ss, &l->ends[1]);
+    if (!sn_socket_offer_pipe(ss->sock, ss->sock_gen, &l->ends[0], ss->endpoint)) {
+        sn_pipe_release(&l->ends[0], 0);
+        sn_pipe_release(ss->pipe, 0);
+        ss->pipe = NULL;
+        return NULL;
+    }
+    return ss->pipe;
+}
+
+static void
+schedule_retry(sn_session *ss);
+
+static void
+engine_closed(void *owner, sn_engine *e, int event, uint32_t value)
+{
+    (void) e;
+    sn_session *ss = owner;
+    sn_monitor_emit(ss->mon, event, value, ss->addr);
+    drop_engine(ss);
+    if (ss->parent != NULL || ss->cfg.immediate) {
+        /* Messages queued toward this peer go with it (libzmq semantics for peers
+         * that connected to us); the socket sees the pipe end. */
+        if (ss->pipe != NULL) {
+            sn_pipe_release(ss->pipe, 0);
+            ss->pipe = NULL;
+        }
+    }
+    if (ss->parent != NULL) {
+        session_free(ss);
+        return;
+    }
+    if (event == SINEW_EVENT_DISCONNECTED)
+        schedule_retry(ss);
+    /* A failed handshake is not retried (RFC 37: the peer refused us). */
+    session_check_done(ss);
+}
+
+static const sn_engine_owner_ops engine_ops = {
+    .ready = engine_ready,
+    .closed = engine_closed,
+};
+
+static void
+start_engine(sn_session *ss, int fd)
+{
+    int rc = sn_engine_new(&ss->engine, ss->r, fd, &ss->cfg, ss->addr, &engine_ops, ss);
+    if (rc < 0) {
+        close(fd);
+        ss->engine = NULL;
+        if (ss->parent != NULL)
+            session_free(ss);
+        else
+            schedule_retry(ss);
+    }
+}
+
+/* ---- connecting ------------------------------------------------------------------ */
+
+static void
+retry_cb(void *arg)
+{
+    sn_session *ss = arg;
+    ss->retry_timer = 0;
+    session_try_connect(ss);
+}
+
+static void
+schedule_retry(sn_session *ss)
+{
+    if (ss->cfg.reconnect_ivl < 0 || ss->retry_timer != 0)
+        return;
+    int ivl = ss->ivl > 0 ? ss->ivl : 1;
+    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_RETRIED, (uint32_t) ivl, ss->addr);
+    ss->retry_timer = sn_reactor_timer_add(ss->r, (uint64_t) ivl, retry_cb, ss);
+    /* Exponential backoff up to RECONNECT_IVL_MAX (0: stay at RECONNECT_IVL). */
+    if (ss->cfg.reconnect_ivl_max > ss->ivl) {
+        ss->ivl *= 2;
+        if (ss->ivl > ss->cfg.reconnect_ivl_max)
+            ss->ivl = ss->cfg.reconnect_ivl_max;
+    }
+}
+
+static void
+connected(sn_session *ss, int fd)
+{
+    if (ss->ep.kind == SN_TRANSPORT_TCP)
+        sn_tcp_tune(fd, &ss->cfg.tcp);
+    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECTED, (uint32_t) fd, ss->addr);
+    start_engine(ss, fd);
+}
+
+static void
+connect_cb(void *arg, uint32_t events)
+{
+    (void) events;
+    sn_session *ss = arg;
+    sn_reactor_del(ss->r, ss->conn_h);
+    ss->conn_h = NULL;
+    int fd = ss->conn_fd;
+    ss->conn_fd = -1;
+    int rc = ss->ep.kind == SN_TRANSPORT_TCP ? sn_tcp_connect_finish(fd)
+                                             : sn_ipc_connect_finish(fd);
+    if (rc < 0) {
+        close(fd);
+        schedule_retry(ss);
+        return;
+    }
+    connected(ss, fd);
+}
+
+static void
+session_try_connect(sn_session *ss)
+{
+    int fd;
+    bool done;
+    int rc = ss->ep.kind == SN_TRANSPORT_TCP
+                 ? sn_tcp_connect_start(&ss->ep, &ss->cfg.tcp, &fd, &done)
+                 : sn_ipc_connect_start(&ss->ep, &fd, &done);
+    if (rc < 0) {
+        schedule_retry(ss);
+        return;
+    }
+    if (done) {
+        connected(ss, fd);
+        return;
+    }
+    ss->conn_fd = fd;
+    if (sn_reactor_add(ss->r, fd, EPOLLOUT, connect_cb, ss, &ss->conn_h) < 0) {
+        close(fd);
+        ss->conn_fd = -1;
+        schedule_retry(ss);
+        return;
+    }
+    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_DELAYED, 0, ss->addr);
+}
+
+static void
+start_task(void *arg)
+{
+    session_try_connect(arg);
+}
+
+static sn_session *
+session_new(sn_socket *s, sn_reactor *r, const char *addr, int endpoint)
+{
+    sn_session *ss = calloc(1, sizeof *ss);
+    if (ss == NULL)
+        return NULL;
+    ss->r = r;
+    ss->ctx = s->ctx;
+    ss->mon = sn_monitor_ref(s->monitor);
+    ss->sock = s;
+    ss->sock_gen = s->gen;
+    ss->endpoint = endpoint;
+    ss->conn_fd = -1;
+    sn_net_config_init(&ss->cfg, &s->opt);
+    ss->ivl = ss->cfg.reconnect_ivl;
+    snprintf(ss->addr, sizeof ss->addr, "%s", addr);
+    sn_ctx_net_add(s->ctx);
+    return ss;
+}
+
+int
+sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int endpoint,
+                   sn_session **out)
+{
+    sn_reactor *r = sn_ctx_io_thread(s->ctx);
+    if (r == NULL)
+        return -EMTHREAD;
+    sn_session *ss = session_new(s, r, uri, endpoint);
+    if (ss == NULL)
+        return -ENOMEM;
+    ss->ep = *ep;
+    if (!ss->cfg.immediate) {
+        /* The pipe exists from now on: messages queue before the connection is up. */
+        sn_link *l;
+        int rc = sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm);
+        if (rc < 0) {
+            sn_monitor_unref(ss->mon);
+            free(ss);
+            sn_ctx_net_done(s->ctx);
+            return rc;
+        }
+        take_pipe_end(ss, &l->ends[1]);
+        sn_socket_attach(s, &l->ends[0], endpoint);
+    }
+    if (sn_reactor_post(r, start_task, ss) < 0) {
+        ss->stopping = ss->stop_requested = true;
+        session_free(ss); /* reactor gone: only possible while the context ends */
+        return -ETERM;
+    }
+    *out = ss;
+    return 0;
+}
+
+static void
+stop_task(void *arg)
+{
+    sn_session *ss = arg;
+    ss->stopping = true;
+    ss->stop_requested = true;
+    session_check_done(ss);
+}
+
+void
+sn_session_stop(sn_session *ss)
+{
+    sn_reactor_post(ss->r, stop_task, ss);
+}
+
+/* ---- accepted connections (called by the listener, reactor thread) --------------- */
+
+void
+sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor *r,
+                    const sn_net_config *cfg, sn_monitor *mon, int endpoint, int fd,
+                    const char *addr)
+{
+    sn_session *ss = calloc(1, sizeof *ss);
+    if (ss == NULL) {
+        close(fd);
+        return;
+    }
+    ss->r = r;
+    ss->ctx = s->ctx;
+    ss->mon = sn_monitor_ref(mon);
+    ss->sock = s;
+    ss->sock_gen = gen;
+    ss->endpoint = endpoint;
+    ss->conn_fd = -1;
+    ss->cfg = *cfg;
+    ss->parent = parent;
+    snprintf(ss->addr, sizeof ss->addr, "%s", addr);
+    sn_ctx_net_add(ss->ctx);
+    sn_listener_adopt(parent, ss);
+    start_engine(ss, fd);
+}
+
+void
+sn_session_stop_local(sn_session *ss)
+{
+    ss->parent = NULL;
+    stop_task(ss);
+}

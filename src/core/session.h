@@ -1,0 +1,45 @@
+/* Session and listener internals shared by session.c and listener.c (see net.h for the
+ * socket-facing API). Reactor thread only. */
+#ifndef SINEW_CORE_SESSION_H
+#define SINEW_CORE_SESSION_H
+
+#include "core/net.h"
+#include "core/options.h"
+#include "core/pipe.h"
+#include "io/timers.h"
+
+typedef struct sn_engine sn_engine;
+typedef struct sn_io_handle sn_io_handle;
+
+struct sn_session {
+    sn_reactor *r;
+    sn_ctx *ctx;
+    sn_monitor *mon;
+    sn_socket *sock;     /* recycled memory is safe; sock_gen tells if it is still ours */
+    uint64_t sock_gen;
+    int endpoint;
+    sn_net_config cfg;
+    sn_endpoint ep;      /* connecting sessions */
+    char addr[SN_ENDPOINT_MAX];
+    sn_listener *parent; /* accepted sessions: the listener that owns them */
+    sn_session *next_child;
+
+    sn_pipe *pipe;       /* our end, or NULL */
+    sn_engine *engine;
+    int conn_fd;         /* connect in progress */
+    sn_io_handle *conn_h;
+    sn_timer_id retry_timer, linger_timer;
+    int ivl;             /* next reconnect interval (backoff) */
+    bool stopping;       /* flush and end */
+    bool stop_requested; /* the socket (or listener) is done with us */
+};
+
+void sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor *r,
+                         const sn_net_config *cfg, sn_monitor *mon, int endpoint, int fd,
+                         const char *addr);
+/* The listener is going away: end this session as if its socket stopped it. */
+void sn_session_stop_local(sn_session *ss);
+void sn_listener_adopt(sn_listener *l, sn_session *ss);
+void sn_listener_forget(sn_listener *l, sn_session *ss);
+
+#endif

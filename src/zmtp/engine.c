@@ -1,0 +1,572 @@
+/* ZMTP connection engine (see engine.h): handshake, then frames in both directions,
+ * heartbeats (RFC 37 PING/PONG) and the handshake deadline. Peer input never asserts:
+ * any malformed byte ends this one connection, reported to the session. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "io/reactor.h"
+#include "sinew.h"
+#include "zmtp/engine.h"
+
+#define IN_BUF 65536
+#define OUT_BUF 65536
+#define COPY_MAX 8192    /* bodies up to this are copied into the write buffer */
+#define DIRECT_READ 16384 /* bodies missing more than this are read straight in */
+#define CMD_MAX 512      /* largest command the engine itself sends (PING/PONG) */
+
+struct sn_engine {
+    sn_reactor *r;
+    int fd;
+    sn_io_handle *h;
+    uint32_t events;
+    const sn_engine_owner_ops *ops;
+    void *owner;
+    sn_net_config cfg;
+    bool closing; /* inside close: ignore re-entry */
+
+    sn_zmtp_handshake hs;
+    bool handshaking;
+    sn_timer_id hs_timer;
+
+    sn_pipe *pipe;
+    sn_zmtp_decoder dec;
+    uint8_t *in;
+    size_t in_off, in_len;
+    sn_msg part;      /* a large frame being received straight into its buffer */
+    bool have_part;
+    bool in_more;     /* inside a multipart message coming from the peer */
+    bool in_blocked;  /* the pipe is full: not reading */
+
+    uint8_t *out;
+    size_t out_off, out_len;
+    sn_msg big;       /* a large message whose body is written from its own buffer */
+    size_t big_off;
+    bool have_big;
+
+    sn_timer_id hb_timer;
+    uint64_t last_rx_ms;
+    uint64_t peer_ttl_ms;
+};
+
+static void engine_fail(sn_engine *e, int event, uint32_t value);
+static void engine_write(sn_engine *e);
+static void engine_read(sn_engine *e);
+
+static void
+set_events(sn_engine *e, uint32_t events)
+{
+    if (e->events != events && e->h != NULL) {
+        e->events = events;
+        sn_reactor_mod(e->r, e->h, events);
+    }
+}
+
+static void
+want_out(sn_engine *e, bool on)
+{
+    set_events(e, on ? (e->events | EPOLLOUT) : (e->events & ~(uint32_t) EPOLLOUT));
+}
+
+static void
+want_in(sn_engine *e, bool on)
+{
+    set_events(e, on ? (e->events | EPOLLIN) : (e->events & ~(uint32_t) EPOLLIN));
+}
+
+/* ---- heartbeats and deadlines ------------------------------------------------------- */
+
+static void
+queue_bytes(sn_engine *e, const uint8_t *p, size_t n)
+{
+    if (e->out_len + n <= OUT_BUF) {
+        memcpy(e->out + e->out_len, p, n);
+        e->out_len += n;
+    }
+}
+
+static void
+hb_timer_cb(void *arg)
+{
+    sn_engine *e = arg;
+    e->hb_timer = 0;
+    uint64_t now = sn_clock_ms();
+    uint64_t timeout = e->cfg.heartbeat_timeout >= 0 ? (uint64_t) e->cfg.heartbeat_timeout
+                                                     : (uint64_t) e->cfg.heartbeat_ivl;
+    if (e->peer_ttl_ms > 0 && (timeout == 0 || e->peer_ttl_ms < timeout))
+        timeout = e->peer_ttl_ms;
+    if (timeout > 0 && now - e->last_rx_ms > timeout) {
+        engine_fail(e, SINEW_EVENT_DISCONNECTED, 0); /* the peer went silent */
+        return;
+    }
+    if (e->cfg.heartbeat_ivl > 0) {
+        uint8_t cmd[CMD_MAX];
+        ssize_t n = sn_zmtp_command_build_ping(cmd, sizeof cmd,
+                                               sn_zmtp_ping_ttl_from_ms(e->cfg.heartbeat_ttl),
+                                               NULL, 0);
+        if (n > 0 && e->out_len + (size_t) n <= OUT_BUF) {
+            queue_bytes(e, cmd, (size_t) n);
+            engine_write(e);
+        }
+    }
+    uint64_t next = e->cfg.heartbeat_ivl > 0 ? (uint64_t) e->cfg.heartbeat_ivl : timeout;
+    e->hb_timer = sn_reactor_timer_add(e->r, next, hb_timer_cb, e);
+}
+
+static void
+hs_timer_cb(void *arg)
+{
+    sn_engine *e = arg;
+    e->hs_timer = 0;
+    if (e->handshaking)
+        engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static void
+io_cb(void *arg, uint32_t ev)
+{
+    sn_engine *e = arg;
+    if (e->in_blocked && (ev & (EPOLLERR | EPOLLHUP))) {
+        /* The peer hung up while our pipe is full. What it sent is still in the kernel
+         * buffer: stop watching (a hang-up is reported without end) and read the rest
+         * once the pipe has room. Dropping it here is how libzmq loses ipc messages. */
+        sn_reactor_del(e->r, e->h);
+        e->h = NULL;
+        return;
+    }
+    if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        engine_read(e);
+    if (e->fd >= 0 && (ev & EPOLLOUT))
+        engine_write(e);
+}
+
+int
+sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
+              const char *peer_address, const sn_engine_owner_ops *ops, void *owner)
+{
+    (void) peer_address;
+    sn_engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return -ENOMEM;
+    e->in = malloc(IN_BUF);
+    e->out = malloc(OUT_BUF);
+    if (e->in == NULL || e->out == NULL)
+        goto fail;
+    e->r = r;
+    e->fd = fd;
+    e->ops = ops;
+    e->owner = owner;
+    e->cfg = *cfg;
+    sn_zmtp_handshake_config hc = {
+        .socket_type = cfg->type,
+        .routing_id = cfg->routing_id,
+        .routing_id_len = cfg->routing_id_len,
+        .maxmsgsize = cfg->maxmsgsize,
+    };
+    int rc = sn_zmtp_handshake_init(&e->hs, &hc);
+    if (rc < 0)
+        goto fail_rc;
+    e->handshaking = true;
+    sn_zmtp_decoder_config dc = {.maxmsgsize = cfg->maxmsgsize};
+    sn_zmtp_decoder_init(&e->dec, &dc);
+    e->events = EPOLLIN;
+    rc = sn_reactor_add(r, fd, e->events, io_cb, e, &e->h);
+    if (rc < 0) {
+        sn_zmtp_decoder_fini(&e->dec);
+        sn_zmtp_handshake_fini(&e->hs);
+        goto fail_rc;
+    }
+    e->last_rx_ms = sn_clock_ms();
+    if (cfg->handshake_ivl > 0)
+        e->hs_timer = sn_reactor_timer_add(r, (uint64_t) cfg->handshake_ivl, hs_timer_cb, e);
+    *out = e;
+    engine_write(e); /* our greeting's first bytes */
+    return 0;
+fail:
+    rc = -ENOMEM;
+fail_rc:
+    free(e->in);
+    free(e->out);
+    free(e);
+    return rc;
+}
+
+void
+sn_engine_free(sn_engine *e)
+{
+    if (e == NULL)
+        return;
+    if (e->h != NULL)
+        sn_reactor_del(e->r, e->h);
+    if (e->fd >= 0)
+        close(e->fd);
+    if (e->hs_timer)
+        sn_reactor_timer_cancel(e->r, e->hs_timer);
+    if (e->hb_timer)
+        sn_reactor_timer_cancel(e->r, e->hb_timer);
+    if (e->have_part)
+        sn_msg_close(&e->part);
+    if (e->have_big)
+        sn_msg_close(&e->big);
+    sn_zmtp_decoder_fini(&e->dec);
+    sn_zmtp_handshake_fini(&e->hs);
+    free(e->in);
+    free(e->out);
+    free(e);
+}
+
+/* Ends the connection: stop I/O now, tell the session once. */
+static void
+engine_fail(sn_engine *e, int event, uint32_t value)
+{
+    if (e->closing)
+        return;
+    e->closing = true;
+    if (e->h != NULL) {
+        sn_reactor_del(e->r, e->h);
+        e->h = NULL;
+    }
+    close(e->fd);
+    e->fd = -1;
+    if (e->pipe != NULL && e->in_more) {
+        /* Half a message was handed over; it can never complete. Its parts stay
+         * unpublished and are released with the pipe. */
+    }
+    e->ops->closed(e->owner, e, event, value);
+}
+
+void
+sn_engine_close(sn_engine *e)
+{
+    engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+}
+
+void
+sn_engine_drop_pipe(sn_engine *e)
+{
+    e->pipe = NULL;
+}
+
+bool
+sn_engine_flushed(sn_engine *e)
+{
+    if (e->out_off < e->out_len || e->have_big)
+        return false;
+    return e->pipe == NULL || !sn_pipe_check_read(e->pipe);
+}
+
+/* ---- output ------------------------------------------------------------------------- */
+
+/* Moves messages from the pipe into the write buffer (and at most one large message
+ * to be written from its own buffer). */
+static void
+fill_output(sn_engine *e)
+{
+    if (e->handshaking || e->pipe == NULL)
+        return;
+    if (e->out_off == e->out_len)
+        e->out_off = e->out_len = 0;
+    while (!e->have_big && e->out_len + SN_ZMTP_FRAME_HEADER_MAX < OUT_BUF) {
+        sn_msg m;
+        if (sn_pipe_read(e->pipe, &m) < 0)
+            break;
+        size_t size = sn_msg_size(&m);
+        int flags = sn_msg_more(&m) ? SN_ZMTP_FLAG_MORE : 0;
+        if (m.flags & SN_MSG_COMMAND)
+            flags |= SN_ZMTP_FLAG_COMMAND;
+        e->out_len += (size_t) sn_zmtp_frame_header(e->out + e->out_len, flags, size);
+        if (size <= COPY_MAX && e->out_len + size <= OUT_BUF) {
+            memcpy(e->out + e->out_len, sn_msg_data(&m), size);
+            e->out_len += size;
+            sn_msg_close(&m);
+        } else {
+            e->big = m;
+            e->big_off = 0;
+            e->have_big = true;
+        }
+    }
+}
+
+static void
+engine_write(sn_engine *e)
+{
+    if (e->fd < 0)
+        return;
+    for (int rounds = 0; rounds < 64; rounds++) {
+        if (e->handshaking) {
+            const uint8_t *p;
+            size_t len;
+            sn_zmtp_handshake_output(&e->hs, &p, &len);
+            if (len == 0) {
+                want_out(e, false);
+                return;
+            }
+            ssize_t n = write(e->fd, p, len);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR) {
+                    want_out(e, true);
+                    return;
+                }
+                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                return;
+            }
+            sn_zmtp_handshake_output_consumed(&e->hs, (size_t) n);
+            continue;
+        }
+        if (e->out_off == e->out_len && !e->have_big)
+            fill_output(e);
+        struct iovec iov[2];
+        int niov = 0;
+        if (e->out_off < e->out_len)
+            iov[niov++] = (struct iovec){e->out + e->out_off, e->out_len - e->out_off};
+        if (e->have_big)
+            iov[niov++] = (struct iovec){(uint8_t *) sn_msg_data(&e->big) + e->big_off,
+                                         sn_msg_size(&e->big) - e->big_off};
+        if (niov == 0) {
+            want_out(e, false);
+            return;
+        }
+        ssize_t n = writev(e->fd, iov, niov);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                want_out(e, true);
+                return;
+            }
+            engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+            return;
+        }
+        size_t left = (size_t) n;
+        size_t head = e->out_len - e->out_off;
+        size_t take = left < head ? left : head;
+        e->out_off += take;
+        left -= take;
+        if (e->have_big) {
+            e->big_off += left;
+            if (e->big_off == sn_msg_size(&e->big)) {
+                sn_msg_close(&e->big);
+                e->have_big = false;
+            }
+        }
+        if (e->out_off == e->out_len)
+            e->out_off = e->out_len = 0;
+    }
+    want_out(e, true); /* more to do: come back on the next loop iteration */
+}
+
+void
+sn_engine_pipe_readable(sn_engine *e)
+{
+    if (e->fd >= 0 && !e->handshaking && !(e->events & EPOLLOUT))
+        engine_write(e);
+}
+
+/* ---- input -------------------------------------------------------------------------- */
+
+static void
+handle_command(sn_engine *e, const sn_zmtp_command *cmd)
+{
+    switch (cmd->type) {
+    case SN_ZMTP_CMD_PING: {
+        uint8_t pong[CMD_MAX];
+        ssize_t n = sn_zmtp_command_build_pong_for(pong, sizeof pong, cmd);
+        if (n > 0)
+            queue_bytes(e, pong, (size_t) n);
+        if (cmd->ttl > 0)
+            e->peer_ttl_ms = (uint64_t) cmd->ttl * 100u;
+        if (e->peer_ttl_ms > 0 && e->hb_timer == 0)
+            e->hb_timer = sn_reactor_timer_add(e->r, e->peer_ttl_ms, hb_timer_cb, e);
+        engine_write(e);
+        break;
+    }
+    case SN_ZMTP_CMD_ERROR:
+        engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+        break;
+    default:
+        break; /* PONG refreshes last_rx; others are not ours to act on (RFC 37) */
+    }
+}
+
+static int
+deliver(sn_engine *e, sn_msg *m, int flags)
+{
+    if (flags & SN_ZMTP_FLAG_MORE)
+        m->flags |= SN_MSG_MORE;
+    e->in_more = (flags & SN_ZMTP_FLAG_MORE) != 0;
+    int rc = sn_pipe_write(e->pipe, m);
+    if (rc < 0)
+        sn_msg_close(m);
+    return rc;
+}
+
+/* Handshake done: get the pipe from the session, then start traffic. */
+static bool
+start_traffic(sn_engine *e)
+{
+    e->handshaking = false;
+    if (e->hs_timer) {
+        sn_reactor_timer_cancel(e->r, e->hs_timer);
+        e->hs_timer = 0;
+    }
+    /* Flush what the handshake still has to say (e.g. our READY) first. */
+    const uint8_t *p;
+    size_t len;
+    sn_zmtp_handshake_output(&e->hs, &p, &len);
+    if (len > 0) {
+        queue_bytes(e, p, len);
+        sn_zmtp_handshake_output_consumed(&e->hs, len);
+    }
+    e->pipe = e->ops->ready(e->owner, e, sn_zmtp_handshake_result_get(&e->hs));
+    if (e->pipe == NULL) {
+        engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+        return false;
+    }
+    if (e->cfg.heartbeat_ivl > 0)
+        e->hb_timer = sn_reactor_timer_add(e->r, (uint64_t) e->cfg.heartbeat_ivl,
+                                           hb_timer_cb, e);
+    engine_write(e);
+    return e->fd >= 0;
+}
+
+/* Decodes in[in_off..in_len). Returns false if the engine stopped (closed or blocked). */
+static bool
+process_input(sn_engine *e)
+{
+    while (e->in_off < e->in_len) {
+        if (e->handshaking) {
+            int n = sn_zmtp_handshake_feed(&e->hs, e->in + e->in_off, e->in_len - e->in_off);
+            if (n < 0) {
+                engine_write(e); /* an ERROR command may be waiting */
+                if (e->fd >= 0)
+                    engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                                (uint32_t) sn_zmtp_handshake_error(&e->hs, NULL));
+                return false;
+            }
+            e->in_off += (size_t) n;
+            if (sn_zmtp_handshake_state(&e->hs) == SN_ZMTP_HS_DONE) {
+                if (!start_traffic(e))
+                    return false;
+            } else {
+                engine_write(e);
+                if (e->fd < 0)
+                    return false;
+            }
+            continue;
+        }
+        if (!e->in_more && !e->have_part && !sn_pipe_check_write(e->pipe)) {
+            e->in_blocked = true; /* resumes on ACTIVATE_WRITE */
+            want_in(e, false);
+            return false;
+        }
+        sn_zmtp_event ev;
+        int n = sn_zmtp_decoder_feed(&e->dec, e->in + e->in_off, e->in_len - e->in_off, &ev);
+        if (n < 0) {
+            engine_fail(e, SINEW_EVENT_DISCONNECTED, (uint32_t) sn_zmtp_decoder_error(&e->dec));
+            return false;
+        }
+        e->in_off += (size_t) n;
+        switch (ev.type) {
+        case SN_ZMTP_EV_NONE:
+            break;
+        case SN_ZMTP_EV_FRAME_HEADER:
+            if (ev.size > SN_MSG_VSM_MAX) {
+                if (sn_msg_init_size(&e->part, (size_t) ev.size) < 0) {
+                    engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                    return false;
+                }
+                e->have_part = true;
+                sn_zmtp_decoder_set_body(&e->dec, sn_msg_data(&e->part));
+            }
+            break;
+        case SN_ZMTP_EV_FRAME: {
+            sn_msg m;
+            if (e->have_part) {
+                m = e->part;
+                e->have_part = false;
+            } else {
+                sn_msg_init_buffer(&m, ev.data, (size_t) ev.size);
+            }
+            if (deliver(e, &m, ev.flags) < 0) {
+                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                return false;
+            }
+            break;
+        }
+        case SN_ZMTP_EV_COMMAND:
+            handle_command(e, &ev.cmd);
+            if (e->fd < 0)
+                return false;
+            break;
+        }
+    }
+    return true;
+}
+
+static void
+engine_read(sn_engine *e)
+{
+    bool got = false;
+    for (int rounds = 0; rounds < 16 && e->fd >= 0 && !e->in_blocked; rounds++) {
+        if (e->in_off == e->in_len) {
+            e->in_off = e->in_len = 0;
+            uint8_t *win;
+            size_t wlen;
+            /* A large body still missing many bytes: read it straight into place. */
+            if (e->have_part && sn_zmtp_decoder_body_window(&e->dec, &win, &wlen) == 0 &&
+                wlen > DIRECT_READ) {
+                ssize_t n = read(e->fd, win, wlen);
+                if (n > 0) {
+                    sn_zmtp_decoder_body_advance(&e->dec, (size_t) n);
+                    got = true;
+                    e->last_rx_ms = sn_clock_ms();
+                    continue;
+                }
+                if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                    engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                    return;
+                }
+                break;
+            }
+            ssize_t n = read(e->fd, e->in, IN_BUF);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                /* Deliver what was complete before the peer went away. */
+                if (got && e->pipe != NULL && !e->in_more)
+                    sn_pipe_flush(e->pipe);
+                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                return;
+            }
+            if (n < 0)
+                break;
+            e->in_len = (size_t) n;
+            e->last_rx_ms = sn_clock_ms();
+        }
+        got = true;
+        if (!process_input(e))
+            break;
+    }
+    if (e->fd >= 0 && got && e->pipe != NULL && !e->in_more)
+        sn_pipe_flush(e->pipe);
+}
+
+void
+sn_engine_pipe_writable(sn_engine *e)
+{
+    if (e->fd < 0 || !e->in_blocked)
+        return;
+    e->in_blocked = false;
+    if (e->h == NULL) {
+        e->events = EPOLLIN;
+        if (sn_reactor_add(e->r, e->fd, e->events, io_cb, e, &e->h) < 0) {
+            engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+            return;
+        }
+    }
+    want_in(e, true);
+    if (process_input(e) && e->pipe != NULL && !e->in_more)
+        sn_pipe_flush(e->pipe);
+    if (e->fd >= 0 && !e->in_blocked)
+        engine_read(e);
+}

@@ -1,0 +1,46 @@
+/* The connection engine: runs ZMTP (RFC 37) on one connected, non-blocking fd on an I/O
+ * thread. It moves bytes between the fd and its session's pipe: batched encoding (many
+ * small messages per write), writev with the payload for large messages, a 64 KiB read
+ * buffer, and large frame bodies read straight into the message buffer.
+ *
+ * Reactor thread only. The session creates it, tells it about pipe activity, and gets
+ * told (through sn_engine_owner) when the handshake is done and when the connection
+ * ends; after `closed` is reported the session frees it with sn_engine_free. */
+#ifndef SINEW_ZMTP_ENGINE_H
+#define SINEW_ZMTP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/msg.h"
+#include "core/net.h"
+#include "core/pipe.h"
+#include "zmtp/handshake.h"
+
+typedef struct sn_engine sn_engine;
+
+typedef struct sn_engine_owner_ops {
+    /* Handshake succeeded; returns the pipe end the engine reads and writes from now
+     * on (NULL: the session refuses the peer and the engine closes). */
+    sn_pipe *(*ready)(void *owner, sn_engine *e, const sn_zmtp_handshake_result *peer);
+    /* The connection is over. event: SINEW_EVENT_DISCONNECTED, or one of the
+     * HANDSHAKE_FAILED_* events (value: the ZMTP error code). The fd is closed. */
+    void (*closed)(void *owner, sn_engine *e, int event, uint32_t value);
+} sn_engine_owner_ops;
+
+int sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
+                  const char *peer_address, const sn_engine_owner_ops *ops, void *owner);
+void sn_engine_free(sn_engine *e);
+
+/* The pipe has messages again (ACTIVATE_READ): write what it can. */
+void sn_engine_pipe_readable(sn_engine *e);
+/* The pipe has room again (ACTIVATE_WRITE): resume reading from the fd. */
+void sn_engine_pipe_writable(sn_engine *e);
+/* The pipe end is being taken away: stop using it. */
+void sn_engine_drop_pipe(sn_engine *e);
+/* Nothing left to send in the pipe nor in the engine's buffers. */
+bool sn_engine_flushed(sn_engine *e);
+/* Closes the connection now (reports `closed` with DISCONNECTED). */
+void sn_engine_close(sn_engine *e);
+
+#endif
