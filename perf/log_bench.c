@@ -257,6 +257,7 @@ main(int argc, char **argv)
     }
     if (threads < 1 || threads > 64 || !mb || !rmb || !always)
         return 2;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* show each figure as it comes, also in a file */
     char base[256];
     if (snprintf(base, sizeof base, "%s/sinew-log-bench-XXXXXX", parent) >= (int)sizeof base)
         return 2;

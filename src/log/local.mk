@@ -7,7 +7,8 @@ src_log_libsinew_log_la_SOURCES = src/log/internal.h src/log/crc32c.c src/log/re
 	src/log/retention.c src/log/offsets.c src/log/log.c
 src_log_libsinew_log_la_LIBADD = $(PTHREAD_LIBS)
 src_libsinew_core_la_LIBADD += src/log/libsinew_log.la
-# Man pages of the log engine (built and installed by doc/ rules once they exist).
+# Man pages of the log engine: shipped here; building and installing them needs their
+# names in the doc/ rules (doc/local.mk.next), which belong to that area.
 EXTRA_DIST += \
 	doc/sinew_log.7.adoc \
 	doc/sinew_log_append.3.adoc \
@@ -56,6 +57,10 @@ tests_log_test_errors_SOURCES = tests/log/test_errors.c tests/log/helpers.h
 tests_log_test_errors_CFLAGS = $(TEST_CFLAGS)
 tests_log_test_errors_LDADD = $(LOG_TEST_LIBS)
 endif
+# Thread stress for ThreadSanitizer builds, where Criterion cannot run.
+check_PROGRAMS += tests/log/tsan_log_stress
+tests_log_tsan_log_stress_SOURCES = tests/log/tsan_log_stress.c
+tests_log_tsan_log_stress_LDADD = src/log/libsinew_log.la $(PTHREAD_LIBS)
 
 noinst_PROGRAMS += perf/log_bench
 perf_log_bench_SOURCES = perf/log_bench.c

@@ -10,8 +10,8 @@
  *              is the segment's first offset in 20 decimal digits
  *
  * Locking: append_mu serializes appenders and is held across the write of a record;
- * mu guards the segment list and the counters and is never held across disk I/O except
- * the small index and directory updates of a segment roll. Readers take mu only to pick
+ * mu guards the segment list and the counters and is held across disk I/O only to write
+ * the index of a segment that a read found damaged (rare). Readers take mu only to pick
  * a segment and a position, then read without any lock: bytes below a segment's size
  * never change. Durability is tracked as the offset below which everything has been
  * fdatasync()ed; a thread needing more runs the fdatasync itself unless one is already
@@ -43,8 +43,9 @@ struct sinew_log_batch {
         size_t at; /* position of the record in buf */
         sn_log_rec_view v;
     } *slots;
-    sinew_log_record *recs;
     size_t n, slot_cap;
+    sinew_log_record *recs;
+    size_t rec_cap;
     sinew_log_frame *frames;
     size_t frame_cap;
     sn_log_damage *damage; /* copy of the segment's damage list while reading */
@@ -720,9 +721,11 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
                 break; /* the caller's next read reports it */
             at += (size_t)(d->end - d->pos);
             off = d->after;
-            if (at > n) {    /* continue past the damage with a fresh read */
+            if (at > n) { /* continue past the damage with a fresh read */
                 pos += at;
                 at = n = 0;
+                if (pos >= rp->end)
+                    break;
                 if (rp->end - pos < want)
                     want = (size_t)(rp->end - pos);
                 if ((got = sn_log_io_pread(rp->seg->fd, b->buf, want, pos)) < 0)
@@ -795,10 +798,8 @@ finish_batch(sinew_log_batch *b)
         nframes += b->slots[i].v.nframes;
     if (grow((void **)&b->frames, &b->frame_cap, nframes, sizeof *b->frames) < 0)
         return -ENOMEM;
-    sinew_log_record *recs = realloc(b->recs, (b->n ? b->n : 1) * sizeof *recs);
-    if (!recs)
+    if (grow((void **)&b->recs, &b->rec_cap, b->n, sizeof *b->recs) < 0)
         return -ENOMEM;
-    b->recs = recs;
     sinew_log_frame *f = b->frames;
     for (size_t i = 0; i < b->n; i++) {
         const struct slot *s = &b->slots[i];
