@@ -690,6 +690,7 @@ struct read_plan {
     uint64_t pos, off; /* where the walk starts and the offset found there */
     size_t ndamage;
     bool scanned;
+    bool hinted;       /* pos comes from the batch's hint, not from the index */
     uint64_t limit;    /* next segment's base, UINT64_MAX for the active one */
 };
 
@@ -851,7 +852,8 @@ plan_read(sn_log *log, sinew_log_batch *b, uint64_t from, struct read_plan *rp)
                              .scanned = seg->scanned,
                              .limit = lo + 1 < log->nsegs ? log->segs[lo + 1]->base
                                                           : UINT64_MAX};
-    if (b->hint_log == log && b->hint_base == seg->base && b->hint_off == from) {
+    rp->hinted = b->hint_log == log && b->hint_base == seg->base && b->hint_off == from;
+    if (rp->hinted) {
         rp->pos = b->hint_pos;
         rp->off = from;
     } else {
@@ -872,7 +874,8 @@ sinew_log_read(sinew_log *pub, uint64_t offset, size_t max_records, size_t max_b
         return fail(-EINVAL);
     sn_log *log = &pub->l;
     b->n = 0;
-    for (int attempt = 0;; attempt++) {
+    bool rescanned = false;
+    for (;;) {
         struct read_plan rp;
         pthread_mutex_lock(&log->mu);
         int rc = plan_read(log, b, offset, &rp);
@@ -880,10 +883,18 @@ sinew_log_read(sinew_log *pub, uint64_t offset, size_t max_records, size_t max_b
         if (rc <= 0)
             return rc < 0 ? fail(rc) : 0;
         rc = read_segment(log, b, &rp, offset, max_records, max_bytes);
-        if (rc == -EAGAIN && !rp.scanned && attempt == 0) {
+        if (rc == -EAGAIN && rp.hinted) {
+            /* A stale hint (e.g. a batch kept across a reopen): retry from the index. */
+            b->n = 0;
+            b->hint_log = NULL;
+            sn_log_segment_unref(rp.seg);
+            continue;
+        }
+        if (rc == -EAGAIN && !rp.scanned && !rescanned) {
             /* The segment was trusted from its index: validate it, then retry. */
             b->n = 0;
             b->hint_log = NULL;
+            rescanned = true;
             rc = sn_log_recover_segment(log, rp.seg, rp.limit);
             sn_log_segment_unref(rp.seg);
             if (rc < 0)
