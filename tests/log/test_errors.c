@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 
 #include "log/internal.h"
@@ -217,17 +218,26 @@ Test(errors, second_writer_refused)
 
 Test(errors, permission_denied)
 {
-    if (geteuid() == 0)
-        cr_skip_test("root ignores file permissions");
     char dir[64];
     make_tmp_dir(dir);
     sinew_log_close(open_log(dir, SINEW_LOG_SYNC_OS, 0));
-    cr_assert_eq(chmod(dir, 0500), 0);
-    sinew_log_options o;
-    sinew_log_options_init(&o);
-    cr_assert_null(sinew_log_open(dir, &o));
-    cr_assert_eq(errno, EACCES);
+    cr_assert_eq(chmod(dir, 0), 0);
+    /* In a child, which drops root (root ignores file modes) to an unprivileged user. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+            _exit(10);
+        sinew_log_options o;
+        sinew_log_options_init(&o);
+        sinew_log *log = sinew_log_open(dir, &o);
+        _exit(log == NULL && errno == EACCES ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
     cr_assert_eq(chmod(dir, 0700), 0);
+    sinew_log *log = open_log(dir, SINEW_LOG_SYNC_OS, 0); /* untouched by the attempt */
+    cr_assert_eq(sinew_log_close(log), 0);
     rm_tree(dir);
 }
 
