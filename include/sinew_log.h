@@ -50,16 +50,16 @@ typedef struct sinew_log_batch sinew_log_batch;
 typedef void(sinew_log_message_fn)(void *arg, const char *message);
 
 typedef struct sinew_log_options {
-    int flags;                  /* SINEW_LOG_CREATE */
-    int durability;             /* SINEW_LOG_SYNC_*, default ALWAYS */
-    uint32_t sync_records;      /* GROUP: fsync after this many records; 0 = off */
-    uint32_t sync_ms;           /* GROUP: fsync this long after an append; default 10 */
-    uint64_t segment_bytes;     /* roll the active segment past this size; 64 MiB */
-    uint64_t segment_ms;        /* roll a segment this old (first record); 0 = never */
-    uint64_t retention_bytes;   /* keep the log under this size; 0 = no limit */
-    uint64_t retention_ms;      /* delete segments whose newest record is older; 0 = no */
-    uint32_t index_interval;    /* bytes of records between index entries; 4096 */
-    uint32_t max_record_bytes;  /* largest encoded record accepted; 64 MiB, <= 1 GiB */
+    int flags;                 /* SINEW_LOG_CREATE */
+    int durability;            /* SINEW_LOG_SYNC_*, default ALWAYS */
+    uint32_t sync_records;     /* GROUP: fsync after this many records; 0 = off */
+    uint32_t sync_ms;          /* GROUP: fsync this long after an append; default 10 */
+    uint64_t segment_bytes;    /* roll the active segment past this size; 64 MiB */
+    uint64_t segment_ms;       /* roll a segment this old (first record); 0 = never */
+    uint64_t retention_bytes;  /* keep the log under this size; 0 = no limit */
+    uint64_t retention_ms;     /* delete segments whose newest record is older; 0 = no */
+    uint32_t index_interval;   /* bytes of records between index entries; 4096 */
+    uint32_t max_record_bytes; /* largest encoded record accepted; 64 MiB, <= 1 GiB */
     sinew_log_message_fn *message_fn; /* NULL: messages go to stderr */
     void *message_arg;
 } sinew_log_options;
@@ -100,7 +100,8 @@ typedef struct sinew_log_stat {
 } sinew_log_stat;
 
 SINEW_EXPORT void sinew_log_options_init(sinew_log_options *options);
-SINEW_EXPORT sinew_log *sinew_log_open(const char *path, const sinew_log_options *options);
+SINEW_EXPORT sinew_log *sinew_log_open(const char *path,
+                                       const sinew_log_options *options);
 SINEW_EXPORT int sinew_log_close(sinew_log *log);
 
 SINEW_EXPORT int sinew_log_append(sinew_log *log, const sinew_log_entry *entry, int flags,

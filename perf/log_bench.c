@@ -177,11 +177,11 @@ case_append(const char *base, int durability, size_t size, uint64_t count, int t
         tr = t < tr ? t : tr;
     }
     double mb = (double)bytes / 1e6;
-    printf("append %-6s %5zu B x %-8llu thr %d%s: %9.0f rec/s %8.1f MB/s | raw %8.1f MB/s "
-           "| %5.1f%%\n",
-           policy_names[durability], size, (unsigned long long)count, threads,
-           flags ? " wait" : "     ", (double)count / tl, mb / tl, mb / tr,
-           100.0 * tr / tl);
+    printf(
+        "append %-6s %5zu B x %-8llu thr %d%s: %9.0f rec/s %8.1f MB/s | raw %8.1f MB/s "
+        "| %5.1f%%\n",
+        policy_names[durability], size, (unsigned long long)count, threads,
+        flags ? " wait" : "     ", (double)count / tl, mb / tl, mb / tr, 100.0 * tr / tl);
 }
 
 static void
@@ -232,8 +232,8 @@ case_read_and_recover(const char *base, uint64_t mbytes)
     printf("read   sequential %llu records  : %8.1f MB/s | raw read %8.1f MB/s\n",
            (unsigned long long)n, mb / t_read, mb / t_raw);
     printf("open   clean   %6.0f MB log      : %8.3f s\n", mb, t_clean);
-    printf("open   crashed %6.0f MB log      : %8.3f s (%.1f MB/s) | raw read %8.3f s\n", mb,
-           t_crash, mb / t_crash, t_raw);
+    printf("open   crashed %6.0f MB log      : %8.3f s (%.1f MB/s) | raw read %8.3f s\n",
+           mb, t_crash, mb / t_crash, t_raw);
 }
 
 int
@@ -244,11 +244,21 @@ main(int argc, char **argv)
     int threads = 4, c;
     while ((c = getopt(argc, argv, "d:m:r:a:t:")) != -1) {
         switch (c) {
-        case 'd': parent = optarg; break;
-        case 'm': mb = strtoull(optarg, NULL, 10); break;
-        case 'r': rmb = strtoull(optarg, NULL, 10); break;
-        case 'a': always = strtoull(optarg, NULL, 10); break;
-        case 't': threads = atoi(optarg); break;
+        case 'd':
+            parent = optarg;
+            break;
+        case 'm':
+            mb = strtoull(optarg, NULL, 10);
+            break;
+        case 'r':
+            rmb = strtoull(optarg, NULL, 10);
+            break;
+        case 'a':
+            always = strtoull(optarg, NULL, 10);
+            break;
+        case 't':
+            threads = atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: log_bench [-d dir] [-m MB] [-r MB] [-a records] "
                             "[-t threads]\n");
@@ -259,12 +269,14 @@ main(int argc, char **argv)
         return 2;
     setvbuf(stdout, NULL, _IOLBF, 0); /* show each figure as it comes, also in a file */
     char base[256];
-    if (snprintf(base, sizeof base, "%s/sinew-log-bench-XXXXXX", parent) >= (int)sizeof base)
+    if (snprintf(base, sizeof base, "%s/sinew-log-bench-XXXXXX", parent) >=
+        (int)sizeof base)
         return 2;
     if (!mkdtemp(base))
         die("mkdtemp");
     printf("log_bench in %s (raw = plain write loop, same bytes and fsync policy; %% = "
-           "log/raw)\n", base);
+           "log/raw)\n",
+           base);
     size_t sizes[2] = {100, 1000};
     for (int s = 0; s < 2; s++) {
         uint64_t count = mb * 1000000 / sizes[s];

@@ -31,9 +31,10 @@ crc_soft(uint32_t crc, const uint8_t *p, size_t len)
     while (len >= 8) {
         uint64_t w = (uint64_t)sn_log_get32(p) | (uint64_t)sn_log_get32(p + 4) << 32;
         w ^= crc;
-        crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^
-              table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^
-              table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+        crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^
+              table[5][(w >> 16) & 0xff] ^ table[4][(w >> 24) & 0xff] ^
+              table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^
+              table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
         p += 8;
         len -= 8;
     }

@@ -15,9 +15,9 @@
 #include "sinew_log.h"
 
 #define SN_LOG_VERSION 1
-#define SN_LOG_FILE_HDR 24      /* header of segment and index files, see record.c */
-#define SN_LOG_REC_FIXED 32     /* fixed part of a record header, see record.c */
-#define SN_LOG_INDEX_ENTRY 20   /* one index entry on disk, see index.c */
+#define SN_LOG_FILE_HDR 24    /* header of segment and index files, see record.c */
+#define SN_LOG_REC_FIXED 32   /* fixed part of a record header, see record.c */
+#define SN_LOG_INDEX_ENTRY 20 /* one index entry on disk, see index.c */
 #define SN_LOG_MAX_RECORD (1u << 30)
 
 /* ---- crc32c.c: CRC-32C (Castagnoli), hardware accelerated where the CPU has it.
@@ -48,8 +48,8 @@ int sn_log_record_peek(const uint8_t *p, size_t avail, uint32_t max_len,
  * CRC matches. 0 or -EBADMSG. */
 int sn_log_record_check(const uint8_t *p, const sn_log_rec_view *v);
 /* Points frames[0..v->nframes) and *key into the checked record at p. */
-void sn_log_record_views(const uint8_t *p, const sn_log_rec_view *v, sinew_log_frame *frames,
-                         const void **key);
+void sn_log_record_views(const uint8_t *p, const sn_log_rec_view *v,
+                         sinew_log_frame *frames, const void **key);
 /* File header shared by segments and index files: magic, version, base offset. */
 void sn_log_filehdr_encode(uint8_t *p, const char magic[8], uint64_t base);
 /* 0, -EBADMSG (wrong magic or CRC), -SINEW_LOG_EVERSION (newer intact header). */
@@ -115,11 +115,11 @@ typedef struct sn_log_segment {
     uint64_t base;
     int fd;
     atomic_int refs;
-    uint64_t size;      /* (mu) bytes of valid records plus the file header */
-    uint64_t next;      /* (mu) offset after the last record; base when empty */
-    int64_t first_ts;   /* (mu) timestamp of the first valid record */
-    int64_t max_ts;     /* (mu) largest timestamp; INT64_MIN while there is none */
-    sn_log_index index; /* (mu) */
+    uint64_t size;         /* (mu) bytes of valid records plus the file header */
+    uint64_t next;         /* (mu) offset after the last record; base when empty */
+    int64_t first_ts;      /* (mu) timestamp of the first valid record */
+    int64_t max_ts;        /* (mu) largest timestamp; INT64_MIN while there is none */
+    sn_log_index index;    /* (mu) */
     sn_log_damage *damage; /* (mu) sorted by offset */
     size_t ndamage;        /* (mu) */
     bool scanned;          /* (mu) fully validated since the log was opened */
@@ -179,13 +179,15 @@ size_t sn_log_retention_pick(sn_log_segment *const *segs, size_t nsegs,
 
 /* ---- offsets.c: durable named consumer positions, in one file replaced atomically.
  * Has its own mutex; commit blocks on fsync. */
+typedef struct sn_log_position {
+    char *name;
+    uint64_t offset;
+} sn_log_position;
+
 typedef struct sn_log_offsets {
     pthread_mutex_t mu;
     int dirfd;
-    struct sn_log_position {
-        char *name;
-        uint64_t offset;
-    } *v;
+    sn_log_position *v;
     size_t n;
 } sn_log_offsets;
 

@@ -36,13 +36,16 @@
 #define LOCK_NAME "LOCK"
 #define STACK_FRAMES 16
 
+/* A record found by a read, before the batch's buffer stops moving. */
+struct slot {
+    size_t at; /* position of the record in the batch's buffer */
+    sn_log_rec_view v;
+};
+
 struct sinew_log_batch {
     uint8_t *buf; /* segment bytes as read: every returned record points into it */
     size_t cap;
-    struct slot {
-        size_t at; /* position of the record in buf */
-        sn_log_rec_view v;
-    } *slots;
+    struct slot *slots;
     size_t n, slot_cap;
     sinew_log_record *recs;
     size_t rec_cap;
@@ -124,8 +127,8 @@ sinew_log_options_init(sinew_log_options *o)
 static bool
 options_valid(const sinew_log_options *o)
 {
-    return (o->flags & ~SINEW_LOG_CREATE) == 0 && o->durability >= SINEW_LOG_SYNC_ALWAYS &&
-           o->durability <= SINEW_LOG_SYNC_OS &&
+    return (o->flags & ~SINEW_LOG_CREATE) == 0 &&
+           o->durability >= SINEW_LOG_SYNC_ALWAYS && o->durability <= SINEW_LOG_SYNC_OS &&
            (o->durability != SINEW_LOG_SYNC_GROUP || o->sync_ms || o->sync_records) &&
            o->segment_bytes >= 1024 && o->segment_bytes <= UINT32_MAX &&
            o->index_interval > 0 && o->max_record_bytes >= 64 &&
@@ -267,10 +270,10 @@ sinew_log_open(const char *path, const sinew_log_options *options)
      * file is only created where a log is or is about to be. */
     if ((rc = faccessat(log->dirfd, META_NAME, F_OK, 0) < 0 ? -errno : 0) == -ENOENT) {
         int empty = dir_empty(log->dirfd);
-        rc = empty < 0                                   ? empty
-             : !empty                                    ? -SINEW_LOG_ENOTLOG
+        rc = empty < 0                              ? empty
+             : !empty                               ? -SINEW_LOG_ENOTLOG
              : !(options->flags & SINEW_LOG_CREATE) ? -ENOENT
-                                                         : 0;
+                                                    : 0;
     }
     if (rc < 0)
         goto fail;
@@ -335,7 +338,8 @@ sync_round(sn_log *log)
          * appended since the last good sync can be trusted, so appends stop. */
         if (!log->failed) {
             log->failed = -rc;
-            sn_log_message(log, "fdatasync failed (%s); log needs reopening", strerror(-rc));
+            sn_log_message(log, "fdatasync failed (%s); log needs reopening",
+                           strerror(-rc));
         }
     } else if (target > log->durable) {
         log->durable = target;
@@ -526,8 +530,8 @@ append_locked(sn_log *log, const sinew_log_entry *e, uint8_t *hdr, struct iovec 
     pthread_cond_broadcast(&log->data_cv);
     /* The flusher sleeps without a deadline while nothing is pending. */
     if (log->has_flusher &&
-        (first_unsynced || (log->opt.sync_records &&
-                            log->next - log->durable >= log->opt.sync_records)))
+        (first_unsynced ||
+         (log->opt.sync_records && log->next - log->durable >= log->opt.sync_records)))
         pthread_cond_signal(&log->flush_cv);
     pthread_mutex_unlock(&log->mu);
     *offset = off;
@@ -535,7 +539,8 @@ append_locked(sn_log *log, const sinew_log_entry *e, uint8_t *hdr, struct iovec 
 }
 
 int
-sinew_log_append(sinew_log *pub, const sinew_log_entry *entry, int flags, uint64_t *offset)
+sinew_log_append(sinew_log *pub, const sinew_log_entry *entry, int flags,
+                 uint64_t *offset)
 {
     if (!pub || !entry_valid(entry) || (flags & ~SINEW_LOG_WAIT_DURABLE))
         return fail(-EINVAL);
@@ -690,8 +695,8 @@ struct read_plan {
     uint64_t pos, off; /* where the walk starts and the offset found there */
     size_t ndamage;
     bool scanned;
-    bool hinted;       /* pos comes from the batch's hint, not from the index */
-    uint64_t limit;    /* next segment's base, UINT64_MAX for the active one */
+    bool hinted;    /* pos comes from the batch's hint, not from the index */
+    uint64_t limit; /* next segment's base, UINT64_MAX for the active one */
 };
 
 /* Reads whole records [from, ...) of one segment into the batch with one pread (a
@@ -848,7 +853,9 @@ plan_read(sn_log *log, sinew_log_batch *b, uint64_t from, struct read_plan *rp)
         return -ENOMEM;
     if (seg->ndamage)
         memcpy(b->damage, seg->damage, seg->ndamage * sizeof *b->damage);
-    *rp = (struct read_plan){.seg = seg, .end = seg->size, .ndamage = seg->ndamage,
+    *rp = (struct read_plan){.seg = seg,
+                             .end = seg->size,
+                             .ndamage = seg->ndamage,
                              .scanned = seg->scanned,
                              .limit = lo + 1 < log->nsegs ? log->segs[lo + 1]->base
                                                           : UINT64_MAX};

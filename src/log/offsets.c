@@ -91,7 +91,7 @@ store(sn_log_offsets *o)
     return rc;
 }
 
-static struct sn_log_position *
+static sn_log_position *
 find(sn_log_offsets *o, const char *name)
 {
     for (size_t i = 0; i < o->n; i++)
@@ -108,7 +108,7 @@ sn_log_offsets_commit(sn_log_offsets *o, const char *name, uint64_t offset)
         return -EINVAL;
     pthread_mutex_lock(&o->mu);
     int rc = 0;
-    struct sn_log_position *p = find(o, name);
+    sn_log_position *p = find(o, name);
     if (p) {
         uint64_t old = p->offset;
         p->offset = offset;
@@ -116,7 +116,7 @@ sn_log_offsets_commit(sn_log_offsets *o, const char *name, uint64_t offset)
             p->offset = old;
         goto out;
     }
-    struct sn_log_position *v = realloc(o->v, (o->n + 1) * sizeof *v);
+    sn_log_position *v = realloc(o->v, (o->n + 1) * sizeof *v);
     if (!v) {
         rc = -ENOMEM;
         goto out;
@@ -141,7 +141,7 @@ sn_log_offsets_fetch(sn_log_offsets *o, const char *name, uint64_t *offset)
     if (nl == 0 || nl > 255)
         return -EINVAL;
     pthread_mutex_lock(&o->mu);
-    struct sn_log_position *p = find(o, name);
+    sn_log_position *p = find(o, name);
     if (p)
         *offset = p->offset;
     pthread_mutex_unlock(&o->mu);

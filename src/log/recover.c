@@ -39,8 +39,8 @@ int
 sn_log_recover_scan(const sn_log_segment *seg, uint64_t file_size, uint64_t limit,
                     uint32_t interval, uint32_t max_record, sn_log_scan *s)
 {
-    *s = (sn_log_scan){.valid_end = SN_LOG_FILE_HDR, .next = seg->base,
-                       .max_ts = INT64_MIN};
+    *s = (sn_log_scan){
+        .valid_end = SN_LOG_FILE_HDR, .next = seg->base, .max_ts = INT64_MIN};
     if (file_size <= SN_LOG_FILE_HDR)
         goto tail;
     const uint8_t *map = mmap(NULL, file_size, PROT_READ, MAP_SHARED, seg->fd, 0);
@@ -199,7 +199,8 @@ trust(sn_log *log, sn_log_segment *seg, uint64_t file_size, uint64_t limit)
         goto fail;
     uint8_t hdr[SN_LOG_REC_FIXED];
     sn_log_rec_view v;
-    if (sn_log_io_pread(seg->fd, hdr, sizeof hdr, SN_LOG_FILE_HDR) != (int64_t)sizeof hdr ||
+    if (sn_log_io_pread(seg->fd, hdr, sizeof hdr, SN_LOG_FILE_HDR) !=
+            (int64_t)sizeof hdr ||
         sn_log_record_peek(hdr, sizeof hdr, log->opt.max_record_bytes, &v) < 0)
         goto fail;
     seg->first_ts = v.timestamp;
@@ -244,7 +245,8 @@ list_segments(int dirfd, uint64_t **bases, size_t *n)
         }
         unsigned long long base;
         int used = 0;
-        if (len != 24 || sscanf(de->d_name, "%20llu.seg%n", &base, &used) != 1 || used != 24)
+        if (len != 24 || sscanf(de->d_name, "%20llu.seg%n", &base, &used) != 1 ||
+            used != 24)
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -315,8 +317,9 @@ sn_log_recover_open(sn_log *log, bool clean)
             report(log, seg);
             if (last && seg->size < file_size) {
                 log->truncated = file_size - seg->size;
-                sn_log_message(log, "segment %llu: torn tail of %llu bytes after offset "
-                                    "%llu truncated",
+                sn_log_message(log,
+                               "segment %llu: torn tail of %llu bytes after offset "
+                               "%llu truncated",
                                (unsigned long long)seg->base,
                                (unsigned long long)log->truncated,
                                (unsigned long long)seg->next);

@@ -189,8 +189,8 @@ check_all(sinew_log *log, uint64_t from, uint64_t seed, unsigned big_every,
         if (rc == 0)
             break;
         for (int i = 0; i < rc; i++)
-            gen_check(sinew_log_batch_get(b, (size_t)i), seed, off + (uint64_t)i, big_every,
-                      small_max);
+            gen_check(sinew_log_batch_get(b, (size_t)i), seed, off + (uint64_t)i,
+                      big_every, small_max);
         off += (uint64_t)rc;
         n += (uint64_t)rc;
         cr_assert_eq(sinew_log_batch_next(b), off);

@@ -97,9 +97,9 @@ run_writers_and_readers(int durability)
     for (int i = 0; i < WRITERS + READERS; i++) {
         s[i] = (struct shared){.log = log, .id = i < WRITERS ? i : i - WRITERS};
         atomic_init(&s[i].errors, 0);
-        cr_assert_eq(pthread_create(&t[i], NULL, i < WRITERS ? writer_main : reader_main,
-                                    &s[i]),
-                     0);
+        cr_assert_eq(
+            pthread_create(&t[i], NULL, i < WRITERS ? writer_main : reader_main, &s[i]),
+            0);
     }
     for (int i = 0; i < WRITERS + READERS; i++) {
         pthread_join(t[i], NULL);

@@ -57,7 +57,8 @@ kill_loop(int durability, int flags)
         }
         close(p[1]);
         /* Let it report a random number of records, then kill it mid-flight. */
-        uint64_t want = 5 + mix64((uint64_t)round * 7 + (uint64_t)durability) % 150, got = 0;
+        uint64_t want = 5 + mix64((uint64_t)round * 7 + (uint64_t)durability) % 150,
+                 got = 0;
         bool dead = false;
         for (;;) {
             if (got == want && !dead) {

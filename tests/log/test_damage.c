@@ -184,7 +184,8 @@ expect_one_damaged(const char *dir, uint64_t k)
                      sinew_log_strerror(errno));
         for (int i = 0; i < rc; i++) {
             cr_assert_neq(off + (uint64_t)i, k);
-            gen_check(sinew_log_batch_get(b, (size_t)i), SEED, off + (uint64_t)i, 0, SMALL);
+            gen_check(sinew_log_batch_get(b, (size_t)i), SEED, off + (uint64_t)i, 0,
+                      SMALL);
         }
         off += (uint64_t)rc;
     }

@@ -137,7 +137,8 @@ Test(errors, not_a_log)
     cr_assert_null(sinew_log_open(dir, &o));
     cr_assert_eq(errno, SINEW_LOG_ENOTLOG);
     cr_assert(!exists(dir, "LOCK") && !exists(dir, "META"));
-    cr_assert_str_eq(sinew_log_strerror(SINEW_LOG_ENOTLOG), "Directory is not a sinew log");
+    cr_assert_str_eq(sinew_log_strerror(SINEW_LOG_ENOTLOG),
+                     "Directory is not a sinew log");
     /* A file. */
     snprintf(sub, sizeof sub, "%s/notes.txt", dir);
     cr_assert_null(sinew_log_open(sub, &o));

@@ -40,8 +40,8 @@ encode(uint8_t *out, const sinew_log_entry *e, uint64_t offset)
 Test(record, encode_peek_check_views)
 {
     sinew_log_frame f[3] = {{"ab", 2}, {"", 0}, {"cdefg", 5}};
-    sinew_log_entry e = {.timestamp = -42, .key = "k1", .key_size = 2, .frames = f,
-                         .nframes = 3};
+    sinew_log_entry e = {
+        .timestamp = -42, .key = "k1", .key_size = 2, .frames = f, .nframes = 3};
     uint8_t buf[256];
     size_t len = encode(buf, &e, 77);
     cr_assert_eq(len, 32 + 12 + 2 + 7);
@@ -121,7 +121,7 @@ Test(record, retention_pick)
     cr_assert_eq(sn_log_retention_pick(v, 4, 400, 0, 5000), 0);
     cr_assert_eq(sn_log_retention_pick(v, 4, 399, 0, 5000), 1);
     cr_assert_eq(sn_log_retention_pick(v, 4, 150, 0, 5000), 3);
-    cr_assert_eq(sn_log_retention_pick(v, 4, 1, 0, 5000), 3); /* active one stays */
+    cr_assert_eq(sn_log_retention_pick(v, 4, 1, 0, 5000), 3);    /* active one stays */
     cr_assert_eq(sn_log_retention_pick(v, 4, 0, 3900, 5000), 1); /* older than 1100 */
     cr_assert_eq(sn_log_retention_pick(v, 4, 0, 3801, 5000), 2);
     cr_assert_eq(sn_log_retention_pick(v, 4, 0, 1, 5000), 3);

@@ -98,7 +98,8 @@ Test(roundtrip, seek_by_timestamp)
         for (uint64_t i = 0; i < 500; i += 7) {
             cr_assert_eq(sinew_log_seek_time(log, 1000000 + (int64_t)i * 10, &off), 0);
             cr_assert_eq(off, i);
-            cr_assert_eq(sinew_log_seek_time(log, 1000000 + (int64_t)i * 10 - 3, &off), 0);
+            cr_assert_eq(sinew_log_seek_time(log, 1000000 + (int64_t)i * 10 - 3, &off),
+                         0);
             cr_assert_eq(off, i);
         }
         cr_assert_eq(sinew_log_seek_time(log, 1000000 + 5000, &off), 0);

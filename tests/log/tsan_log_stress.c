@@ -34,7 +34,8 @@ writer(void *arg)
     for (uint32_t i = 0; i < per_writer; i++) {
         uint32_t body[2] = {id, i};
         sinew_log_frame f[2] = {{body, sizeof body}, {"x", i % 2}};
-        sinew_log_entry e = {.key = &id, .key_size = sizeof id, .frames = f, .nframes = 2};
+        sinew_log_entry e = {
+            .key = &id, .key_size = sizeof id, .frames = f, .nframes = 2};
         if (sinew_log_append(log_, &e, i % 8 == 0 ? SINEW_LOG_WAIT_DURABLE : 0, NULL) < 0)
             fail("append");
     }
