@@ -174,16 +174,17 @@ open_log(const char *dir, int durability, uint64_t segment_bytes)
     return log;
 }
 
-/* Reads every record from `from` to the end and checks each against the generator;
- * returns how many were read. */
+/* Reads every record from `from` up to `until` (or the end) and checks each against
+ * the generator; returns how many were read. */
 static inline uint64_t
-check_all(sinew_log *log, uint64_t from, uint64_t seed, unsigned big_every,
-          size_t small_max)
+check_range(sinew_log *log, uint64_t from, uint64_t until, uint64_t seed,
+            unsigned big_every, size_t small_max)
 {
     sinew_log_batch *b = sinew_log_batch_new();
     uint64_t off = from, n = 0;
-    for (;;) {
-        int rc = sinew_log_read(log, off, 100, 1 << 20, b);
+    while (off < until) {
+        size_t max = until - off < 100 ? (size_t)(until - off) : 100;
+        int rc = sinew_log_read(log, off, max, 1 << 20, b);
         cr_assert_geq(rc, 0, "read %llu: %s", (unsigned long long)off,
                       sinew_log_strerror(errno));
         if (rc == 0)
@@ -197,6 +198,13 @@ check_all(sinew_log *log, uint64_t from, uint64_t seed, unsigned big_every,
     }
     sinew_log_batch_free(b);
     return n;
+}
+
+static inline uint64_t
+check_all(sinew_log *log, uint64_t from, uint64_t seed, unsigned big_every,
+          size_t small_max)
+{
+    return check_range(log, from, UINT64_MAX, seed, big_every, small_max);
 }
 
 #endif

@@ -341,3 +341,46 @@ Test(damage, index_files_damaged_or_missing)
     }
     rm_tree(pristine);
 }
+
+/* A run of zeroed bytes in the middle of the active segment, like pages the kernel never
+ * wrote back before a power loss: the records it covers are reported as one damaged
+ * range, and the records after it are kept with their offsets. */
+Test(damage, zeroed_gap_keeps_later_records)
+{
+    char dir[64];
+    build(dir);
+    uint64_t bs[64];
+    size_t nb = bases(dir, bs);
+    uint64_t first = bs[nb - 1] + 1, last = N - 2; /* keep one record on each side */
+    cr_assert_lt(first, last);
+    size_t pos, len, end_pos, end_len;
+    locate(dir, bs[nb - 1], first, &pos, &len);
+    locate(dir, bs[nb - 1], last, &end_pos, &end_len);
+    char name[64], path[300];
+    seg_name(name, bs[nb - 1], "seg");
+    file_path(path, dir, name);
+    int fd = open(path, O_WRONLY);
+    static const uint8_t zeros[8192];
+    cr_assert_eq(pwrite(fd, zeros, end_pos - pos, (off_t)pos), (ssize_t)(end_pos - pos));
+    close(fd);
+    crash(dir);
+    atomic_store(&test_messages, 0);
+    sinew_log *log = open_small(dir);
+    cr_assert_eq(sinew_log_next(log), N);
+    sinew_log_stat st;
+    sinew_log_stat_get(log, &st);
+    cr_assert_eq(st.damaged_records, last - first);
+    cr_assert_eq(st.truncated_bytes, 0);
+    cr_assert_eq(atomic_load(&test_messages), 1);
+    sinew_log_batch *b = sinew_log_batch_new();
+    cr_assert_eq(check_range(log, 0, first, SEED, 0, SMALL), first); /* up to the gap */
+    for (uint64_t k = first; k < last; k++) {
+        cr_assert_eq(sinew_log_read(log, k, 10, 1 << 20, b), -1);
+        cr_assert_eq(errno, EBADMSG);
+        cr_assert_eq(sinew_log_batch_next(b), last);
+    }
+    cr_assert_eq(check_all(log, last, SEED, 0, SMALL), N - last);
+    sinew_log_batch_free(b);
+    cr_assert_eq(sinew_log_close(log), 0);
+    rm_tree(dir);
+}

@@ -296,3 +296,25 @@ Test(roundtrip, thousands_of_frames_and_keys)
     cr_assert_eq(sinew_log_close(log), 0);
     rm_tree(dir);
 }
+
+Test(roundtrip, seek_with_timestamps_out_of_order)
+{
+    char dir[64];
+    make_tmp_dir(dir);
+    sinew_log *log = open_log(dir, SINEW_LOG_SYNC_OS, 0);
+    int64_t ts[6] = {50, 10, 70, 30, 70, 20};
+    sinew_log_frame f = {"v", 1};
+    for (int i = 0; i < 6; i++) {
+        sinew_log_entry e = {.timestamp = ts[i], .frames = &f, .nframes = 1};
+        cr_assert_eq(sinew_log_append(log, &e, 0, NULL), 0);
+    }
+    /* The first record in offset order whose timestamp reaches the target. */
+    int64_t want[][2] = {{5, 0}, {40, 0}, {50, 0}, {51, 2}, {70, 2}, {71, 6}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        uint64_t off;
+        cr_assert_eq(sinew_log_seek_time(log, want[i][0], &off), 0);
+        cr_assert_eq(off, (uint64_t)want[i][1], "seek %lld", (long long)want[i][0]);
+    }
+    cr_assert_eq(sinew_log_close(log), 0);
+    rm_tree(dir);
+}
