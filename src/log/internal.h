@@ -197,7 +197,9 @@ int sn_log_offsets_fetch(sn_log_offsets *o, const char *name, uint64_t *offset);
 void sn_log_offsets_free(sn_log_offsets *o);
 
 /* ---- log.c: the open log. `mu` guards the segment list and every (mu) field;
- * `append_mu` serializes appenders and is held across their writes (taken before mu). */
+ * `append_mu` serializes appenders and is held across their writes (taken before mu).
+ * Only appenders (and retention, which runs under append_mu) change `next` and the
+ * segment list, always holding both locks, so under append_mu alone they are stable. */
 typedef struct sn_log {
     int dirfd;
     int lockfd;
@@ -216,7 +218,8 @@ typedef struct sn_log {
     int64_t unsynced_since;  /* (mu) monotonic ms of the oldest unsynced append, or 0 */
     bool syncing;            /* (mu) a thread is in fdatasync for the log */
     bool stopping;           /* (mu) close asked the flusher to end */
-    int failed;              /* (mu) errno of a failed fsync or rollback; appends stop */
+    atomic_int failed;       /* errno of a failed fsync or rollback; appends stop */
+    uint8_t small[4096];     /* (append_mu) a small record assembled for one write */
     pthread_t flusher;
     bool has_flusher;
     sn_log_offsets offsets;

@@ -32,7 +32,10 @@ int
 sn_log_io_pwritev(int fd, struct iovec *iov, int iovcnt, uint64_t off)
 {
     while (iovcnt > 0) {
-        ssize_t n = pwritev(fd, iov, iovcnt < IOV_MAX ? iovcnt : IOV_MAX, (off_t)off);
+        /* pwrite for a single buffer spares the kernel importing an iovec. */
+        ssize_t n = iovcnt == 1 ? pwrite(fd, iov->iov_base, iov->iov_len, (off_t)off)
+                                : pwritev(fd, iov, iovcnt < IOV_MAX ? iovcnt : IOV_MAX,
+                                          (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
