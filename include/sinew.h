@@ -97,7 +97,6 @@ SINEW_EXPORT void sinew_version(int *major, int *minor, int *patch);
 #define SINEW_IO_THREADS 1
 #define SINEW_MAX_SOCKETS 2
 #define SINEW_SOCKET_LIMIT 3
-#define SINEW_MAX_MSGSZ 5
 #define SINEW_MSG_T_SIZE 6
 #define SINEW_BLOCKY 70
 

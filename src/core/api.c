@@ -122,10 +122,16 @@ sinew_setsockopt_int(void *socket, int option, int value)
 SINEW_EXPORT int
 sinew_getsockopt_int(void *socket, int option, int *value)
 {
-    size_t len = sizeof *value;
     if (value == NULL)
         return fail(EFAULT);
-    return sinew_getsockopt(socket, option, value, &len);
+    int v;
+    size_t len = sizeof v;
+    if (sinew_getsockopt(socket, option, &v, &len) != 0)
+        return -1;
+    if (len != sizeof v)
+        return fail(EINVAL); /* not an int-valued option */
+    *value = v;
+    return 0;
 }
 
 typedef int (*endpoint_fn)(sn_socket *, const char *);

@@ -98,6 +98,7 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
         pending = x->next;
         sn_link *l = x->link;
         if (!sn_pattern_compatible(s->ops, x->type)) {
+            sn_socket_count_drop(s); /* refused peer: visible in SINEW_MSGS_DROPPED */
             sn_pipe_release(&l->ends[1], 0);
         } else {
             atomic_store(&l->queues[0].hwm, sum_hwm(x->sndhwm, s->opt.rcvhwm));

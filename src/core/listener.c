@@ -27,7 +27,7 @@ struct sn_listener {
     int fd;                /* tcp listening fd */
     sn_ipc_listener ipc;
     sn_io_handle *h;
-    char addr[SN_ENDPOINT_MAX];
+    char addr[SN_LAST_ENDPOINT_MAX];
     sn_session *children;
 };
 
@@ -62,7 +62,7 @@ accept_cb(void *arg, uint32_t events)
     sn_listener *l = arg;
     for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
         int fd;
-        char peer[SN_ENDPOINT_MAX] = "";
+        char peer[SN_LAST_ENDPOINT_MAX] = "";
         int rc = l->kind == SN_TRANSPORT_TCP ? sn_tcp_accept(l->fd, &fd, peer, sizeof peer)
                                              : sn_ipc_accept(l->ipc.fd, &fd, peer, sizeof peer);
         if (rc == -EAGAIN)

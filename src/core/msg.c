@@ -98,10 +98,10 @@ sn_msg_close(sn_msg *m)
 void
 sn_msg_move(sn_msg *dst, sn_msg *src)
 {
-    if (dst != src) {
-        sn_msg_close(dst);
-        *dst = *src;
-    }
+    if (dst == src)
+        return;
+    sn_msg_close(dst);
+    *dst = *src;
     sn_msg_init(src);
 }
 

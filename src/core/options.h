@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define SN_ROUTING_ID_MAX 255
-#define SN_ENDPOINT_MAX 1024
+#define SN_LAST_ENDPOINT_MAX 1024 /* room for any endpoint string we accept */
 
 typedef struct sn_options {
     int type;
@@ -27,7 +27,7 @@ typedef struct sn_options {
     int heartbeat_ivl, heartbeat_ttl, heartbeat_timeout; /* ms; timeout -1 = ivl */
     uint8_t routing_id[SN_ROUTING_ID_MAX];
     size_t routing_id_len;
-    char last_endpoint[SN_ENDPOINT_MAX];
+    char last_endpoint[SN_LAST_ENDPOINT_MAX];
 } sn_options;
 
 void sn_options_defaults(sn_options *o, int type, int linger);

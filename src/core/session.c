@@ -120,6 +120,8 @@ static const sn_pipe_owner_ops session_pipe_ops = {
     .drained = session_drained,
 };
 
+/* Sessions always let go with no deadline: what the peer sent us is already in the
+ * socket's queue and stays readable (the linger deadline is for a writer's own data). */
 static void
 take_pipe_end(sn_session *ss, sn_pipe *p)
 {
@@ -161,7 +163,7 @@ session_free(sn_session *ss)
     if (ss->linger_timer)
         sn_reactor_timer_cancel(ss->r, ss->linger_timer);
     if (ss->pipe != NULL)
-        sn_pipe_release(ss->pipe, 0);
+        sn_pipe_release(ss->pipe, UINT64_MAX);
     if (ss->parent != NULL)
         sn_listener_forget(ss->parent, ss);
     sn_monitor_unref(ss->mon);
@@ -201,7 +203,7 @@ session_check_done(sn_session *ss)
         /* Connecter whose socket dropped the pipe: idle until the socket stops us. */
         drop_engine(ss);
         if (ss->pipe != NULL) {
-            sn_pipe_release(ss->pipe, 0);
+            sn_pipe_release(ss->pipe, UINT64_MAX);
             ss->pipe = NULL;
         }
         return;
@@ -229,7 +231,7 @@ engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *peer)
     take_pipe_end(ss, &l->ends[1]);
     if (!sn_socket_offer_pipe(ss->sock, ss->sock_gen, &l->ends[0], ss->endpoint)) {
         sn_pipe_release(&l->ends[0], 0);
-        sn_pipe_release(ss->pipe, 0);
+        sn_pipe_release(ss->pipe, UINT64_MAX);
         ss->pipe = NULL;
         return NULL;
     }
@@ -250,7 +252,7 @@ engine_closed(void *owner, sn_engine *e, int event, uint32_t value)
         /* Messages queued toward this peer go with it (libzmq semantics for peers
          * that connected to us); the socket sees the pipe end. */
         if (ss->pipe != NULL) {
-            sn_pipe_release(ss->pipe, 0);
+            sn_pipe_release(ss->pipe, UINT64_MAX);
             ss->pipe = NULL;
         }
     }

@@ -20,7 +20,7 @@ struct sn_session {
     int endpoint;
     sn_net_config cfg;
     sn_endpoint ep;      /* connecting sessions */
-    char addr[SN_ENDPOINT_MAX];
+    char addr[SN_LAST_ENDPOINT_MAX];
     sn_listener *parent; /* accepted sessions: the listener that owns them */
     sn_session *next_child;
 

@@ -505,8 +505,12 @@ update_ready_fd(sn_socket *s)
 {
     if (atomic_load_explicit(&s->ready_fd, memory_order_relaxed) < 0)
         return;
-    if (s->rcvmore || s->ops->has_in(s->pattern))
-        return; /* still readable: it is set (posts set it; only we clear it) */
+    if (s->rcvmore || s->ops->has_in(s->pattern)) {
+        /* Readable. Usually a post already set it, but pipes this socket attached
+         * itself (its own connects) never posted: set it, idempotently. */
+        fd_signal(&s->ready_fd, &s->ready_signaled);
+        return;
+    }
     /* Clear first, then look again: a message that arrives after the clear re-sets it. */
     fd_clear(&s->ready_fd, &s->ready_signaled);
     process_commands(s);
@@ -606,6 +610,9 @@ sn_socket_recv(sn_socket *s, sn_msg *m, int flags)
 int
 sn_socket_events(sn_socket *s)
 {
+    /* As libzmq: reading the events re-arms SINEW_FD (clear first, then look, so a
+     * change after the look signals again). */
+    fd_clear(&s->event_fd, &s->event_signaled);
     process_commands(s);
     int ev = 0;
     if (s->rcvmore || (s->ops->recv != NULL && s->ops->has_in(s->pattern)))
@@ -779,7 +786,7 @@ sn_socket_bind(sn_socket *s, const char *uri)
         snprintf(s->opt.last_endpoint, sizeof s->opt.last_endpoint, "%s", uri);
         return 0;
     }
-    char resolved[SN_ENDPOINT_MAX];
+    char resolved[SN_LAST_ENDPOINT_MAX];
     sn_listener *l;
     rc = sn_listener_start(s, &ep, idx, resolved, sizeof resolved, &l);
     if (rc < 0) {
@@ -834,6 +841,7 @@ sn_socket_unbind(sn_socket *s, const char *uri)
     int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
+    process_commands(s); /* pipes that arrived through this endpoint go with it */
     int idx = find_endpoint(s, uri, true);
     if (idx < 0)
         return -ENOENT;
@@ -850,6 +858,7 @@ sn_socket_disconnect(sn_socket *s, const char *uri)
     int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
+    process_commands(s);
     int idx = find_endpoint(s, uri, false);
     if (idx < 0)
         return -ENOENT;

@@ -50,9 +50,12 @@ sn_lb_send(sn_lb *lb, sn_msg *msg, sn_pipe **to)
 {
     bool more = sn_msg_more(msg);
     if (lb->dropping) {
+        /* The rest of a message whose peer left mid-way: counted once, at its end. */
         sn_msg_close(msg);
         sn_msg_init(msg);
         lb->dropping = more;
+        if (!more && lb->sock != NULL)
+            sn_socket_count_drop(lb->sock);
         *to = NULL;
         return 0;
     }

@@ -6,11 +6,14 @@
 
 #include "patterns/pipeset.h"
 
+typedef struct sn_socket sn_socket;
+
 typedef struct sn_lb {
     sn_pipeset set;
     size_t cur;
     sn_pipe *more_pipe; /* multipart in progress to this pipe */
     bool dropping;      /* its pipe went away mid-message: discard the remaining parts */
+    sn_socket *sock;    /* for the drop counter; set by the pattern's init */
 } sn_lb;
 
 void sn_lb_fini(sn_lb *lb);

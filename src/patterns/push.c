@@ -9,8 +9,7 @@ typedef struct push {
 static int
 push_init(void *st, sn_socket *s)
 {
-    (void) st;
-    (void) s;
+    ((push *) st)->lb.sock = s;
     return 0;
 }
 

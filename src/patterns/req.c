@@ -19,6 +19,7 @@ static int
 req_init(void *st, sn_socket *s)
 {
     ((req *) st)->sock = s;
+    ((req *) st)->lb.sock = s;
     return 0;
 }
 

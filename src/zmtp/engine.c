@@ -435,8 +435,10 @@ start_traffic(sn_engine *e)
 static bool
 process_input(sn_engine *e)
 {
-    while (e->in_off < e->in_len) {
+    for (;;) {
         if (e->handshaking) {
+            if (e->in_off == e->in_len)
+                return true;
             int n = sn_zmtp_handshake_feed(&e->hs, e->in + e->in_off, e->in_len - e->in_off);
             if (n < 0) {
                 engine_write(e); /* an ERROR command may be waiting */
@@ -456,7 +458,11 @@ process_input(sn_engine *e)
             }
             continue;
         }
-        if (!e->in_more && !e->have_part && !sn_pipe_check_write(e->pipe)) {
+        /* Room for a new message? (A frame is decoded whole once started; the feed
+         * below also runs with no input left, to collect an event for a frame whose
+         * header was the last thing read, e.g. an empty frame.) */
+        if (e->in_off < e->in_len && !e->in_more && !e->have_part &&
+            !sn_pipe_check_write(e->pipe)) {
             e->in_blocked = true; /* resumes on ACTIVATE_WRITE */
             want_in(e, false);
             return false;
@@ -470,7 +476,7 @@ process_input(sn_engine *e)
         e->in_off += (size_t) n;
         switch (ev.type) {
         case SN_ZMTP_EV_NONE:
-            break;
+            return true; /* every byte consumed */
         case SN_ZMTP_EV_FRAME_HEADER:
             if (ev.size > SN_MSG_VSM_MAX) {
                 if (sn_msg_init_size(&e->part, (size_t) ev.size) < 0) {
@@ -502,7 +508,6 @@ process_input(sn_engine *e)
             break;
         }
     }
-    return true;
 }
 
 static void

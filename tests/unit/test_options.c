@@ -296,7 +296,6 @@ Test(constants, equal_libzmq_numbers)
         {"IO_THREADS", SINEW_IO_THREADS, 1},
         {"MAX_SOCKETS", SINEW_MAX_SOCKETS, 2},
         {"SOCKET_LIMIT", SINEW_SOCKET_LIMIT, 3},
-        {"MAX_MSGSZ", SINEW_MAX_MSGSZ, 5},
         {"MSG_T_SIZE", SINEW_MSG_T_SIZE, 6},
         {"BLOCKY", SINEW_BLOCKY, 70},
         {"IO_THREADS_DFLT", SINEW_IO_THREADS_DFLT, 1},
