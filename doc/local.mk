@@ -1,6 +1,9 @@
-# doc: man pages (asciidoc sources) and design notes. doc/local.mk.next has the rules
-# that also build and install the man pages once configure checks for asciidoctor.
-EXTRA_DIST += \
+# doc: man pages in asciidoc (doc/NAME.SECTION.adoc) and design notes.
+# The sources are always shipped. The man pages are built with asciidoctor into the
+# build tree and installed only when configure found it; configure.ac needs:
+#   AC_CHECK_PROGS([ASCIIDOCTOR], [asciidoctor])
+#   AM_CONDITIONAL([HAVE_ASCIIDOCTOR], [test -n "$ASCIIDOCTOR"])
+DOC_MAN3_SRC = \
 	doc/sinew_bind.3.adoc \
 	doc/sinew_close.3.adoc \
 	doc/sinew_connect.3.adoc \
@@ -35,13 +38,39 @@ EXTRA_DIST += \
 	doc/sinew_socket.3.adoc \
 	doc/sinew_strerror.3.adoc \
 	doc/sinew_unbind.3.adoc \
-	doc/sinew_version.3.adoc \
+	doc/sinew_version.3.adoc
+DOC_MAN7_SRC = \
 	doc/sinew.7.adoc \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_pair.7.adoc \
 	doc/sinew_pull.7.adoc \
 	doc/sinew_push.7.adoc \
 	doc/sinew_rep.7.adoc \
-	doc/sinew_req.7.adoc \
-	doc/design.adoc \
-	doc/local.mk.next
+	doc/sinew_req.7.adoc
+EXTRA_DIST += $(DOC_MAN3_SRC) $(DOC_MAN7_SRC) doc/design.adoc
+
+DOC_MANS = $(DOC_MAN3_SRC:.3.adoc=.3) $(DOC_MAN7_SRC:.7.adoc=.7)
+DOC_ASCIIDOCTOR_FLAGS = -b manpage -a mansource='sinew $(PACKAGE_VERSION)' \
+	-a manmanual='sinew Manual'
+
+if HAVE_ASCIIDOCTOR
+man_MANS = $(DOC_MANS)
+CLEANFILES += $(DOC_MANS)
+
+doc/%.3: $(srcdir)/doc/%.3.adoc
+	@$(MKDIR_P) doc
+	$(AM_V_GEN)$(ASCIIDOCTOR) $(DOC_ASCIIDOCTOR_FLAGS) -o $@ $<
+
+doc/%.7: $(srcdir)/doc/%.7.adoc
+	@$(MKDIR_P) doc
+	$(AM_V_GEN)$(ASCIIDOCTOR) $(DOC_ASCIIDOCTOR_FLAGS) -o $@ $<
+
+# Renders every page and fails on any asciidoctor warning.
+doc-check: $(DOC_MAN3_SRC:%=$(srcdir)/%) $(DOC_MAN7_SRC:%=$(srcdir)/%)
+	@$(MKDIR_P) doc/.check
+	@for f in $^; do \
+	  $(ASCIIDOCTOR) $(DOC_ASCIIDOCTOR_FLAGS) --failure-level=WARN \
+	    -o doc/.check/out $$f || exit 1; \
+	done; rm -rf doc/.check; echo "doc-check: all pages render cleanly"
+.PHONY: doc-check
+endif
