@@ -332,3 +332,45 @@ Test(lifecycle, default_max_sockets_is_enforced)
     cr_assert_eq(errno, EMFILE);
     cr_assert_eq(n, 1023);
 }
+
+/* sinew_close(3): with SINEW_LINGER 0 the peer does not receive unread messages. */
+Test(lifecycle, linger_zero_discards_unread_messages)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_LINGER, 0);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "linger0"));
+    tn_connect(push, ep);
+    tn_send_str(push, "x", 0);
+    tn_close(push);
+    char b[4];
+    errno = 0;
+    cr_assert_eq(sinew_recv(pull, b, sizeof b, SINEW_DONTWAIT), -1,
+                 "message delivered after a linger-0 close");
+    cr_assert_eq(errno, EAGAIN);
+}
+
+static void *
+blocked_recv_no_close(void *p)
+{
+    blocked_arg *b = p;
+    char buf[8];
+    b->rc = sinew_recv(b->sock, buf, sizeof buf, 0);
+    b->err = errno;
+    return NULL;
+}
+
+/* sinew_close(3): "Threads that were blocked in a call on the socket wake up and fail
+ * with ENOTSOCK." */
+Test(lifecycle, close_wakes_blocked_recv_with_enotsock)
+{
+    void *pull = tn_sock(SINEW_PULL);
+    blocked_arg b = {pull, 0, 0};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, blocked_recv_no_close, &b), 0);
+    /* Whether the thread is already blocked or not, its recv must fail with ENOTSOCK
+     * (never hang, never succeed). */
+    tn_close(pull);
+    pthread_join(t, NULL);
+    cr_assert_eq(b.rc, -1);
+    cr_assert_eq(b.err, ENOTSOCK);
+}

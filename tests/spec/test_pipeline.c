@@ -332,3 +332,115 @@ Test(pipeline, incompatible_peer_refused_with_enocompatproto)
     cr_assert_eq(sinew_connect(r, ep2), -1);
     cr_assert_eq(errno, ENOCOMPATPROTO);
 }
+
+/* RFC 30: multipart messages are delivered whole or not at all. */
+Test(pipeline, partial_multipart_discarded_when_sender_closes)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL), *push2 = tn_sock(SINEW_PUSH);
+    tn_set(pull, SINEW_RCVTIMEO, 2000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "partial"));
+    tn_connect(push, ep);
+    tn_send_str(push, "p1", SINEW_SNDMORE);
+    tn_send_str(push, "p2", SINEW_SNDMORE);
+    tn_close(push);
+    tn_connect(push2, ep);
+    tn_send_str(push2, "whole", 0);
+    tn_recv_str(pull, "whole");
+    cr_assert_eq(tn_rcvmore(pull), 0);
+}
+
+/* RFC 30: a full peer is skipped while another can take the message. */
+Test(pipeline, push_skips_a_full_peer)
+{
+    void *push = tn_sock(SINEW_PUSH), *a = tn_sock(SINEW_PULL), *b = tn_sock(SINEW_PULL);
+    char ep2[64];
+    tn_set(push, SINEW_SNDHWM, 1);
+    tn_set(a, SINEW_RCVHWM, 1);
+    tn_set(b, SINEW_RCVHWM, 1);
+    tn_bind(a, tn_endpoint(ep, sizeof ep, "skip-a"));
+    tn_bind(b, tn_endpoint(ep2, sizeof ep2, "skip-b"));
+    tn_connect(push, ep);
+    tn_connect(push, ep2);
+    int n = 0;
+    while (n < 100 && sinew_send(push, &n, sizeof n, SINEW_DONTWAIT) == sizeof n) n++;
+    cr_assert_eq(n, 4, "n=%d", n);
+    /* drain a completely (until EAGAIN) */
+    int v, got = 0;
+    while (sinew_recv(a, &v, sizeof v, SINEW_DONTWAIT) == sizeof v) got++;
+    cr_assert_eq(got, 2);
+    /* b still full: push must route to a */
+    cr_assert_eq(sinew_send(push, &n, sizeof n, SINEW_DONTWAIT), (int) sizeof n, "errno %d", errno);
+    cr_assert_eq(sinew_send(push, &n, sizeof n, SINEW_DONTWAIT), (int) sizeof n, "errno %d", errno);
+}
+
+static int frees;
+static void ffn(void *d, void *h) { (void) d; (void) h; frees++; }
+
+Test(pipeline, msg_send_transfers_ownership_and_ffn_runs_after_receiver_closes)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 2000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "own"));
+    tn_connect(push, ep);
+    static char data[200] = "zero-copy";
+    frees = 0;
+    sinew_msg_t m, r;
+    cr_assert_eq(sinew_msg_init_data(&m, data, sizeof data, ffn, NULL), 0);
+    cr_assert_eq(sinew_msg_send(&m, push, 0), (int) sizeof data);
+    cr_assert_eq(sinew_msg_size(&m), 0);
+    cr_assert_eq(sinew_msg_close(&m), 0);
+    cr_assert_eq(frees, 0);
+    cr_assert_eq(sinew_msg_init(&r), 0);
+    cr_assert_eq(sinew_msg_recv(&r, pull, 0), (int) sizeof data);
+    cr_assert_eq(sinew_msg_data(&r), data, "inproc copied a zero-copy message");
+    cr_assert_eq(frees, 0);
+    cr_assert_eq(sinew_msg_close(&r), 0);
+    cr_assert_eq(frees, 1);
+}
+
+Test(pipeline, failed_msg_send_leaves_message_with_caller)
+{
+    void *push = tn_sock(SINEW_PUSH);
+    sinew_msg_t m;
+    cr_assert_eq(sinew_msg_init_size(&m, 100), 0);
+    memset(sinew_msg_data(&m), 3, 100);
+    errno = 0;
+    cr_assert_eq(sinew_msg_send(&m, push, SINEW_DONTWAIT), -1);
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(sinew_msg_size(&m), 100);
+    cr_assert_eq(((unsigned char *) sinew_msg_data(&m))[99], 3);
+    cr_assert_eq(sinew_msg_more(&m), 0);
+    cr_assert_eq(sinew_msg_close(&m), 0);
+}
+
+Test(pipeline, msg_recv_releases_previous_content)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 2000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "prev"));
+    tn_connect(push, ep);
+    static char data[10];
+    frees = 0;
+    sinew_msg_t r;
+    cr_assert_eq(sinew_msg_init_data(&r, data, sizeof data, ffn, NULL), 0);
+    tn_send_str(push, "new", 0);
+    cr_assert_eq(sinew_msg_recv(&r, pull, 0), 3);
+    cr_assert_eq(frees, 1);
+    cr_assert_eq(memcmp(sinew_msg_data(&r), "new", 3), 0);
+    cr_assert_eq(sinew_msg_close(&r), 0);
+}
+
+Test(pipeline, send_const_round_trip)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 2000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "const"));
+    tn_connect(push, ep);
+    static const char big[300] = "constant";
+    cr_assert_eq(sinew_send_const(push, big, sizeof big, 0), (int) sizeof big);
+    sinew_msg_t r;
+    cr_assert_eq(sinew_msg_init(&r), 0);
+    cr_assert_eq(sinew_msg_recv(&r, pull, 0), (int) sizeof big);
+    cr_assert_str_eq(sinew_msg_data(&r), "constant");
+    cr_assert_eq(sinew_msg_close(&r), 0);
+}

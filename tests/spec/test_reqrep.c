@@ -183,3 +183,23 @@ Test(reqrep, incompatible_peer_enocompatproto)
     cr_assert_eq(sinew_connect(pull, ep), -1);
     cr_assert_eq(errno, ENOCOMPATPROTO);
 }
+
+/* RFC 28: a reply to a requester that left is discarded; the REP keeps serving others. */
+Test(reqrep, rep_survives_requester_leaving_before_reply)
+{
+    void *rep = tn_sock(SINEW_REP), *req = tn_sock(SINEW_REQ), *req2 = tn_sock(SINEW_REQ);
+    tn_set(rep, SINEW_RCVTIMEO, 5000);
+    tn_set(req2, SINEW_RCVTIMEO, 5000);
+    tn_bind(rep, tn_endpoint(ep, sizeof ep, "gone"));
+    tn_connect(req, ep);
+    tn_send_str(req, "q", 0);
+    tn_close(req);
+    tn_recv_str(rep, "q");
+    cr_assert_eq(sinew_send(rep, "a", 1, 0), 1, "reply to a departed REQ failed: errno %d",
+                 errno);
+    tn_connect(req2, ep);
+    tn_send_str(req2, "q2", 0);
+    tn_recv_str(rep, "q2");
+    tn_send_str(rep, "a2", 0);
+    tn_recv_str(req2, "a2");
+}
