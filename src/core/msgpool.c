@@ -90,6 +90,7 @@ sn_msgpool_alloc(size_t size)
     block *b = NULL;
     if (c != UNPOOLED) {
         if (cache.head[c] == NULL) {
+            cache_register(); /* blocks may now sit in this thread's cache */
             pthread_mutex_lock(&shared_lock);
             if (shared[c].head != NULL) {
                 /* Take one batch: BATCH blocks (or all that are left). */

@@ -145,6 +145,7 @@ drop_engine(sn_session *ss)
         /* Deferred: we may be inside one of the engine's own callbacks. */
         sn_engine *e = ss->engine;
         ss->engine = NULL;
+        sn_engine_orphan(e);
         if (sn_reactor_post(ss->r, engine_free_task, e) < 0)
             sn_engine_free(e);
     }

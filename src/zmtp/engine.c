@@ -240,6 +240,29 @@ engine_fail(sn_engine *e, int event, uint32_t value)
 }
 
 void
+sn_engine_orphan(sn_engine *e)
+{
+    if (!e->closing) {
+        e->closing = true;
+        if (e->h != NULL) {
+            sn_reactor_del(e->r, e->h);
+            e->h = NULL;
+        }
+        close(e->fd);
+        e->fd = -1;
+    }
+    if (e->hs_timer) {
+        sn_reactor_timer_cancel(e->r, e->hs_timer);
+        e->hs_timer = 0;
+    }
+    if (e->hb_timer) {
+        sn_reactor_timer_cancel(e->r, e->hb_timer);
+        e->hb_timer = 0;
+    }
+    e->pipe = NULL;
+}
+
+void
 sn_engine_close(sn_engine *e)
 {
     engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);

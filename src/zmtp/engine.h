@@ -42,5 +42,8 @@ void sn_engine_drop_pipe(sn_engine *e);
 bool sn_engine_flushed(sn_engine *e);
 /* Closes the connection now (reports `closed` with DISCONNECTED). */
 void sn_engine_close(sn_engine *e);
+/* The owner is going away: close the connection and never call the owner again.
+ * The engine itself is freed later with sn_engine_free. */
+void sn_engine_orphan(sn_engine *e);
 
 #endif
