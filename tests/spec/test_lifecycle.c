@@ -374,3 +374,26 @@ Test(lifecycle, close_wakes_blocked_recv_with_enotsock)
     cr_assert_eq(b.rc, -1);
     cr_assert_eq(b.err, ENOTSOCK);
 }
+
+static void *
+blocked_send(void *p)
+{
+    blocked_arg *a = p;
+    a->rc = sinew_send(a->sock, "x", 1, 0); /* no peer, SNDTIMEO -1: blocks */
+    a->err = errno;
+    sinew_close(a->sock);
+    return NULL;
+}
+
+Test(lifecycle, blocked_send_gets_eterm_on_ctx_term)
+{
+    void *push = tn_sock(SINEW_PUSH);
+    blocked_arg a = {push, 0, 0};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, blocked_send, &a), 0);
+    cr_assert_eq(sinew_ctx_term(tn_ctx), 0);
+    tn_ctx = NULL;
+    pthread_join(t, NULL);
+    cr_assert_eq(a.rc, -1);
+    cr_assert_eq(a.err, ETERM);
+}

@@ -444,3 +444,38 @@ Test(pipeline, send_const_round_trip)
     cr_assert_str_eq(sinew_msg_data(&r), "constant");
     cr_assert_eq(sinew_msg_close(&r), 0);
 }
+
+/* RFC 30: round-robin routes whole messages: all parts of one message go to one peer. */
+Test(pipeline, push_multipart_goes_whole_to_one_pull)
+{
+    void *push = tn_sock(SINEW_PUSH), *a = tn_sock(SINEW_PULL), *b = tn_sock(SINEW_PULL);
+    tn_bind(push, tn_endpoint(ep, sizeof ep, "mp-rr"));
+    tn_connect(a, ep); tn_connect(b, ep);
+    tn_set(a, SINEW_RCVTIMEO, 2000); tn_set(b, SINEW_RCVTIMEO, 2000);
+    for (uint32_t m = 0; m < 4; m++)
+        for (uint32_t k = 0; k < 3; k++)
+            tn_send_u32(push, m * 10 + k, k < 2 ? SINEW_SNDMORE : 0);
+    void *s[2] = {a, b};
+    for (int i = 0; i < 2; i++)
+        for (int m = 0; m < 2; m++) {
+            uint32_t first = tn_recv_u32(s[i]);
+            cr_assert_eq(first % 10, 0);
+            cr_assert(tn_rcvmore(s[i]));
+            cr_assert_eq(tn_recv_u32(s[i]), first + 1);
+            cr_assert(tn_rcvmore(s[i]));
+            cr_assert_eq(tn_recv_u32(s[i]), first + 2);
+            cr_assert_not(tn_rcvmore(s[i]));
+        }
+}
+
+/* An HWM of 0 means no limit. */
+Test(pipeline, hwm_zero_is_unlimited)
+{
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_SNDHWM, 0); tn_set(pull, SINEW_RCVHWM, 0);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "unl"));
+    tn_connect(push, ep);
+    for (int i = 0; i < 5000; i++)
+        cr_assert_eq(sinew_send(push, &i, sizeof i, SINEW_DONTWAIT), (int) sizeof i, "i=%d errno %d", i, errno);
+    for (int i = 0; i < 5000; i++) { int v; cr_assert_eq(sinew_recv(pull, &v, sizeof v, SINEW_DONTWAIT), 4); cr_assert_eq(v, i); }
+}

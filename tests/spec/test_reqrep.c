@@ -203,3 +203,15 @@ Test(reqrep, rep_survives_requester_leaving_before_reply)
     tn_send_str(rep, "a2", 0);
     tn_recv_str(req2, "a2");
 }
+
+Test(reqrep, req_awaiting_dontwait_recv_eagain)
+{
+    void *req = tn_sock(SINEW_REQ), *rep = tn_sock(SINEW_REP);
+    tn_bind(rep, tn_endpoint(ep, sizeof ep, "await"));
+    tn_connect(req, ep);
+    tn_send_str(req, "q", 0);
+    char b[4];
+    errno = 0;
+    cr_assert_eq(sinew_recv(req, b, sizeof b, SINEW_DONTWAIT), -1);
+    cr_assert_eq(errno, EAGAIN);
+}

@@ -243,3 +243,55 @@ Test(threads, req_rep_ping_pong_across_threads)
     pthread_join(t, NULL);
     cr_assert_eq(e.err, 0);
 }
+
+/* Receiving side: a multipart message belongs to the receiving thread that took its first
+ * part, so two threads receiving on one PULL each get whole messages. */
+typedef struct rx_arg {
+    void *sock;
+    int n, bad, err;
+} rx_arg;
+
+static void *
+receive_whole(void *p)
+{
+    rx_arg *a = p;
+    for (;;) {
+        uint32_t v[3];
+        for (int k = 0; k < 3; k++) {
+            if (sinew_recv(a->sock, &v[k], sizeof v[k], 0) != (int) sizeof v[k]) {
+                a->err = errno;
+                return NULL;
+            }
+        }
+        if (v[0] == UINT32_MAX)
+            return NULL; /* one end marker per receiver */
+        if (v[1] != v[0] + 1 || v[2] != v[0] + 2)
+            a->bad++;
+        a->n++;
+    }
+}
+
+Test(threads, two_receivers_on_one_pull_get_whole_messages)
+{
+    enum { N = 20000 };
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 20000);
+    tn_set(push, SINEW_SNDTIMEO, 20000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "two-rx"));
+    tn_connect(push, ep);
+    rx_arg a = {pull, 0, 0, 0}, b = {pull, 0, 0, 0};
+    pthread_t t1, t2;
+    cr_assert_eq(pthread_create(&t1, NULL, receive_whole, &a), 0);
+    cr_assert_eq(pthread_create(&t2, NULL, receive_whole, &b), 0);
+    for (uint32_t m = 0; m < N; m++)
+        for (uint32_t k = 0; k < 3; k++)
+            tn_send_u32(push, m * 3 + k, k < 2 ? SINEW_SNDMORE : 0);
+    for (int e = 0; e < 2; e++)
+        for (uint32_t k = 0; k < 3; k++)
+            tn_send_u32(push, UINT32_MAX, k < 2 ? SINEW_SNDMORE : 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    cr_assert_eq(a.err + b.err, 0, "receiver failed: errno %d / %d", a.err, b.err);
+    cr_assert_eq(a.bad + b.bad, 0, "interleaved parts: %d + %d messages", a.bad, b.bad);
+    cr_assert_eq(a.n + b.n, N, "received %d + %d of %d", a.n, b.n, N);
+}
