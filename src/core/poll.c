@@ -95,8 +95,8 @@ sinew_poll(sinew_pollitem_t *items, int nitems, long timeout)
         for (int i = 0; i < nitems; i++)
             if (items[i].revents != 0)
                 left = 0; /* a socket is ready: only collect fd states */
-        if (left < -1)
-            left = 0;
+        if (deadline != INT64_MAX && left < 0)
+            left = 0; /* -1 would mean "forever" to poll(2) */
         int n = poll(pfds, (nfds_t) nitems, left > INT_MAX ? INT_MAX : (int) left);
         if (n < 0) {
             err = errno;

@@ -109,32 +109,35 @@ sn_queue_flush(sn_queue *q)
     return (old & 1) != 0;
 }
 
-/* Publish the consumed count when the writer waits, every ACK_BATCH messages, or when
- * the queue runs dry. A waiting writer keeps its bit until the queue falls to the
- * low-water mark, so it is woken once per refill, not once per message. */
-#define ACK_BATCH 32
-
+/* Publish the consumed count after every complete message (and when the queue runs
+ * dry), so a writer at its limit never waits on a stale count. The exchange also tells
+ * us whether the writer armed its waiting bit meanwhile. A waiting writer keeps its bit
+ * until the queue falls to the low-water mark, so it is woken once per refill, not once
+ * per message. */
 static void
 ack_update(sn_queue *q, bool drained)
 {
     uint64_t a = atomic_load_explicit(&q->ack, memory_order_relaxed);
-    bool waiting = (a & 1) != 0;
-    if (!waiting && !drained && q->rmsgs - q->racked < ACK_BATCH)
+    if ((a & 1) == 0) {
+        if (q->rmsgs == q->racked)
+            return;
+        q->racked = q->rmsgs;
+        a = atomic_exchange_explicit(&q->ack, q->rmsgs << 1, memory_order_acq_rel);
+        if (a & 1)
+            q->rwake = true; /* it armed just now: let it look again */
         return;
-    if (!waiting && q->rmsgs == q->racked)
-        return;
+    }
     uint64_t lwm = lwm_of(atomic_load_explicit(&q->hwm, memory_order_relaxed));
     bool keep;
     for (;;) {
-        keep = waiting && !drained && q->ravail - q->rparts > lwm;
+        keep = (a & 1) && !drained && q->ravail - q->rparts > lwm;
         if (atomic_compare_exchange_weak_explicit(&q->ack, &a, (q->rmsgs << 1) | keep,
                                                   memory_order_acq_rel,
                                                   memory_order_relaxed))
             break;
-        waiting = (a & 1) != 0;
     }
     q->racked = q->rmsgs;
-    if (waiting && !keep)
+    if ((a & 1) && !keep)
         q->rwake = true;
 }
 

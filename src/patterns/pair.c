@@ -54,10 +54,11 @@ pair_send(void *st, sn_msg *m)
     pair *pr = st;
     if (pr->pipe == NULL || (!pr->more_out && !sn_pipe_check_write(pr->pipe)))
         return -EAGAIN;
+    bool more = sn_msg_more(m); /* read before the write empties m */
     int rc = sn_pipe_write(pr->pipe, m);
     if (rc < 0)
         return rc;
-    pr->more_out = sn_msg_more(m);
+    pr->more_out = more;
     if (!pr->more_out)
         sn_pipe_flush(pr->pipe);
     return 0;

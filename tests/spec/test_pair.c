@@ -150,3 +150,21 @@ Test(pair, incompatible_peer_enocompatproto)
     cr_assert_eq(sinew_connect(p, ep), -1);
     cr_assert_eq(errno, ENOCOMPATPROTO);
 }
+
+/* RFC 31 via RFC 23: "deliver ... all parts of a multipart message or none". */
+Test(pair, multipart_parts_invisible_until_last_part)
+{
+    void *a, *b;
+    connected_pair(&a, &b, "multi");
+    for (uint32_t i = 0; i < 9; i++) {
+        tn_send_u32(a, i, SINEW_SNDMORE);
+        uint32_t v;
+        errno = 0;
+        cr_assert_eq(sinew_recv(b, &v, sizeof v, SINEW_DONTWAIT), -1, "part %u visible early",
+                     i);
+        cr_assert_eq(errno, EAGAIN);
+    }
+    tn_send_u32(a, 9, 0);
+    for (uint32_t i = 0; i < 10; i++)
+        cr_assert_eq(tn_recv_u32(b), i);
+}

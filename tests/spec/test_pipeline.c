@@ -479,3 +479,23 @@ Test(pipeline, hwm_zero_is_unlimited)
         cr_assert_eq(sinew_send(push, &i, sizeof i, SINEW_DONTWAIT), (int) sizeof i, "i=%d errno %d", i, errno);
     for (int i = 0; i < 5000; i++) { int v; cr_assert_eq(sinew_recv(pull, &v, sizeof v, SINEW_DONTWAIT), 4); cr_assert_eq(v, i); }
 }
+
+/* The HWM is the real queue depth: a writer is never refused because the reader's
+ * progress was not yet reported. */
+Test(pipeline, send_accepted_after_reader_consumed_below_hwm)
+{
+    char ep[64];
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_SNDHWM, 1);
+    tn_set(pull, SINEW_RCVHWM, 1);
+    tn_set(pull, SINEW_RCVTIMEO, 1000);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "lazyack"));
+    tn_connect(push, ep);
+    tn_send_u32(push, 0, SINEW_DONTWAIT);
+    tn_send_u32(push, 1, SINEW_DONTWAIT); /* queue holds 2 = SNDHWM + RCVHWM */
+    cr_assert_eq(tn_recv_u32(pull), 0);   /* queue now holds 1 */
+    tn_set(push, SINEW_SNDTIMEO, 500);
+    uint32_t v = 2;
+    cr_assert_eq(sinew_send(push, &v, sizeof v, 0), (int) sizeof v,
+                 "send refused with 1 message queued, HWM 2: errno %d", errno);
+}

@@ -269,3 +269,38 @@ Test(poll, poll_on_terminating_ctx_eterm)
     cr_assert_eq(sinew_poll(&it, 1, 1000), -1);
     cr_assert_eq(errno, ETERM);
 }
+
+Test(poll, timeout_zero_returns_at_once_with_nothing_ready)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "t0");
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    uint64_t t0 = tn_now_ms();
+    cr_assert_eq(sinew_poll(&it, 1, 0), 0);
+    cr_assert_lt(tn_now_ms() - t0, 100);
+    cr_assert_eq(it.revents, 0);
+}
+
+/* Regression: a finite timeout must never turn into poll(2)'s "forever" when the clock
+ * ticks past the deadline between the check and the call. */
+Test(poll, many_zero_timeouts_never_block)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "t0many");
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    for (int i = 0; i < 200000; i++)
+        cr_assert_eq(sinew_poll(&it, 1, 0), 0);
+}
+
+Test(poll, timeout_expires_after_deadline)
+{
+    void *push, *pull;
+    push_pull(&push, &pull, "tdl");
+    sinew_pollitem_t it = {.socket = pull, .events = SINEW_POLLIN};
+    uint64_t t0 = tn_now_ms();
+    cr_assert_eq(sinew_poll(&it, 1, 150), 0);
+    uint64_t dt = tn_now_ms() - t0;
+    cr_assert_geq(dt, 140, "returned after %llu ms", (unsigned long long) dt);
+    cr_assert_lt(dt, 2000);
+    cr_assert_eq(it.revents, 0);
+}
