@@ -36,20 +36,54 @@ DOC_MAN3_SRC = \
 	doc/sinew_setsockopt.3.adoc \
 	doc/sinew_setsockopt_int.3.adoc \
 	doc/sinew_socket.3.adoc \
+	doc/sinew_socket_monitor.3.adoc \
 	doc/sinew_strerror.3.adoc \
 	doc/sinew_unbind.3.adoc \
 	doc/sinew_version.3.adoc
 DOC_MAN7_SRC = \
 	doc/sinew.7.adoc \
 	doc/sinew_inproc.7.adoc \
+	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \
 	doc/sinew_pull.7.adoc \
 	doc/sinew_push.7.adoc \
 	doc/sinew_rep.7.adoc \
-	doc/sinew_req.7.adoc
-EXTRA_DIST += $(DOC_MAN3_SRC) $(DOC_MAN7_SRC) doc/design.adoc
+	doc/sinew_req.7.adoc \
+	doc/sinew_tcp.7.adoc \
+	doc/zmtp.7.adoc
+# The durable log engine's pages: always shipped and checked, installed only when the
+# log is built (--disable-log installs no sinew_log.h either).
+DOC_LOG_MAN3_SRC = \
+	doc/sinew_log_append.3.adoc \
+	doc/sinew_log_batch_free.3.adoc \
+	doc/sinew_log_batch_get.3.adoc \
+	doc/sinew_log_batch_new.3.adoc \
+	doc/sinew_log_batch_next.3.adoc \
+	doc/sinew_log_close.3.adoc \
+	doc/sinew_log_commit.3.adoc \
+	doc/sinew_log_earliest.3.adoc \
+	doc/sinew_log_fetch.3.adoc \
+	doc/sinew_log_next.3.adoc \
+	doc/sinew_log_open.3.adoc \
+	doc/sinew_log_options_init.3.adoc \
+	doc/sinew_log_read.3.adoc \
+	doc/sinew_log_retain.3.adoc \
+	doc/sinew_log_seek_time.3.adoc \
+	doc/sinew_log_stat_get.3.adoc \
+	doc/sinew_log_strerror.3.adoc \
+	doc/sinew_log_sync.3.adoc \
+	doc/sinew_log_wait.3.adoc \
+	doc/sinew_log_wait_durable.3.adoc
+DOC_LOG_MAN7_SRC = doc/sinew_log.7.adoc
+EXTRA_DIST += $(DOC_MAN3_SRC) $(DOC_MAN7_SRC) $(DOC_LOG_MAN3_SRC) $(DOC_LOG_MAN7_SRC) \
+	doc/design.adoc
 
-DOC_MANS = $(DOC_MAN3_SRC:.3.adoc=.3) $(DOC_MAN7_SRC:.7.adoc=.7)
+if ENABLE_LOG
+DOC_LOG_MANS = $(DOC_LOG_MAN3_SRC:.3.adoc=.3) $(DOC_LOG_MAN7_SRC:.7.adoc=.7)
+else
+DOC_LOG_MANS =
+endif
+DOC_MANS = $(DOC_MAN3_SRC:.3.adoc=.3) $(DOC_MAN7_SRC:.7.adoc=.7) $(DOC_LOG_MANS)
 DOC_ASCIIDOCTOR_FLAGS = -b manpage -a mansource='sinew $(PACKAGE_VERSION)' \
 	-a manmanual='sinew Manual'
 
@@ -66,7 +100,8 @@ doc/%.7: $(srcdir)/doc/%.7.adoc
 	$(AM_V_GEN)$(ASCIIDOCTOR) $(DOC_ASCIIDOCTOR_FLAGS) -o $@ $<
 
 # Renders every page and fails on any asciidoctor warning.
-doc-check: $(DOC_MAN3_SRC:%=$(srcdir)/%) $(DOC_MAN7_SRC:%=$(srcdir)/%)
+doc-check: $(DOC_MAN3_SRC:%=$(srcdir)/%) $(DOC_MAN7_SRC:%=$(srcdir)/%) \
+		$(DOC_LOG_MAN3_SRC:%=$(srcdir)/%) $(DOC_LOG_MAN7_SRC:%=$(srcdir)/%)
 	@$(MKDIR_P) doc/.check
 	@for f in $^; do \
 	  $(ASCIIDOCTOR) $(DOC_ASCIIDOCTOR_FLAGS) --failure-level=WARN \
