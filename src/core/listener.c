@@ -14,6 +14,7 @@
 #include "transports/ipc.h"
 
 #define ACCEPTS_PER_WAKE 64
+#define ACCEPT_PAUSE_MS 100
 
 struct sn_listener {
     sn_reactor *r;
@@ -27,6 +28,7 @@ struct sn_listener {
     int fd;                /* tcp listening fd */
     sn_ipc_listener ipc;
     sn_io_handle *h;
+    sn_timer_id pause_timer; /* accepting paused after a failure */
     char addr[SN_LAST_ENDPOINT_MAX];
     sn_session *children;
 };
@@ -55,6 +57,17 @@ listen_fd(sn_listener *l)
     return l->kind == SN_TRANSPORT_TCP ? l->fd : l->ipc.fd;
 }
 
+static void accept_cb(void *arg, uint32_t events);
+
+static void
+resume_cb(void *arg)
+{
+    sn_listener *l = arg;
+    l->pause_timer = 0;
+    if (sn_reactor_add(l->r, listen_fd(l), EPOLLIN, accept_cb, l, &l->h) < 0)
+        l->h = NULL;
+}
+
 static void
 accept_cb(void *arg, uint32_t events)
 {
@@ -68,8 +81,12 @@ accept_cb(void *arg, uint32_t events)
         if (rc == -EAGAIN)
             return;
         if (rc < 0) {
-            /* EMFILE and friends: report and try again on the next readiness. */
+            /* EMFILE and friends: report, and pause accepting for a moment, since the
+             * pending connection keeps the (level-triggered) listener readable. */
             sn_monitor_emit(l->mon, SINEW_EVENT_ACCEPT_FAILED, (uint32_t) -rc, l->addr);
+            sn_reactor_del(l->r, l->h);
+            l->h = NULL;
+            l->pause_timer = sn_reactor_timer_add(l->r, ACCEPT_PAUSE_MS, resume_cb, l);
             return;
         }
         if (l->kind == SN_TRANSPORT_TCP)
@@ -132,6 +149,8 @@ stop_task(void *arg)
     sn_listener *l = arg;
     if (l->h != NULL)
         sn_reactor_del(l->r, l->h);
+    if (l->pause_timer)
+        sn_reactor_timer_cancel(l->r, l->pause_timer);
     int fd = listen_fd(l);
     if (l->kind == SN_TRANSPORT_TCP)
         close(l->fd);

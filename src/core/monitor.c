@@ -76,8 +76,8 @@ sn_monitor_set(sn_monitor *m, void *ctx_handle, const char *addr, int events)
     void *pair = sinew_socket(ctx_handle, SINEW_PAIR);
     if (pair == NULL)
         return -errno;
-    int zero = 0;
-    sinew_setsockopt(pair, SINEW_LINGER, &zero, sizeof zero);
+    /* Default linger: events still queued (MONITOR_STOPPED last) stay readable by the
+     * application's PAIR after the monitor closes. */
     if (sinew_bind(pair, addr) != 0) {
         int e = errno;
         sinew_close(pair);

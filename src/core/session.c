@@ -190,8 +190,10 @@ session_check_done(sn_session *ss)
 {
     if (!ss->stopping)
         return;
-    bool flushed = ss->pipe == NULL || (ss->engine != NULL ? sn_engine_flushed(ss->engine)
-                                                           : !sn_pipe_check_read(ss->pipe));
+    /* Flushed: nothing queued in the pipe and nothing the engine took still unsent. */
+    bool flushed = ss->pipe == NULL ||
+                   (!sn_pipe_check_read(ss->pipe) &&
+                    (ss->engine == NULL || sn_engine_output_empty(ss->engine)));
     bool expired = ss->pipe != NULL && ss->pipe->peer_gone &&
                    ss->pipe->drop_deadline != UINT64_MAX &&
                    sn_now_ms() >= ss->pipe->drop_deadline;
@@ -261,9 +263,9 @@ engine_closed(void *owner, sn_engine *e, int event, uint32_t value)
         session_free(ss);
         return;
     }
-    if (event == SINEW_EVENT_DISCONNECTED)
-        schedule_retry(ss);
-    /* A failed handshake is not retried (RFC 37: the peer refused us). */
+    /* Reconnect after any failure, handshake failures included, as libzmq does: the
+     * peer may be restarted with the right configuration; backoff keeps it cheap. */
+    schedule_retry(ss);
     session_check_done(ss);
 }
 
@@ -414,7 +416,15 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
             return rc;
         }
         take_pipe_end(ss, &l->ends[1]);
-        sn_socket_attach(s, &l->ends[0], endpoint);
+        int rc2 = sn_socket_attach(s, &l->ends[0], endpoint);
+        if (rc2 < 0) {
+            /* e.g. a PAIR that already has its peer: refuse the connect itself. */
+            sn_pipe_release(ss->pipe, UINT64_MAX);
+            sn_monitor_unref(ss->mon);
+            free(ss);
+            sn_ctx_net_done(s->ctx);
+            return rc2;
+        }
     }
     if (sn_reactor_post(r, start_task, ss) < 0) {
         ss->stopping = ss->stop_requested = true;

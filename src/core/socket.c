@@ -815,6 +815,8 @@ sn_socket_connect(sn_socket *s, const char *uri)
     if (ep.kind != SN_TRANSPORT_INPROC && (ep.flags & (SN_EP_ANY_HOST | SN_EP_ANY_PORT |
                                                        SN_EP_WILDCARD)))
         return -EINVAL; /* nothing to connect to */
+    if ((ep.flags & SN_EP_IPV6) && !s->opt.ipv6)
+        return -EINVAL; /* an IPv6 literal needs SINEW_IPV6, as in libzmq */
     int idx = add_endpoint(s, uri, false);
     if (idx < 0)
         return idx;

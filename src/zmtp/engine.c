@@ -230,12 +230,12 @@ engine_fail(sn_engine *e, int event, uint32_t value)
         sn_reactor_del(e->r, e->h);
         e->h = NULL;
     }
+    if (event == SINEW_EVENT_DISCONNECTED && value == 0)
+        value = (uint32_t) e->fd; /* libzmq reports the fd */
     close(e->fd);
     e->fd = -1;
-    if (e->pipe != NULL && e->in_more) {
-        /* Half a message was handed over; it can never complete. Its parts stay
-         * unpublished and are released with the pipe. */
-    }
+    /* Parts of a message the peer did not finish stay unpublished in the pipe and are
+     * released with it. */
     e->ops->closed(e->owner, e, event, value);
 }
 
@@ -275,11 +275,9 @@ sn_engine_drop_pipe(sn_engine *e)
 }
 
 bool
-sn_engine_flushed(sn_engine *e)
+sn_engine_output_empty(sn_engine *e)
 {
-    if (e->out_off < e->out_len || e->have_big)
-        return false;
-    return e->pipe == NULL || !sn_pipe_check_read(e->pipe);
+    return e->out_off == e->out_len && !e->have_big;
 }
 
 /* ---- output ------------------------------------------------------------------------- */
@@ -550,6 +548,9 @@ engine_read(sn_engine *e)
                     sn_zmtp_decoder_body_advance(&e->dec, (size_t) n);
                     got = true;
                     e->last_rx_ms = sn_clock_ms();
+                    /* Collect the frame if that completed it (nothing else may come). */
+                    if (!process_input(e))
+                        break;
                     continue;
                 }
                 if (n == 0 || (errno != EAGAIN && errno != EINTR)) {

@@ -38,8 +38,8 @@ void sn_engine_pipe_readable(sn_engine *e);
 void sn_engine_pipe_writable(sn_engine *e);
 /* The pipe end is being taken away: stop using it. */
 void sn_engine_drop_pipe(sn_engine *e);
-/* Nothing left to send in the pipe nor in the engine's buffers. */
-bool sn_engine_flushed(sn_engine *e);
+/* Nothing the engine took from its pipe is still waiting to be written. */
+bool sn_engine_output_empty(sn_engine *e);
 /* Closes the connection now (reports `closed` with DISCONNECTED). */
 void sn_engine_close(sn_engine *e);
 /* The owner is going away: close the connection and never call the owner again.
