@@ -423,3 +423,22 @@ Test(interop_net, ipc_noloss_zmq_sender_hwm100, .init = ip_setup, .fini = ip_tea
 {
     noloss_run(true, 100);
 }
+
+/* Closing a monitored socket ends its monitor with MONITOR_STOPPED, after the events
+ * of the connections it tore down. */
+Test(interop_net, monitor_stopped_on_close, .init = ip_setup, .fini = ip_teardown,
+     .timeout = 20)
+{
+    ip_sock *s = ip_socket(false, SINEW_PULL);
+    ip_sock *mon = ip_monitor(s, SINEW_EVENT_ALL);
+    char ep[256];
+    ip_bind(s, "tcp", ep, sizeof ep);
+    ip_sock *z = ip_socket(true, ZMQ_PUSH);
+    ip_connect(z, ep);
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000);
+    ip_setint(s, SINEW_LINGER, 0);
+    ip_close(s);
+    ip_event ev;
+    ip_expect_event(mon, SINEW_EVENT_MONITOR_STOPPED, &ev, 5000);
+    cr_assert_not(ip_next_event(mon, &ev, 50), "event 0x%x after MONITOR_STOPPED", ev.event);
+}

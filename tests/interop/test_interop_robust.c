@@ -373,3 +373,33 @@ Test(interop_robust, heartbeat_libzmq_pings, .init = ip_setup, .fini = ip_teardo
         zmq_socket_monitor(z->s, NULL, 0);
     }
 }
+
+/* sinew heartbeats a libzmq peer: libzmq answers sinew's PINGs, so sinew's short
+ * HEARTBEAT_TIMEOUT never fires while the link is idle; both transports. */
+Test(interop_robust, heartbeat_sinew_pings_libzmq, .init = ip_setup, .fini = ip_teardown,
+     .timeout = 20)
+{
+    const char *transports[] = {"tcp", "ipc"};
+    for (int t = 0; t < 2; t++) {
+        ip_sock *s = ip_socket(false, SINEW_PAIR);
+        ip_sock *z = ip_socket(true, ZMQ_PAIR);
+        ip_setint(s, SINEW_RCVTIMEO, 5000);
+        ip_setint(z, ZMQ_RCVTIMEO, 5000);
+        ip_setint(s, SINEW_HEARTBEAT_IVL, 50);
+        ip_setint(s, SINEW_HEARTBEAT_TIMEOUT, 200);
+        ip_setint(s, SINEW_HEARTBEAT_TTL, 500);
+        ip_sock *mon = ip_monitor(s, SINEW_EVENT_ALL);
+        char ep[256];
+        ip_bind(z, transports[t], ep, sizeof ep);
+        ip_connect(s, ep);
+        ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000);
+        ip_send_str(s, "ping me", 0);
+        ip_recv_str(z, "ping me");
+        /* ~20 intervals and 5 timeouts of silence: no DISCONNECTED. */
+        ip_event ev;
+        cr_assert_not(ip_wait_event(mon, SINEW_EVENT_DISCONNECTED, &ev, 1000),
+                      "%s: sinew dropped an answering libzmq peer", transports[t]);
+        ip_send_str(z, "alive", 0);
+        ip_recv_str(s, "alive");
+    }
+}
