@@ -125,25 +125,30 @@ ParameterizedTest(tp *p, interop_net, monitor_connect, .init = ip_setup,
     cr_assert_str_eq(ev.addr, ep);
 }
 
-/* A connect on tcp that cannot complete at once reports CONNECT_DELAYED (loopback
- * refuses fast, so an unroutable address would be needed to force it: only checked
- * to be well-formed when it appears). */
-Test(interop_net, monitor_events_are_two_frames, .init = ip_setup, .fini = ip_teardown,
+/* Connecting where nobody listens: each attempt reports CONNECT_DELAYED then
+ * CONNECT_RETRIED, whose value is the next interval, doubling from RECONNECT_IVL up to
+ * RECONNECT_IVL_MAX; events outside the mask never appear. */
+Test(interop_net, connect_retry_backoff, .init = ip_setup, .fini = ip_teardown,
      .timeout = 20)
 {
     char ep[256];
     free_endpoint("tcp", ep, sizeof ep);
     ip_sock *s = ip_socket(false, SINEW_PUSH);
     ip_setint(s, SINEW_RECONNECT_IVL, 10);
+    ip_setint(s, SINEW_RECONNECT_IVL_MAX, 40);
     ip_sock *mon = ip_monitor(s, SINEW_EVENT_CONNECT_DELAYED | SINEW_EVENT_CONNECT_RETRIED);
     ip_connect(s, ep);
+    static const uint32_t expect[] = {10, 20, 40, 40};
     ip_event ev;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 4; i++) {
         cr_assert(ip_next_event(mon, &ev, 2000));
-        cr_assert(ev.event == SINEW_EVENT_CONNECT_DELAYED ||
-                      ev.event == SINEW_EVENT_CONNECT_RETRIED,
-                  "filtered event 0x%x leaked", ev.event);
+        if (ev.event == SINEW_EVENT_CONNECT_DELAYED) {
+            cr_assert_str_eq(ev.addr, ep);
+            cr_assert(ip_next_event(mon, &ev, 2000));
+        }
+        cr_assert_eq(ev.event, SINEW_EVENT_CONNECT_RETRIED, "event 0x%x", ev.event);
         cr_assert_str_eq(ev.addr, ep);
+        cr_assert_eq(ev.value, expect[i], "retry %d: interval %u", i, ev.value);
     }
 }
 
