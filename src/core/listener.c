@@ -171,6 +171,10 @@ stop_task(void *arg)
 void
 sn_listener_stop(sn_listener *l)
 {
+    /* The name goes at once, so unbind-then-check (or rebind) sees it gone; the fd
+     * closes on the I/O thread, which owns it. */
+    if (l->kind == SN_TRANSPORT_IPC)
+        sn_ipc_listener_unlink(&l->ipc);
     if (sn_reactor_post(l->r, stop_task, l) < 0)
         stop_task(l); /* the I/O thread is gone: nothing else can touch l */
 }

@@ -38,6 +38,8 @@ sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
         atomic_init(&l->linger_deadline[i], UINT64_MAX);
     }
     atomic_init(&l->refs, 2);
+    pthread_mutex_init(&l->direct.lock, NULL);
+    atomic_init(&l->direct.last_ns, 0);
     *out = l;
     return 0;
 fail_q0:
@@ -60,6 +62,7 @@ sn_link_unref(sn_link *l)
         return;
     sn_queue_fini(&l->queues[0]);
     sn_queue_fini(&l->queues[1]);
+    pthread_mutex_destroy(&l->direct.lock);
     free(l);
 }
 

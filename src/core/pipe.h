@@ -10,6 +10,7 @@
 #ifndef SINEW_CORE_PIPE_H
 #define SINEW_CORE_PIPE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -64,6 +65,15 @@ struct sn_link {
     atomic_int refs;
     _Atomic uint64_t linger_deadline[2]; /* set by end i when it lets go: when end
                                             !i must stop draining (ms clock) */
+    /* Direct output (network links only): the sending application thread may write a
+     * message to the connection itself when the link was idle, saving the I/O thread's
+     * wake-up. `engine` is registered by the engine while it may be used this way;
+     * the engine's output state is touched only under `lock` while registered. */
+    struct {
+        pthread_mutex_t lock;
+        void *engine;
+        _Atomic uint64_t last_ns; /* last notification: tells bursts from idle sends */
+    } direct;
 };
 
 /* Creates a link with both ends unowned, refs = 2 (one per end). end 0 writes queues[0]

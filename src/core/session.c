@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/monitor.h"
@@ -92,10 +93,38 @@ session_task_run(void *arg)
     sn_link_unref(p->link);
 }
 
+/* Sends that come after a quiet spell this long are written by the sending thread
+ * itself (see pipe.h, direct output); closer ones are left to the I/O thread, which
+ * batches them into fewer, larger writes. */
+#define DIRECT_GAP_NS 20000u
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static bool
+try_direct(sn_pipe *p)
+{
+    sn_link *l = p->link;
+    uint64_t now = now_ns();
+    uint64_t last = atomic_exchange_explicit(&l->direct.last_ns, now, memory_order_relaxed);
+    if (now - last < DIRECT_GAP_NS || pthread_mutex_trylock(&l->direct.lock) != 0)
+        return false;
+    bool done = l->direct.engine != NULL && sn_engine_direct_write(l->direct.engine);
+    pthread_mutex_unlock(&l->direct.lock);
+    return done;
+}
+
 static bool
 session_post(void *owner, sn_pipe *p, int cmd)
 {
     (void) owner; /* may be gone already: only owner_aux (the reactor) is safe here */
+    if (cmd == SN_CMD_ACTIVATE_READ && try_direct(p))
+        return false; /* written already: nothing for the I/O thread (drops our ref) */
     session_task *t = malloc(sizeof *t);
     if (t == NULL)
         return false;
@@ -191,9 +220,15 @@ session_check_done(sn_session *ss)
     if (!ss->stopping)
         return;
     /* Flushed: nothing queued in the pipe and nothing the engine took still unsent. */
-    bool flushed = ss->pipe == NULL ||
-                   (!sn_pipe_check_read(ss->pipe) &&
-                    (ss->engine == NULL || sn_engine_output_empty(ss->engine)));
+    bool flushed = ss->pipe == NULL;
+    if (!flushed) {
+        /* The pipe's reading side may be in an application thread's hands (direct
+         * output): look at it under the same lock. */
+        pthread_mutex_lock(&ss->pipe->link->direct.lock);
+        flushed = !sn_pipe_check_read(ss->pipe);
+        pthread_mutex_unlock(&ss->pipe->link->direct.lock);
+        flushed = flushed && (ss->engine == NULL || sn_engine_output_empty(ss->engine));
+    }
     bool expired = ss->pipe != NULL && ss->pipe->peer_gone &&
                    ss->pipe->drop_deadline != UINT64_MAX &&
                    sn_now_ms() >= ss->pipe->drop_deadline;

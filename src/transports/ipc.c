@@ -152,6 +152,12 @@ sn_ipc_listener_close(sn_ipc_listener *l)
         close(l->fd);
         l->fd = -1;
     }
+    sn_ipc_listener_unlink(l);
+}
+
+void
+sn_ipc_listener_unlink(sn_ipc_listener *l)
+{
     if (l->path[0] != '\0') {
         struct stat st;
         if (stat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)

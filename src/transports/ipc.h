@@ -36,8 +36,10 @@ typedef struct sn_ipc_listener {
 int sn_ipc_listen(const sn_endpoint *ep, int backlog, sn_ipc_listener *l, char *resolved,
                   size_t len);
 
-/* Closes the fd, then unlinks the socket file only if it is still the one we bound
- * (same st_dev/st_ino), and removes the wildcard directory. Idempotent. */
+/* Unlinks the socket file only if it is still the one we bound (same st_dev/st_ino),
+ * and removes the wildcard directory; the fd stays open. Idempotent. */
+void sn_ipc_listener_unlink(sn_ipc_listener *l);
+/* Closes the fd, then sn_ipc_listener_unlink. Idempotent. */
 void sn_ipc_listener_close(sn_ipc_listener *l);
 
 /* Starts a non-blocking connect; as sn_tcp_connect_start. Errors: -EINVAL (wildcard),

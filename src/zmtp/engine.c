@@ -49,7 +49,49 @@ struct sn_engine {
     sn_timer_id hb_timer;
     uint64_t last_rx_ms;
     uint64_t peer_ttl_ms;
+
+    sn_link *direct;  /* registered for direct output on this link (see pipe.h) */
 };
+
+/* Output state is shared with application threads while registered for direct output;
+ * the reactor thread takes the lock around every use of it. */
+static void
+out_lock(sn_engine *e)
+{
+    if (e->direct != NULL)
+        pthread_mutex_lock(&e->direct->direct.lock);
+}
+
+static void
+out_unlock(sn_engine *e)
+{
+    if (e->direct != NULL)
+        pthread_mutex_unlock(&e->direct->direct.lock);
+}
+
+static void
+direct_register(sn_engine *e)
+{
+    sn_link *l = e->pipe->link;
+    pthread_mutex_lock(&l->direct.lock);
+    l->direct.engine = e;
+    e->direct = l;
+    pthread_mutex_unlock(&l->direct.lock);
+}
+
+/* Before the fd closes or the engine goes: no application thread may use it after. */
+static void
+direct_unregister(sn_engine *e)
+{
+    sn_link *l = e->direct;
+    if (l == NULL)
+        return;
+    pthread_mutex_lock(&l->direct.lock);
+    if (l->direct.engine == e)
+        l->direct.engine = NULL;
+    pthread_mutex_unlock(&l->direct.lock);
+    e->direct = NULL;
+}
 
 static void engine_fail(sn_engine *e, int event, uint32_t value);
 static void engine_write(sn_engine *e);
@@ -81,10 +123,12 @@ want_in(sn_engine *e, bool on)
 static void
 queue_bytes(sn_engine *e, const uint8_t *p, size_t n)
 {
+    out_lock(e);
     if (e->out_len + n <= OUT_BUF) {
         memcpy(e->out + e->out_len, p, n);
         e->out_len += n;
     }
+    out_unlock(e);
 }
 
 static void
@@ -106,7 +150,7 @@ hb_timer_cb(void *arg)
         ssize_t n = sn_zmtp_command_build_ping(cmd, sizeof cmd,
                                                sn_zmtp_ping_ttl_from_ms(e->cfg.heartbeat_ttl),
                                                NULL, 0);
-        if (n > 0 && e->out_len + (size_t) n <= OUT_BUF) {
+        if (n > 0) {
             queue_bytes(e, cmd, (size_t) n);
             engine_write(e);
         }
@@ -226,6 +270,7 @@ engine_fail(sn_engine *e, int event, uint32_t value)
     if (e->closing)
         return;
     e->closing = true;
+    direct_unregister(e);
     if (e->h != NULL) {
         sn_reactor_del(e->r, e->h);
         e->h = NULL;
@@ -242,6 +287,7 @@ engine_fail(sn_engine *e, int event, uint32_t value)
 void
 sn_engine_orphan(sn_engine *e)
 {
+    direct_unregister(e);
     if (!e->closing) {
         e->closing = true;
         if (e->h != NULL) {
@@ -271,13 +317,17 @@ sn_engine_close(sn_engine *e)
 void
 sn_engine_drop_pipe(sn_engine *e)
 {
+    direct_unregister(e);
     e->pipe = NULL;
 }
 
 bool
 sn_engine_output_empty(sn_engine *e)
 {
-    return e->out_off == e->out_len && !e->have_big;
+    out_lock(e);
+    bool empty = e->out_off == e->out_len && !e->have_big;
+    out_unlock(e);
+    return empty;
 }
 
 /* ---- output ------------------------------------------------------------------------- */
@@ -312,32 +362,12 @@ fill_output(sn_engine *e)
     }
 }
 
-static void
-engine_write(sn_engine *e)
+/* Writes buffered output; 1 done (all out), 0 the kernel is full (EAGAIN), -1 the
+ * connection failed. Output lock held. */
+static int
+flush_output(sn_engine *e)
 {
-    if (e->fd < 0)
-        return;
     for (int rounds = 0; rounds < 64; rounds++) {
-        if (e->handshaking) {
-            const uint8_t *p;
-            size_t len;
-            sn_zmtp_handshake_output(&e->hs, &p, &len);
-            if (len == 0) {
-                want_out(e, false);
-                return;
-            }
-            ssize_t n = write(e->fd, p, len);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    want_out(e, true);
-                    return;
-                }
-                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
-                return;
-            }
-            sn_zmtp_handshake_output_consumed(&e->hs, (size_t) n);
-            continue;
-        }
         if (e->out_off == e->out_len && !e->have_big)
             fill_output(e);
         struct iovec iov[2];
@@ -347,19 +377,11 @@ engine_write(sn_engine *e)
         if (e->have_big)
             iov[niov++] = (struct iovec){(uint8_t *) sn_msg_data(&e->big) + e->big_off,
                                          sn_msg_size(&e->big) - e->big_off};
-        if (niov == 0) {
-            want_out(e, false);
-            return;
-        }
+        if (niov == 0)
+            return 1;
         ssize_t n = writev(e->fd, iov, niov);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) {
-                want_out(e, true);
-                return;
-            }
-            engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
-            return;
-        }
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : -1;
         size_t left = (size_t) n;
         size_t head = e->out_len - e->out_off;
         size_t take = left < head ? left : head;
@@ -375,7 +397,53 @@ engine_write(sn_engine *e)
         if (e->out_off == e->out_len)
             e->out_off = e->out_len = 0;
     }
-    want_out(e, true); /* more to do: come back on the next loop iteration */
+    return 0; /* more to do: come back on the next loop iteration */
+}
+
+bool
+sn_engine_direct_write(sn_engine *e)
+{
+    if (e->fd < 0 || e->handshaking || e->pipe == NULL || e->out_off != e->out_len ||
+        e->have_big)
+        return false; /* not connected, or the I/O thread has output in hand */
+    return flush_output(e) == 1;
+}
+
+static void
+engine_write(sn_engine *e)
+{
+    if (e->fd < 0)
+        return;
+    if (!e->handshaking) {
+        out_lock(e);
+        int rc = flush_output(e);
+        out_unlock(e);
+        if (rc < 0)
+            engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+        else
+            want_out(e, rc == 0);
+        return;
+    }
+    for (int rounds = 0; rounds < 64; rounds++) {
+        const uint8_t *p;
+        size_t len;
+        sn_zmtp_handshake_output(&e->hs, &p, &len);
+        if (len == 0) {
+            want_out(e, false);
+            return;
+        }
+        ssize_t n = write(e->fd, p, len);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                want_out(e, true);
+                return;
+            }
+            engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+            return;
+        }
+        sn_zmtp_handshake_output_consumed(&e->hs, (size_t) n);
+    }
+    want_out(e, true);
 }
 
 void
@@ -445,6 +513,7 @@ start_traffic(sn_engine *e)
         engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
         return false;
     }
+    direct_register(e);
     if (e->cfg.heartbeat_ivl > 0)
         e->hb_timer = sn_reactor_timer_add(e->r, (uint64_t) e->cfg.heartbeat_ivl,
                                            hb_timer_cb, e);
@@ -594,7 +663,9 @@ sn_engine_pipe_writable(sn_engine *e)
         }
     }
     want_in(e, true);
-    if (process_input(e) && e->pipe != NULL && !e->in_more)
+    process_input(e);
+    /* Publish what was decoded, even if the pipe filled up again. */
+    if (e->fd >= 0 && e->pipe != NULL && !e->in_more)
         sn_pipe_flush(e->pipe);
     if (e->fd >= 0 && !e->in_blocked)
         engine_read(e);

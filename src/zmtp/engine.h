@@ -32,6 +32,11 @@ int sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *c
                   const char *peer_address, const sn_engine_owner_ops *ops, void *owner);
 void sn_engine_free(sn_engine *e);
 
+/* Any thread, with p->link->direct.lock held and the engine registered there: write
+ * what the pipe holds straight to the connection. True if everything went out (nothing
+ * for the I/O thread to do); false leaves the rest to the I/O thread. */
+bool sn_engine_direct_write(sn_engine *e);
+
 /* The pipe has messages again (ACTIVATE_READ): write what it can. */
 void sn_engine_pipe_readable(sn_engine *e);
 /* The pipe has room again (ACTIVATE_WRITE): resume reading from the fd. */
