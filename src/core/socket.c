@@ -518,6 +518,50 @@ update_ready_fd(sn_socket *s)
         fd_signal(&s->ready_fd, &s->ready_signaled);
 }
 
+
+/* One direction's multipart turn-taking between threads (see socket.h). */
+typedef struct turn {
+    bool *busy;
+    pthread_t *owner;
+} turn;
+
+/* Runs op until it is done, fails for good, or the wait ends (deadline, DONTWAIT,
+ * close, termination). Waits while another thread is mid-message in this direction.
+ * Lock held. */
+static int
+run_op(sn_socket *s, int (*op)(void *st, sn_msg *m), sn_msg *m, turn t, uint64_t deadline)
+{
+    pthread_t self = pthread_self();
+    for (;;) {
+        if (!*t.busy || pthread_equal(*t.owner, self)) {
+            process_commands(s);
+            int rc = op(s->pattern, m);
+            reap_dead(s);
+            if (rc != -EAGAIN)
+                return rc;
+        }
+        if (deadline == 0)
+            return -EAGAIN;
+        socket_wait(s, deadline);
+        int rc = wait_outcome(s, deadline);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* After a part went through: keep the turn until the last part, then pass it on. */
+static void
+take_turn(sn_socket *s, turn t, bool more)
+{
+    if (more) {
+        *t.busy = true;
+        *t.owner = pthread_self();
+    } else if (*t.busy) {
+        *t.busy = false;
+        sn_socket_wake(s); /* another thread may wait for its turn */
+    }
+}
+
 int
 sn_socket_send(sn_socket *s, sn_msg *m, int flags)
 {
@@ -527,38 +571,15 @@ sn_socket_send(sn_socket *s, sn_msg *m, int flags)
         return -ETERM;
     if (flags & ~(SINEW_DONTWAIT | SINEW_SNDMORE))
         return -EINVAL;
-    pthread_t self = pthread_self();
     uint8_t saved = m->flags;
     m->flags = (uint8_t) ((m->flags & ~SN_MSG_MORE) | (flags & SINEW_SNDMORE ? SN_MSG_MORE : 0));
-    uint64_t deadline = deadline_of(s->opt.sndtimeo, flags);
-    int rc;
-    for (;;) {
-        if (!s->send_busy || pthread_equal(s->send_owner, self)) {
-            process_commands(s);
-            rc = s->ops->send(s->pattern, m);
-            reap_dead(s);
-            if (rc != -EAGAIN)
-                break;
-        }
-        if (deadline == 0) {
-            rc = -EAGAIN;
-            break;
-        }
-        socket_wait(s, deadline);
-        if ((rc = wait_outcome(s, deadline)) < 0)
-            break;
-    }
+    turn t = {&s->send_busy, &s->send_owner};
+    int rc = run_op(s, s->ops->send, m, t, deadline_of(s->opt.sndtimeo, flags));
     if (rc < 0) {
         m->flags = saved;
         return rc;
     }
-    if (flags & SINEW_SNDMORE) {
-        s->send_busy = true;
-        s->send_owner = self;
-    } else if (s->send_busy) {
-        s->send_busy = false;
-        sn_socket_wake(s); /* another thread may wait for its turn */
-    }
+    take_turn(s, t, (flags & SINEW_SNDMORE) != 0);
     return 0;
 }
 
@@ -571,37 +592,14 @@ sn_socket_recv(sn_socket *s, sn_msg *m, int flags)
         return -ETERM;
     if (flags & ~SINEW_DONTWAIT)
         return -EINVAL;
-    pthread_t self = pthread_self();
-    uint64_t deadline = deadline_of(s->opt.rcvtimeo, flags);
+    turn t = {&s->recv_busy, &s->recv_owner};
     sn_msg in;
-    int rc;
-    for (;;) {
-        if (!s->recv_busy || pthread_equal(s->recv_owner, self)) {
-            process_commands(s);
-            rc = s->ops->recv(s->pattern, &in);
-            reap_dead(s);
-            if (rc != -EAGAIN)
-                break;
-        }
-        if (deadline == 0) {
-            rc = -EAGAIN;
-            break;
-        }
-        socket_wait(s, deadline);
-        if ((rc = wait_outcome(s, deadline)) < 0)
-            break;
-    }
+    int rc = run_op(s, s->ops->recv, &in, t, deadline_of(s->opt.rcvtimeo, flags));
     if (rc == 0) {
         sn_msg_close(m);
         *m = in;
         s->rcvmore = sn_msg_more(m);
-        if (s->rcvmore) {
-            s->recv_busy = true;
-            s->recv_owner = self;
-        } else if (s->recv_busy) {
-            s->recv_busy = false;
-            sn_socket_wake(s);
-        }
+        take_turn(s, t, s->rcvmore);
     }
     update_ready_fd(s);
     return rc;
