@@ -83,6 +83,24 @@ codec_default_body(sn_zmtp_decoder *d)
     return 0;
 }
 
+size_t
+sn_zmtp_decoder_short_frame(const sn_zmtp_decoder *d, const uint8_t *in, size_t n,
+                            int *flags, const uint8_t **body, size_t *size)
+{
+    if (d->state != CODEC_FLAGS || d->rc < 0 || d->heap != NULL || n < 2)
+        return 0;
+    uint8_t f = in[0];
+    if (f & (SN_ZMTP_FLAG_RESERVED | SN_ZMTP_FLAG_COMMAND | SN_ZMTP_FLAG_LONG))
+        return 0;
+    size_t len = in[1];
+    if (n - 2 < len || (d->maxmsgsize >= 0 && len > (uint64_t) d->maxmsgsize))
+        return 0;
+    *flags = f & SN_ZMTP_FLAG_MORE;
+    *body = in + 2;
+    *size = len;
+    return 2 + len;
+}
+
 int
 sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_event *ev)
 {

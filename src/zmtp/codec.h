@@ -90,6 +90,14 @@ void sn_zmtp_decoder_fini(sn_zmtp_decoder *d);
  * detected from the header, before any body byte is stored), -ENOMEM. */
 int sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_event *ev);
 
+/* Fast path for the common case, a complete short message frame: if the decoder is
+ * between frames and in[0..n) starts with a whole message frame of at most 255 body
+ * bytes (no COMMAND, LONG or reserved flag, within maxmsgsize), returns its length
+ * (2 + size) with *flags, *body and *size describing it, and the decoder stays between
+ * frames. Returns 0 otherwise: use sn_zmtp_decoder_feed, which applies every rule. */
+size_t sn_zmtp_decoder_short_frame(const sn_zmtp_decoder *d, const uint8_t *in, size_t n,
+                                   int *flags, const uint8_t **body, size_t *size);
+
 /* Right after FRAME_HEADER only: receive the body into buf (>= ev.size bytes, owned by
  * the caller). Returns 0, or -EINVAL when no message body is pending. */
 int sn_zmtp_decoder_set_body(sn_zmtp_decoder *d, void *buf);

@@ -557,6 +557,21 @@ process_input(sn_engine *e)
             want_in(e, false);
             return false;
         }
+        /* Most frames are short and arrive whole: take them without the full decoder. */
+        int sflags;
+        const uint8_t *sbody;
+        size_t ssize;
+        size_t sn = sn_zmtp_decoder_short_frame(&e->dec, e->in + e->in_off,
+                                                e->in_len - e->in_off, &sflags, &sbody, &ssize);
+        if (sn > 0) {
+            e->in_off += sn;
+            sn_msg m;
+            if (sn_msg_init_buffer(&m, sbody, ssize) < 0 || deliver(e, &m, sflags) < 0) {
+                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                return false;
+            }
+            continue;
+        }
         sn_zmtp_event ev;
         int n = sn_zmtp_decoder_feed(&e->dec, e->in + e->in_off, e->in_len - e->in_off, &ev);
         if (n < 0) {

@@ -360,3 +360,35 @@ Test(zmtp_codec, body_api_outside_a_body)
     cr_assert_null(sn_zmtp_decoder_take_body(&d));
     sn_zmtp_decoder_fini(&d);
 }
+
+/* The engine's fast path takes only whole short message frames; everything else is
+ * left to the full decoder, which applies every rule. */
+Test(zmtp_codec, short_frame_fast_path_only_for_whole_plain_frames)
+{
+    sn_zmtp_decoder d;
+    sn_zmtp_decoder_config cfg = {.maxmsgsize = 4, .command_max = 0};
+    sn_zmtp_decoder_init(&d, &cfg);
+    int flags;
+    const uint8_t *body;
+    size_t size;
+    const uint8_t whole[] = {0x01, 0x03, 'a', 'b', 'c', 0x00};
+    cr_assert_eq(sn_zmtp_decoder_short_frame(&d, whole, sizeof whole, &flags, &body, &size), 5);
+    cr_assert_eq(flags, SN_ZMTP_FLAG_MORE);
+    cr_assert_eq(size, 3);
+    cr_assert_eq(body, whole + 2);
+    /* Truncated body, LONG, COMMAND, reserved bits, over maxmsgsize: not taken. */
+    cr_assert_eq(sn_zmtp_decoder_short_frame(&d, whole, 4, &flags, &body, &size), 0);
+    const uint8_t lng[] = {0x02, 0, 0, 0, 0, 0, 0, 0, 1, 'x'};
+    cr_assert_eq(sn_zmtp_decoder_short_frame(&d, lng, sizeof lng, &flags, &body, &size), 0);
+    const uint8_t cmd[] = {0x04, 0x01, 'x'};
+    cr_assert_eq(sn_zmtp_decoder_short_frame(&d, cmd, sizeof cmd, &flags, &body, &size), 0);
+    const uint8_t rsv[] = {0x10, 0x01, 'x'};
+    cr_assert_eq(sn_zmtp_decoder_short_frame(&d, rsv, sizeof rsv, &flags, &body, &size), 0);
+    const uint8_t big[] = {0x00, 0x05, '1', '2', '3', '4', '5'};
+    cr_assert_eq(sn_zmtp_decoder_short_frame(&d, big, sizeof big, &flags, &body, &size), 0);
+    /* Mid-frame (after a header went through the full decoder): not taken either. */
+    sn_zmtp_event ev;
+    cr_assert_eq(sn_zmtp_decoder_feed(&d, whole, 2, &ev), 2);
+    cr_assert_eq(sn_zmtp_decoder_short_frame(&d, whole, sizeof whole, &flags, &body, &size), 0);
+    sn_zmtp_decoder_fini(&d);
+}
