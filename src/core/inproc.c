@@ -22,13 +22,6 @@ sum_hwm(int a, int b)
     return a == 0 || b == 0 ? 0 : (uint64_t) a + (uint64_t) b;
 }
 
-int
-sn_inproc_check_name(const char *name)
-{
-    size_t n = strnlen(name, SN_INPROC_NAME_MAX + 1);
-    return n == 0 || n > SN_INPROC_NAME_MAX ? -EINVAL : 0;
-}
-
 static sn_inproc_entry *
 entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
 {

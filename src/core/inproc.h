@@ -10,9 +10,6 @@
 
 typedef struct sn_socket sn_socket;
 
-#define SN_INPROC_NAME_MAX 256
-
-int sn_inproc_check_name(const char *name);          /* -EINVAL if empty or too long */
 int sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep); /* -EADDRINUSE */
 int sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep);
 void sn_inproc_unbind(sn_ctx *c, sn_socket *s, const char *name);

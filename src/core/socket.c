@@ -297,18 +297,6 @@ socket_drained(void *owner, sn_pipe *p)
     }
 }
 
-uint64_t
-sn_socket_hwm_out(sn_socket *s)
-{
-    return (uint64_t) s->opt.sndhwm;
-}
-
-uint64_t
-sn_socket_hwm_in(sn_socket *s)
-{
-    return (uint64_t) s->opt.rcvhwm;
-}
-
 int
 sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
 {

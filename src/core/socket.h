@@ -91,8 +91,6 @@ int sn_socket_poll_fd(sn_socket *s);
 /* Adopts a pipe end (the socket's thread): attaches it to the pattern; -EBUSY if the
  * pattern refuses it (the end is released). endpoint: index in endpoints or -1. */
 int sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint);
-uint64_t sn_socket_hwm_out(sn_socket *s); /* queue limits for new links */
-uint64_t sn_socket_hwm_in(sn_socket *s);
 
 /* Any thread: something this socket may wait for changed. */
 void sn_socket_wake(sn_socket *s);

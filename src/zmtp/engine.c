@@ -308,18 +308,7 @@ sn_engine_orphan(sn_engine *e)
     e->pipe = NULL;
 }
 
-void
-sn_engine_close(sn_engine *e)
-{
-    engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
-}
 
-void
-sn_engine_drop_pipe(sn_engine *e)
-{
-    direct_unregister(e);
-    e->pipe = NULL;
-}
 
 bool
 sn_engine_output_empty(sn_engine *e)

@@ -41,12 +41,8 @@ bool sn_engine_direct_write(sn_engine *e);
 void sn_engine_pipe_readable(sn_engine *e);
 /* The pipe has room again (ACTIVATE_WRITE): resume reading from the fd. */
 void sn_engine_pipe_writable(sn_engine *e);
-/* The pipe end is being taken away: stop using it. */
-void sn_engine_drop_pipe(sn_engine *e);
 /* Nothing the engine took from its pipe is still waiting to be written. */
 bool sn_engine_output_empty(sn_engine *e);
-/* Closes the connection now (reports `closed` with DISCONNECTED). */
-void sn_engine_close(sn_engine *e);
 /* The owner is going away: close the connection and never call the owner again.
  * The engine itself is freed later with sn_engine_free. */
 void sn_engine_orphan(sn_engine *e);
