@@ -8,4 +8,4 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     libcriterion-dev libzmq3-dev libsodium-dev python3-zmq \
-    clang asciidoctor
+    clang libclang-rt-dev asciidoctor

@@ -367,8 +367,7 @@ connect_cb(void *arg, uint32_t events)
     ss->conn_h = NULL;
     int fd = ss->conn_fd;
     ss->conn_fd = -1;
-    int rc = ss->ep.kind == SN_TRANSPORT_TCP ? sn_tcp_connect_finish(fd)
-                                             : sn_ipc_connect_finish(fd);
+    int rc = sn_connect_finish(fd);
     if (rc < 0) {
         close(fd);
         schedule_retry(ss);

@@ -822,36 +822,36 @@ sn_socket_connect(sn_socket *s, const char *uri)
     return 0;
 }
 
-int
-sn_socket_unbind(sn_socket *s, const char *uri)
+/* unbind (bound) or disconnect: forget the endpoint and the pipes that came through it. */
+static int
+leave_endpoint(sn_socket *s, const char *uri, bool bound)
 {
     sn_endpoint ep;
     int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
     process_commands(s); /* pipes that arrived through this endpoint go with it */
-    int idx = find_endpoint(s, uri, true);
+    int idx = find_endpoint(s, uri, bound);
     if (idx < 0)
         return -ENOENT;
-    if (ep.kind == SN_TRANSPORT_INPROC)
-        sn_inproc_unbind(s->ctx, s, ep.host);
+    if (ep.kind == SN_TRANSPORT_INPROC) {
+        if (bound)
+            sn_inproc_unbind(s->ctx, s, ep.host);
+        else
+            sn_inproc_cancel_pending(s->ctx, s, idx);
+    }
     remove_endpoint(s, idx);
     return 0;
 }
 
 int
+sn_socket_unbind(sn_socket *s, const char *uri)
+{
+    return leave_endpoint(s, uri, true);
+}
+
+int
 sn_socket_disconnect(sn_socket *s, const char *uri)
 {
-    sn_endpoint ep;
-    int rc = sn_endpoint_parse(uri, &ep);
-    if (rc < 0)
-        return rc;
-    process_commands(s);
-    int idx = find_endpoint(s, uri, false);
-    if (idx < 0)
-        return -ENOENT;
-    if (ep.kind == SN_TRANSPORT_INPROC)
-        sn_inproc_cancel_pending(s->ctx, s, idx);
-    remove_endpoint(s, idx);
-    return 0;
+    return leave_endpoint(s, uri, false);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #include "transports/endpoint.h"
@@ -257,4 +258,14 @@ sn_endpoint_format(const sn_endpoint *ep, char *buf, size_t len)
     if (n < 0 || (size_t)n >= len)
         return -ENOSPC;
     return n;
+}
+
+int
+sn_connect_finish(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -errno;
+    return -err;
 }

@@ -73,4 +73,9 @@ int sn_endpoint_parse(const char *addr, sn_endpoint *ep);
  * string the transport returns instead: this echoes "*" as given. */
 int sn_endpoint_format(const sn_endpoint *ep, char *buf, size_t len);
 
+/* After EPOLLOUT (or EPOLLERR/EPOLLHUP) on a connecting tcp or ipc fd: 0 if connected,
+ * else the connect error (-ECONNREFUSED, -ETIMEDOUT, ...). The caller closes fd on
+ * failure. */
+int sn_connect_finish(int fd);
+
 #endif

@@ -195,16 +195,6 @@ sn_ipc_connect_start(const sn_endpoint *ep, int *fd_out, bool *connected)
 }
 
 int
-sn_ipc_connect_finish(int fd)
-{
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        return -errno;
-    return -err;
-}
-
-int
 sn_ipc_accept(int listen_fd, int *fd_out, char *peer_addr, size_t len)
 {
     struct sockaddr_un sa;

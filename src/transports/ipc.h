@@ -47,8 +47,6 @@ void sn_ipc_listener_close(sn_ipc_listener *l);
  * listener's backlog is full: retry later), -EMFILE... */
 int sn_ipc_connect_start(const sn_endpoint *ep, int *fd_out, bool *connected);
 
-/* As sn_tcp_connect_finish. */
-int sn_ipc_connect_finish(int fd);
 
 /* Accepts one connection; as sn_tcp_accept. peer_addr (may be NULL) receives the
  * peer's bound path if it has one, else "" (clients are normally unnamed). */

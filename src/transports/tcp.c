@@ -355,16 +355,6 @@ fail:
 }
 
 int
-sn_tcp_connect_finish(int fd)
-{
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        return -errno;
-    return -err;
-}
-
-int
 sn_tcp_accept(int listen_fd, int *fd_out, char *peer_addr, size_t len)
 {
     struct sockaddr_storage ss;

@@ -45,17 +45,13 @@ int sn_tcp_listen(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out,
  * getaddrinfo: may block; first result wins, IPv4 only unless o->ipv6), creates the
  * socket, applies sn_tcp_tune, connects. On 0, *fd_out is the fd and *connected says
  * whether the connection completed at once; otherwise wait for EPOLLOUT and call
- * sn_tcp_connect_finish. With SN_EP_SOURCE the socket is first bound to the source
+ * sn_connect_finish. With SN_EP_SOURCE the socket is first bound to the source
  * (bind rules of sn_tcp_listen; "*" host or port allowed). Errors (no fd is left
  * open): -EINVAL ("*" host or port 0/"*", IPv6 without o->ipv6, unresolvable name:
  * libzmq's choice; source of the other family), -EAGAIN (DNS temporarily failed),
  * -EADDRNOTAVAIL/-EADDRINUSE/-ENODEV (source), -ECONNREFUSED, -ENETUNREACH... */
 int sn_tcp_connect_start(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd_out,
                          bool *connected);
-
-/* After EPOLLOUT (or EPOLLERR/EPOLLHUP) on a connecting fd: 0 if connected, else the
- * connect error (-ECONNREFUSED, -ETIMEDOUT, ...). The caller closes fd on failure. */
-int sn_tcp_connect_finish(int fd);
 
 /* Accepts one connection, non-blocking and close-on-exec. peer_addr (may be NULL)
  * receives the peer's numeric IP without port ("127.0.0.1", "::1"), as libzmq's

@@ -70,7 +70,7 @@ connect_pair(const sn_ipc_listener *l, const char *addr, int *cfd, int *afd)
     cr_assert_eq(rc, 0, "connect %s: %s", addr, strerror(-rc));
     if (!connected) {
         cr_assert(tnet_wait(*cfd, POLLOUT) & POLLOUT);
-        cr_assert_eq(sn_ipc_connect_finish(*cfd), 0);
+        cr_assert_eq(sn_connect_finish(*cfd), 0);
     }
     cr_assert(tnet_wait(l->fd, POLLIN) & POLLIN);
     cr_assert_eq(sn_ipc_accept(l->fd, afd, peer, sizeof peer), 0);

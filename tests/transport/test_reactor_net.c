@@ -102,8 +102,7 @@ client_cb(void *arg, uint32_t ev)
     struct conn *c = arg;
     struct net *n = c->n;
     if (c->connecting) {
-        int rc = n->kind == SN_TRANSPORT_TCP ? sn_tcp_connect_finish(c->fd)
-                                             : sn_ipc_connect_finish(c->fd);
+        int rc = sn_connect_finish(c->fd);
         if (rc < 0) {
             n->bad = true;
             return;

@@ -43,7 +43,7 @@ connect_pair(int lfd, const char *addr, const sn_tcp_opts *o, int *cfd, int *afd
     cr_assert_eq(rc, 0, "connect %s: %s", addr, strerror(-rc));
     if (!connected) {
         cr_assert(tnet_wait(*cfd, POLLOUT) & POLLOUT);
-        cr_assert_eq(sn_tcp_connect_finish(*cfd), 0);
+        cr_assert_eq(sn_connect_finish(*cfd), 0);
     }
     cr_assert(tnet_wait(lfd, POLLIN) & POLLIN);
     cr_assert_eq(sn_tcp_accept(lfd, afd, peer, peerlen), 0);
@@ -279,7 +279,7 @@ Test(transport_tcp, connect_to_closed_port_is_refused)
     if (rc == 0) {
         cr_assert(!connected);
         cr_assert(tnet_wait(fd, POLLOUT));
-        cr_assert_eq(sn_tcp_connect_finish(fd), -ECONNREFUSED);
+        cr_assert_eq(sn_connect_finish(fd), -ECONNREFUSED);
         close(fd);
     } else {
         cr_assert_eq(rc, -ECONNREFUSED);
