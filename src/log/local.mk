@@ -7,30 +7,7 @@ src_log_libsinew_log_la_SOURCES = src/log/internal.h src/log/crc32c.c src/log/re
 	src/log/retention.c src/log/offsets.c src/log/log.c
 src_log_libsinew_log_la_LIBADD = $(PTHREAD_LIBS)
 src_libsinew_core_la_LIBADD += src/log/libsinew_log.la
-# Man pages of the log engine: shipped here; building and installing them needs their
-# names in the doc/ rules (doc/local.mk.next), which belong to that area.
-EXTRA_DIST += \
-	doc/sinew_log.7.adoc \
-	doc/sinew_log_append.3.adoc \
-	doc/sinew_log_batch_free.3.adoc \
-	doc/sinew_log_batch_get.3.adoc \
-	doc/sinew_log_batch_new.3.adoc \
-	doc/sinew_log_batch_next.3.adoc \
-	doc/sinew_log_close.3.adoc \
-	doc/sinew_log_commit.3.adoc \
-	doc/sinew_log_earliest.3.adoc \
-	doc/sinew_log_fetch.3.adoc \
-	doc/sinew_log_next.3.adoc \
-	doc/sinew_log_open.3.adoc \
-	doc/sinew_log_options_init.3.adoc \
-	doc/sinew_log_read.3.adoc \
-	doc/sinew_log_retain.3.adoc \
-	doc/sinew_log_seek_time.3.adoc \
-	doc/sinew_log_stat_get.3.adoc \
-	doc/sinew_log_strerror.3.adoc \
-	doc/sinew_log_sync.3.adoc \
-	doc/sinew_log_wait.3.adoc \
-	doc/sinew_log_wait_durable.3.adoc
+# Its man pages (doc/sinew_log*.adoc) are listed, shipped and built by doc/local.mk.
 
 if HAVE_CRITERION
 LOG_TESTS = tests/log/test_record tests/log/test_roundtrip tests/log/test_damage \

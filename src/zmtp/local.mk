@@ -32,8 +32,7 @@ EXTRA_DIST += \
 	tests/fuzz/corpus/zmtp/handshake-dealer \
 	tests/fuzz/corpus/zmtp/handshake-dealer-bytewise \
 	tests/fuzz/corpus/zmtp/handshake-sub-zmtp30 \
-	tests/fuzz/corpus/zmtp/parse-ready \
-	doc/zmtp.7.adoc
+	tests/fuzz/corpus/zmtp/parse-ready
 
 if HAVE_CRITERION
 ZMTP_TEST_CFLAGS = $(TEST_CFLAGS) -DSN_VECTORS_DIR=\"$(abs_top_srcdir)/tests/vectors\"
