@@ -54,6 +54,15 @@ void sn_listener_stop(sn_listener *l);
 /* Socket's thread, socket lock held: starts connecting on an I/O thread. */
 int sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int endpoint,
                        sn_session **out);
+/* Direct input (any thread, for a receive about to block on a socket whose one pipe is
+ * l): if l leads to an idle connection, take over its input and return the fd to wait
+ * on, else -1; wake(arg) is called if the connection ends meanwhile. Then, whatever
+ * woke the wait, give it back with return, which first decodes what arrived if the fd
+ * was readable. See sn_engine_input_borrow. */
+typedef struct sn_link sn_link;
+int sn_session_input_borrow(sn_link *l, void (*wake)(void *), void *arg, uint64_t *token);
+void sn_session_input_return(sn_link *l, uint64_t token, bool readable);
+
 /* Any thread, once: stop reconnecting; flush what the pipe holds within the linger
  * time if connected; free it. */
 void sn_session_stop(sn_session *ss);

@@ -119,6 +119,25 @@ try_direct(sn_pipe *p)
     return done;
 }
 
+int
+sn_session_input_borrow(sn_link *l, void (*wake)(void *), void *arg, uint64_t *token)
+{
+    pthread_mutex_lock(&l->direct.lock);
+    sn_engine *e = l->direct.engine;
+    int fd = e != NULL ? sn_engine_input_borrow(e, wake, arg, token) : -1;
+    pthread_mutex_unlock(&l->direct.lock);
+    return fd;
+}
+
+void
+sn_session_input_return(sn_link *l, uint64_t token, bool readable)
+{
+    pthread_mutex_lock(&l->direct.lock);
+    if (l->direct.engine != NULL)
+        sn_engine_input_return(l->direct.engine, token, readable);
+    pthread_mutex_unlock(&l->direct.lock);
+}
+
 static bool
 session_post(void *owner, sn_pipe *p, int cmd)
 {

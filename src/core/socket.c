@@ -2,6 +2,7 @@
  * adaptive spinning, multipart ownership between threads, and the event descriptors. */
 #include <linux/futex.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,8 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     s->send_busy = s->recv_busy = s->rcvmore = false;
     atomic_init(&s->event_fd, -1);
     atomic_init(&s->ready_fd, -1);
+    atomic_init(&s->wait_fd, -1);
+    atomic_init(&s->pollers, 0);
     atomic_init(&s->event_signaled, false);
     atomic_init(&s->ready_signaled, false);
     atomic_init(&s->dropped, 0);
@@ -171,6 +174,7 @@ socket_finalize(sn_socket *s)
     s->nendpoints = 0;
     close_fd(&s->event_fd);
     close_fd(&s->ready_fd);
+    close_fd(&s->wait_fd);
     sn_monitor_unref(s->monitor);
     s->monitor = NULL;
     sn_ctx *ctx = s->ctx;
@@ -220,7 +224,18 @@ sn_socket_wake(sn_socket *s)
     atomic_fetch_add(&s->wake_seq, 1);
     if (atomic_load(&s->sleepers) > 0)
         syscall(SYS_futex, &s->wake_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    if (atomic_load(&s->pollers) > 0) {
+        uint64_t one = 1;
+        ssize_t n = write(atomic_load(&s->wait_fd), &one, sizeof one);
+        (void) n; /* an eventfd write of 1 cannot fail short of overflow */
+    }
     fd_signal(&s->event_fd, &s->event_signaled);
+}
+
+static void
+wake_cb(void *arg)
+{
+    sn_socket_wake(arg);
 }
 
 static bool
@@ -238,16 +253,64 @@ socket_post(void *owner, sn_pipe *p, int cmd)
 /* Waits until something may have changed or deadline (ns, UINT64_MAX = never) passes.
  * Lock held on entry and exit. Spins first, for a budget that doubles when spinning
  * paid off and halves when it did not, so idle sockets soon stop burning CPU. */
+static int lazy_eventfd(atomic_int *fd);
+
+/* Direct input (see net.h): waits on the connection's fd and our wait_fd instead of
+ * the futex, so that what arrives wakes this thread only. False if l's connection
+ * cannot be borrowed now. Lock not held. */
+static bool
+direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
+{
+    uint64_t token;
+    int fd = sn_session_input_borrow(l, wake_cb, s, &token);
+    if (fd < 0)
+        return false;
+    struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = wfd, .events = POLLIN}};
+    atomic_fetch_add(&s->pollers, 1);
+    if (atomic_load(&s->wake_seq) == seq) { /* else a post came before pollers rose */
+        int ms = -1;
+        if (deadline != UINT64_MAX) {
+            uint64_t now = now_ns();
+            ms = now >= deadline ? 0 : (int) ((deadline - now + 999999u) / 1000000u);
+        }
+        if (poll(pfd, 2, ms) < 0)
+            pfd[0].revents = pfd[1].revents = 0; /* EINTR: look again */
+    }
+    atomic_fetch_sub(&s->pollers, 1);
+    if (pfd[1].revents & POLLIN) {
+        uint64_t v;
+        ssize_t n = read(wfd, &v, sizeof v);
+        (void) n; /* EAGAIN: a concurrent waiter took it, fine */
+    }
+    sn_session_input_return(l, token, pfd[0].revents != 0);
+    return true;
+}
+
 static void
-socket_wait(sn_socket *s, uint64_t deadline)
+socket_wait(sn_socket *s, uint64_t deadline, bool input)
 {
     uint32_t seq = atomic_load(&s->wake_seq);
     if (sn_mailbox_pending(&s->mailbox))
         return;
     uint32_t budget = s->spin_ns;
     uint32_t max = (uint32_t) s->opt.spin_us * 1000u;
+    /* A receive on a socket with one peer may wait on that peer's connection. */
+    sn_link *dl = NULL;
+    int wfd = -1;
+    if (input && s->npipes == 1 && (wfd = lazy_eventfd(&s->wait_fd)) >= 0) {
+        dl = s->pipes[0]->link;
+        sn_link_ref(dl);
+    }
     pthread_mutex_unlock(&s->lock);
 
+    if (dl != NULL) {
+        bool waited = direct_wait(s, dl, wfd, seq, deadline);
+        sn_link_unref(dl);
+        if (waited) {
+            pthread_mutex_lock(&s->lock);
+            return;
+        }
+    }
     bool woke = false;
     if (budget > 0) {
         uint64_t start = now_ns(), end = start + budget;
@@ -517,7 +580,8 @@ typedef struct turn {
  * close, termination). Waits while another thread is mid-message in this direction.
  * Lock held. */
 static int
-run_op(sn_socket *s, int (*op)(void *st, sn_msg *m), sn_msg *m, turn t, uint64_t deadline)
+run_op(sn_socket *s, int (*op)(void *st, sn_msg *m), sn_msg *m, turn t, uint64_t deadline,
+       bool input)
 {
     pthread_t self = pthread_self();
     for (;;) {
@@ -530,7 +594,7 @@ run_op(sn_socket *s, int (*op)(void *st, sn_msg *m), sn_msg *m, turn t, uint64_t
         }
         if (deadline == 0)
             return -EAGAIN;
-        socket_wait(s, deadline);
+        socket_wait(s, deadline, input);
         int rc = wait_outcome(s, deadline);
         if (rc < 0)
             return rc;
@@ -562,7 +626,7 @@ sn_socket_send(sn_socket *s, sn_msg *m, int flags)
     uint8_t saved = m->flags;
     m->flags = (uint8_t) ((m->flags & ~SN_MSG_MORE) | (flags & SINEW_SNDMORE ? SN_MSG_MORE : 0));
     turn t = {&s->send_busy, &s->send_owner};
-    int rc = run_op(s, s->ops->send, m, t, deadline_of(s->opt.sndtimeo, flags));
+    int rc = run_op(s, s->ops->send, m, t, deadline_of(s->opt.sndtimeo, flags), false);
     if (rc < 0) {
         m->flags = saved;
         return rc;
@@ -582,7 +646,7 @@ sn_socket_recv(sn_socket *s, sn_msg *m, int flags)
         return -EINVAL;
     turn t = {&s->recv_busy, &s->recv_owner};
     sn_msg in;
-    int rc = run_op(s, s->ops->recv, &in, t, deadline_of(s->opt.rcvtimeo, flags));
+    int rc = run_op(s, s->ops->recv, &in, t, deadline_of(s->opt.rcvtimeo, flags), true);
     if (rc == 0) {
         sn_msg_close(m);
         *m = in;

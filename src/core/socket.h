@@ -44,6 +44,10 @@ struct sn_socket {
     _Atomic uint32_t wake_seq;
     atomic_int sleepers;
     uint32_t spin_ns;   /* adaptive spin budget, <= opt.spin_us */
+    /* A receive waiting on its connection's fd (direct input) waits on this eventfd
+     * too; posters write it when someone polls. */
+    atomic_int wait_fd;
+    atomic_int pollers;
 
     /* Multipart ownership between threads. */
     bool send_busy, recv_busy;

@@ -262,3 +262,13 @@ sn_zmtp_decoder_take_body(sn_zmtp_decoder *d)
     d->heap = NULL;
     return p;
 }
+
+bool
+sn_zmtp_decoder_command_next(const sn_zmtp_decoder *d, const uint8_t *in, size_t n)
+{
+    if (d->rc < 0)
+        return true;
+    if (d->state == CODEC_FLAGS)
+        return n > 0 && (in[0] & SN_ZMTP_FLAG_COMMAND);
+    return (d->flags & SN_ZMTP_FLAG_COMMAND) != 0;
+}

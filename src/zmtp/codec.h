@@ -113,6 +113,10 @@ int sn_zmtp_decoder_body_advance(sn_zmtp_decoder *d, size_t n);
  * avoid a copy. Returns NULL if the body was inline or the caller's own. */
 void *sn_zmtp_decoder_take_body(sn_zmtp_decoder *d);
 
+/* True when the next bytes fed (in[0..n)) would start or continue a command frame, or
+ * the decoder has failed: lets a caller that may only take message frames stop first. */
+bool sn_zmtp_decoder_command_next(const sn_zmtp_decoder *d, const uint8_t *in, size_t n);
+
 /* Protocol error code of the last failure (SN_ZMTP_ERR_*), 0 if none. */
 int sn_zmtp_decoder_error(const sn_zmtp_decoder *d);
 

@@ -20,8 +20,12 @@
 struct sn_engine {
     sn_reactor *r;
     int fd;
+    /* The epoll registration and its mask. A borrowing application thread changes the
+     * mask too, so h and events are touched under mask_lock (see sync_events). */
+    pthread_mutex_t mask_lock;
     sn_io_handle *h;
     uint32_t events;
+    bool in_wanted, out_wanted;
     const sn_engine_owner_ops *ops;
     void *owner;
     sn_net_config cfg;
@@ -40,6 +44,19 @@ struct sn_engine {
     bool in_more;     /* inside a multipart message coming from the peer */
     bool in_blocked;  /* the pipe is full: not reading */
 
+    /* Direct input (see sn_engine_input_borrow). Under the direct lock: */
+    bool in_busy;      /* the reactor thread is taking input */
+    bool in_borrowed;  /* an application thread reads the fd (also under mask_lock) */
+    bool in_kicked;    /* input left for the reactor thread: no borrowing until it ran */
+    uint64_t borrow_token;
+    void (*borrow_wake)(void *);
+    void *borrow_arg;
+    /* Whoever has the input: */
+    bool in_app;       /* it is a borrowing application thread... */
+    bool in_deferred;  /* ...which stopped at something only the reactor thread may do */
+    int fail_event;    /* a failure that thread found, for the reactor thread to act on */
+    uint32_t fail_value;
+
     uint8_t *out;
     size_t out_off, out_len;
     sn_msg big;       /* a large message whose body is written from its own buffer */
@@ -47,23 +64,24 @@ struct sn_engine {
     bool have_big;
 
     sn_timer_id hb_timer;
-    uint64_t last_rx_ms;
+    _Atomic uint64_t last_rx_ms;
     uint64_t peer_ttl_ms;
 
     sn_link *direct;  /* registered for direct output on this link (see pipe.h) */
 };
 
-/* Output state is shared with application threads while registered for direct output;
- * the reactor thread takes the lock around every use of it. */
+/* While registered for direct I/O, output state and the input hand-over flags are
+ * shared with application threads: the reactor thread takes the link's direct lock
+ * around every use of them. */
 static void
-out_lock(sn_engine *e)
+direct_lock(sn_engine *e)
 {
     if (e->direct != NULL)
         pthread_mutex_lock(&e->direct->direct.lock);
 }
 
 static void
-out_unlock(sn_engine *e)
+direct_unlock(sn_engine *e)
 {
     if (e->direct != NULL)
         pthread_mutex_unlock(&e->direct->direct.lock);
@@ -79,7 +97,10 @@ direct_register(sn_engine *e)
     pthread_mutex_unlock(&l->direct.lock);
 }
 
-/* Before the fd closes or the engine goes: no application thread may use it after. */
+static void set_borrowed(sn_engine *e, bool on);
+
+/* Before the fd closes or the engine goes: no application thread may use it after. A
+ * thread waiting on the fd is woken, since closing it would not wake it. */
 static void
 direct_unregister(sn_engine *e)
 {
@@ -89,6 +110,12 @@ direct_unregister(sn_engine *e)
     pthread_mutex_lock(&l->direct.lock);
     if (l->direct.engine == e)
         l->direct.engine = NULL;
+    if (e->in_borrowed) {
+        e->borrow_wake(e->borrow_arg);
+        e->borrow_wake = NULL;
+        e->borrow_arg = NULL;
+        set_borrowed(e, false);
+    }
     pthread_mutex_unlock(&l->direct.lock);
     e->direct = NULL;
 }
@@ -97,25 +124,54 @@ static void engine_fail(sn_engine *e, int event, uint32_t value);
 static void engine_write(sn_engine *e);
 static void engine_read(sn_engine *e);
 
+/* Mask lock held: watch what is wanted; input not while an application thread has it. */
 static void
-set_events(sn_engine *e, uint32_t events)
+sync_events(sn_engine *e)
 {
-    if (e->events != events && e->h != NULL) {
-        e->events = events;
-        sn_reactor_mod(e->r, e->h, events);
+    uint32_t ev = (e->in_wanted && !e->in_borrowed ? EPOLLIN : 0u) |
+                  (e->out_wanted ? EPOLLOUT : 0u);
+    if (e->h != NULL && ev != e->events) {
+        e->events = ev;
+        sn_reactor_mod(e->r, e->h, ev);
     }
 }
 
 static void
 want_out(sn_engine *e, bool on)
 {
-    set_events(e, on ? (e->events | EPOLLOUT) : (e->events & ~(uint32_t) EPOLLOUT));
+    pthread_mutex_lock(&e->mask_lock);
+    e->out_wanted = on;
+    sync_events(e);
+    pthread_mutex_unlock(&e->mask_lock);
 }
 
 static void
 want_in(sn_engine *e, bool on)
 {
-    set_events(e, on ? (e->events | EPOLLIN) : (e->events & ~(uint32_t) EPOLLIN));
+    pthread_mutex_lock(&e->mask_lock);
+    e->in_wanted = on;
+    sync_events(e);
+    pthread_mutex_unlock(&e->mask_lock);
+}
+
+static void
+set_borrowed(sn_engine *e, bool on)
+{
+    pthread_mutex_lock(&e->mask_lock);
+    e->in_borrowed = on;
+    sync_events(e);
+    pthread_mutex_unlock(&e->mask_lock);
+}
+
+/* Registration changes on the reactor thread (the mask follows e->h under the lock). */
+static void
+unwatch(sn_engine *e)
+{
+    pthread_mutex_lock(&e->mask_lock);
+    if (e->h != NULL)
+        sn_reactor_del(e->r, e->h);
+    e->h = NULL;
+    pthread_mutex_unlock(&e->mask_lock);
 }
 
 /* ---- heartbeats and deadlines ------------------------------------------------------- */
@@ -123,12 +179,12 @@ want_in(sn_engine *e, bool on)
 static void
 queue_bytes(sn_engine *e, const uint8_t *p, size_t n)
 {
-    out_lock(e);
+    direct_lock(e);
     if (e->out_len + n <= OUT_BUF) {
         memcpy(e->out + e->out_len, p, n);
         e->out_len += n;
     }
-    out_unlock(e);
+    direct_unlock(e);
 }
 
 static void
@@ -141,7 +197,8 @@ hb_timer_cb(void *arg)
                                                      : (uint64_t) e->cfg.heartbeat_ivl;
     if (e->peer_ttl_ms > 0 && (timeout == 0 || e->peer_ttl_ms < timeout))
         timeout = e->peer_ttl_ms;
-    if (timeout > 0 && now - e->last_rx_ms > timeout) {
+    uint64_t last_rx = atomic_load_explicit(&e->last_rx_ms, memory_order_relaxed);
+    if (timeout > 0 && now - last_rx > timeout) {
         engine_fail(e, SINEW_EVENT_DISCONNECTED, 0); /* the peer went silent */
         return;
     }
@@ -168,22 +225,68 @@ hs_timer_cb(void *arg)
         engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
 }
 
+/* ---- input ownership ------------------------------------------------------------------ */
+
+/* Reactor thread, before taking input: false while an application thread has it. */
+static bool
+input_begin(sn_engine *e)
+{
+    direct_lock(e);
+    bool ok = !e->in_borrowed;
+    if (ok) {
+        e->in_busy = true;
+        e->in_kicked = false;
+    }
+    direct_unlock(e);
+    return ok;
+}
+
+static void
+input_end(sn_engine *e)
+{
+    direct_lock(e);
+    e->in_busy = false;
+    direct_unlock(e);
+}
+
+/* The connection must end over its input: on the reactor thread now; on a borrowing
+ * application thread, which may not touch the session, by the reactor thread later. */
+static void
+input_fail(sn_engine *e, int event, uint32_t value)
+{
+    if (!e->in_app) {
+        engine_fail(e, event, value);
+        return;
+    }
+    if (e->fail_event == 0) {
+        e->fail_event = event;
+        e->fail_value = value;
+    }
+    e->in_deferred = true;
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static void
 io_cb(void *arg, uint32_t ev)
 {
     sn_engine *e = arg;
-    if (e->in_blocked && (ev & (EPOLLERR | EPOLLHUP))) {
-        /* The peer hung up while our pipe is full. What it sent is still in the kernel
-         * buffer: stop watching (a hang-up is reported without end) and read the rest
-         * once the pipe has room. Dropping it here is how libzmq loses ipc messages. */
-        sn_reactor_del(e->r, e->h);
-        e->h = NULL;
-        return;
+    if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && input_begin(e)) {
+        if (e->in_blocked && (ev & (EPOLLERR | EPOLLHUP))) {
+            /* The peer hung up while our pipe is full. What it sent is still in the
+             * kernel buffer: stop watching (a hang-up is reported without end) and read
+             * the rest once the pipe has room. Dropping it here is how libzmq loses ipc
+             * messages. */
+            unwatch(e);
+            input_end(e);
+            return;
+        }
+        if (e->fail_event != 0)
+            engine_fail(e, e->fail_event, e->fail_value); /* found by a borrowing thread */
+        else
+            engine_read(e);
+        input_end(e);
     }
-    if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
-        engine_read(e);
     if (e->fd >= 0 && (ev & EPOLLOUT))
         engine_write(e);
 }
@@ -202,6 +305,7 @@ sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
         goto fail;
     e->r = r;
     e->fd = fd;
+    pthread_mutex_init(&e->mask_lock, NULL);
     e->ops = ops;
     e->owner = owner;
     e->cfg = *cfg;
@@ -218,13 +322,14 @@ sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
     sn_zmtp_decoder_config dc = {.maxmsgsize = cfg->maxmsgsize};
     sn_zmtp_decoder_init(&e->dec, &dc);
     e->events = EPOLLIN;
+    e->in_wanted = true;
     rc = sn_reactor_add(r, fd, e->events, io_cb, e, &e->h);
     if (rc < 0) {
         sn_zmtp_decoder_fini(&e->dec);
         sn_zmtp_handshake_fini(&e->hs);
         goto fail_rc;
     }
-    e->last_rx_ms = sn_clock_ms();
+    atomic_init(&e->last_rx_ms, sn_clock_ms());
     if (cfg->handshake_ivl > 0)
         e->hs_timer = sn_reactor_timer_add(r, (uint64_t) cfg->handshake_ivl, hs_timer_cb, e);
     *out = e;
@@ -233,6 +338,7 @@ sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
 fail:
     rc = -ENOMEM;
 fail_rc:
+    pthread_mutex_destroy(&e->mask_lock);
     free(e->in);
     free(e->out);
     free(e);
@@ -258,6 +364,7 @@ sn_engine_free(sn_engine *e)
         sn_msg_close(&e->big);
     sn_zmtp_decoder_fini(&e->dec);
     sn_zmtp_handshake_fini(&e->hs);
+    pthread_mutex_destroy(&e->mask_lock);
     free(e->in);
     free(e->out);
     free(e);
@@ -271,10 +378,7 @@ engine_fail(sn_engine *e, int event, uint32_t value)
         return;
     e->closing = true;
     direct_unregister(e);
-    if (e->h != NULL) {
-        sn_reactor_del(e->r, e->h);
-        e->h = NULL;
-    }
+    unwatch(e);
     if (event == SINEW_EVENT_DISCONNECTED && value == 0)
         value = (uint32_t) e->fd; /* libzmq reports the fd */
     close(e->fd);
@@ -290,10 +394,7 @@ sn_engine_orphan(sn_engine *e)
     direct_unregister(e);
     if (!e->closing) {
         e->closing = true;
-        if (e->h != NULL) {
-            sn_reactor_del(e->r, e->h);
-            e->h = NULL;
-        }
+        unwatch(e);
         close(e->fd);
         e->fd = -1;
     }
@@ -313,9 +414,9 @@ sn_engine_orphan(sn_engine *e)
 bool
 sn_engine_output_empty(sn_engine *e)
 {
-    out_lock(e);
+    direct_lock(e);
     bool empty = e->out_off == e->out_len && !e->have_big;
-    out_unlock(e);
+    direct_unlock(e);
     return empty;
 }
 
@@ -404,9 +505,9 @@ engine_write(sn_engine *e)
     if (e->fd < 0)
         return;
     if (!e->handshaking) {
-        out_lock(e);
+        direct_lock(e);
         int rc = flush_output(e);
-        out_unlock(e);
+        direct_unlock(e);
         if (rc < 0)
             engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
         else
@@ -556,15 +657,21 @@ process_input(sn_engine *e)
             e->in_off += sn;
             sn_msg m;
             if (sn_msg_init_buffer(&m, sbody, ssize) < 0 || deliver(e, &m, sflags) < 0) {
-                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
                 return false;
             }
             continue;
         }
+        /* Commands are the reactor thread's: a borrowing thread stops before one. */
+        if (e->in_app && sn_zmtp_decoder_command_next(&e->dec, e->in + e->in_off,
+                                                      e->in_len - e->in_off)) {
+            e->in_deferred = true;
+            return false;
+        }
         sn_zmtp_event ev;
         int n = sn_zmtp_decoder_feed(&e->dec, e->in + e->in_off, e->in_len - e->in_off, &ev);
         if (n < 0) {
-            engine_fail(e, SINEW_EVENT_DISCONNECTED, (uint32_t) sn_zmtp_decoder_error(&e->dec));
+            input_fail(e, SINEW_EVENT_DISCONNECTED, (uint32_t) sn_zmtp_decoder_error(&e->dec));
             return false;
         }
         e->in_off += (size_t) n;
@@ -574,7 +681,7 @@ process_input(sn_engine *e)
         case SN_ZMTP_EV_FRAME_HEADER:
             if (ev.size > SN_MSG_VSM_MAX) {
                 if (sn_msg_init_size(&e->part, (size_t) ev.size) < 0) {
-                    engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                    input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
                     return false;
                 }
                 e->have_part = true;
@@ -590,7 +697,7 @@ process_input(sn_engine *e)
                 sn_msg_init_buffer(&m, ev.data, (size_t) ev.size);
             }
             if (deliver(e, &m, ev.flags) < 0) {
-                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
                 return false;
             }
             break;
@@ -608,7 +715,8 @@ static void
 engine_read(sn_engine *e)
 {
     bool got = false;
-    for (int rounds = 0; rounds < 16 && e->fd >= 0 && !e->in_blocked; rounds++) {
+    for (int rounds = 0; rounds < 16 && e->fd >= 0 && !e->in_blocked && !e->in_deferred;
+         rounds++) {
         if (e->in_off == e->in_len) {
             e->in_off = e->in_len = 0;
             uint8_t *win;
@@ -620,14 +728,14 @@ engine_read(sn_engine *e)
                 if (n > 0) {
                     sn_zmtp_decoder_body_advance(&e->dec, (size_t) n);
                     got = true;
-                    e->last_rx_ms = sn_clock_ms();
+                    atomic_store_explicit(&e->last_rx_ms, sn_clock_ms(), memory_order_relaxed);
                     /* Collect the frame if that completed it (nothing else may come). */
                     if (!process_input(e))
                         break;
                     continue;
                 }
                 if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                    input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
                     return;
                 }
                 break;
@@ -637,13 +745,13 @@ engine_read(sn_engine *e)
                 /* Deliver what was complete before the peer went away. */
                 if (got && e->pipe != NULL && !e->in_more)
                     sn_pipe_flush(e->pipe);
-                engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
                 return;
             }
             if (n < 0)
                 break;
             e->in_len = (size_t) n;
-            e->last_rx_ms = sn_clock_ms();
+            atomic_store_explicit(&e->last_rx_ms, sn_clock_ms(), memory_order_relaxed);
         }
         got = true;
         if (!process_input(e))
@@ -653,24 +761,96 @@ engine_read(sn_engine *e)
         sn_pipe_flush(e->pipe);
 }
 
-void
-sn_engine_pipe_writable(sn_engine *e)
+/* Reactor thread, input taken: decode what is buffered, then read on. */
+static void
+resume_input(sn_engine *e)
 {
-    if (e->fd < 0 || !e->in_blocked)
+    if (e->fail_event != 0) {
+        engine_fail(e, e->fail_event, e->fail_value);
         return;
-    e->in_blocked = false;
-    if (e->h == NULL) {
-        e->events = EPOLLIN;
-        if (sn_reactor_add(e->r, e->fd, e->events, io_cb, e, &e->h) < 0) {
-            engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
-            return;
-        }
     }
-    want_in(e, true);
     process_input(e);
     /* Publish what was decoded, even if the pipe filled up again. */
     if (e->fd >= 0 && e->pipe != NULL && !e->in_more)
         sn_pipe_flush(e->pipe);
     if (e->fd >= 0 && !e->in_blocked)
         engine_read(e);
+}
+
+void
+sn_engine_pipe_writable(sn_engine *e)
+{
+    if (e->fd < 0 || !input_begin(e))
+        return;
+    if (e->in_blocked) {
+        e->in_blocked = false;
+        pthread_mutex_lock(&e->mask_lock);
+        int rc = 0;
+        if (e->h == NULL) {
+            e->events = EPOLLIN | (e->out_wanted ? EPOLLOUT : 0u);
+            rc = sn_reactor_add(e->r, e->fd, e->events, io_cb, e, &e->h);
+        }
+        pthread_mutex_unlock(&e->mask_lock);
+        if (rc < 0)
+            engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+        else {
+            want_in(e, true);
+            resume_input(e);
+        }
+    }
+    input_end(e);
+}
+
+/* ---- direct input ---------------------------------------------------------------------
+ * An application thread blocked in a receive on this connection's socket may wait on
+ * the fd itself and decode what arrives straight into the pipe: the message then costs
+ * one thread wake-up instead of two (the reactor's, then the application's). The
+ * reactor stops watching input meanwhile. The borrowing thread takes message frames
+ * only; at a command, a failure or the end of the stream it hands the input back and
+ * the reactor thread goes on from there (kick). */
+
+static void
+input_kick(void *arg)
+{
+    sn_engine *e = arg; /* still alive: posted before the engine could be orphaned */
+    if (e->closing || e->fd < 0 || !input_begin(e))
+        return;
+    if (!e->in_blocked)
+        resume_input(e);
+    input_end(e);
+}
+
+int
+sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *token)
+{
+    static _Atomic uint64_t next_token = 1;
+    if (e->closing || e->fd < 0 || e->handshaking || e->pipe == NULL || e->in_busy ||
+        e->in_borrowed || e->in_kicked || e->in_blocked || e->in_off != e->in_len ||
+        e->fail_event != 0 || e->h == NULL)
+        return -1;
+    e->borrow_wake = wake;
+    e->borrow_arg = arg;
+    e->borrow_token = atomic_fetch_add_explicit(&next_token, 1, memory_order_relaxed);
+    *token = e->borrow_token;
+    set_borrowed(e, true);
+    return e->fd;
+}
+
+void
+sn_engine_input_return(sn_engine *e, uint64_t token, bool readable)
+{
+    if (!e->in_borrowed || e->borrow_token != token)
+        return; /* taken back already: the connection ended */
+    if (readable) {
+        e->in_app = true;
+        engine_read(e);
+        e->in_app = false;
+    }
+    e->borrow_wake = NULL;
+    e->borrow_arg = NULL;
+    set_borrowed(e, false);
+    if (e->in_deferred) {
+        e->in_deferred = false;
+        e->in_kicked = sn_reactor_post(e->r, input_kick, e) == 0;
+    }
 }
