@@ -14,7 +14,7 @@
 #define IN_BUF 65536
 #define OUT_BUF 65536
 #define COPY_MAX 8192    /* bodies up to this are copied into the write buffer */
-#define DIRECT_READ 16384 /* bodies missing more than this are read straight in */
+#define LARGE_FRAME 16384 /* after a frame this large, buffer no more than a header */
 #define CMD_MAX 512      /* largest command the engine itself sends (PING/PONG) */
 
 struct sn_engine {
@@ -43,6 +43,7 @@ struct sn_engine {
     bool have_part;
     bool in_more;     /* inside a multipart message coming from the peer */
     bool in_blocked;  /* the pipe is full: not reading */
+    bool in_large;    /* the last frame was large: expect another */
 
     /* Direct input (see sn_engine_input_borrow). Under the direct lock: */
     bool in_busy;      /* the reactor thread is taking input */
@@ -655,6 +656,7 @@ process_input(sn_engine *e)
                                                 e->in_len - e->in_off, &sflags, &sbody, &ssize);
         if (sn > 0) {
             e->in_off += sn;
+            e->in_large = false;
             sn_msg m;
             if (sn_msg_init_buffer(&m, sbody, ssize) < 0 || deliver(e, &m, sflags) < 0) {
                 input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
@@ -679,6 +681,7 @@ process_input(sn_engine *e)
         case SN_ZMTP_EV_NONE:
             return true; /* every byte consumed */
         case SN_ZMTP_EV_FRAME_HEADER:
+            e->in_large = ev.size >= LARGE_FRAME;
             if (ev.size > SN_MSG_VSM_MAX) {
                 if (sn_msg_init_size(&e->part, (size_t) ev.size) < 0) {
                     input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
@@ -719,28 +722,18 @@ engine_read(sn_engine *e)
          rounds++) {
         if (e->in_off == e->in_len) {
             e->in_off = e->in_len = 0;
+            /* A large body still missing bytes is read straight into place, what follows
+             * it into the buffer. After a large frame only a header's worth is buffered,
+             * so that the next large body is not read into the buffer, then copied. */
+            struct iovec iov[2];
+            int niov = 0;
             uint8_t *win;
-            size_t wlen;
-            /* A large body still missing many bytes: read it straight into place. */
+            size_t wlen = 0;
             if (e->have_part && sn_zmtp_decoder_body_window(&e->dec, &win, &wlen) == 0 &&
-                wlen > DIRECT_READ) {
-                ssize_t n = read(e->fd, win, wlen);
-                if (n > 0) {
-                    sn_zmtp_decoder_body_advance(&e->dec, (size_t) n);
-                    got = true;
-                    atomic_store_explicit(&e->last_rx_ms, sn_clock_ms(), memory_order_relaxed);
-                    /* Collect the frame if that completed it (nothing else may come). */
-                    if (!process_input(e))
-                        break;
-                    continue;
-                }
-                if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
-                    return;
-                }
-                break;
-            }
-            ssize_t n = read(e->fd, e->in, IN_BUF);
+                wlen > 0)
+                iov[niov++] = (struct iovec){win, wlen};
+            iov[niov++] = (struct iovec){e->in, e->in_large ? SN_ZMTP_FRAME_HEADER_MAX : IN_BUF};
+            ssize_t n = readv(e->fd, iov, niov);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 /* Deliver what was complete before the peer went away. */
                 if (got && e->pipe != NULL && !e->in_more)
@@ -750,8 +743,13 @@ engine_read(sn_engine *e)
             }
             if (n < 0)
                 break;
-            e->in_len = (size_t) n;
             atomic_store_explicit(&e->last_rx_ms, sn_clock_ms(), memory_order_relaxed);
+            if (niov == 2) {
+                size_t take = (size_t) n < wlen ? (size_t) n : wlen;
+                sn_zmtp_decoder_body_advance(&e->dec, take);
+                n -= (ssize_t) take;
+            }
+            e->in_len = (size_t) n;
         }
         got = true;
         if (!process_input(e))
