@@ -24,6 +24,7 @@ typedef struct sn_reactor sn_reactor;
 typedef struct sn_monitor sn_monitor;
 typedef struct sn_session sn_session;
 typedef struct sn_listener sn_listener;
+typedef struct sn_link sn_link;
 
 /* What a connection needs from its socket's options, copied when it is set up. */
 typedef struct sn_net_config {
@@ -58,10 +59,10 @@ int sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int
  * l): if l leads to an idle connection, take over its input and return the fd to wait
  * on, else -1; wake(arg) is called if the connection ends meanwhile. Then, whatever
  * woke the wait, give it back with return, which first decodes what arrived if the fd
- * was readable. See sn_engine_input_borrow. */
-typedef struct sn_link sn_link;
+ * was readable; it keeps the input (true: wait again) if may_keep and only part of a
+ * frame came. See sn_engine_input_borrow. */
 int sn_session_input_borrow(sn_link *l, void (*wake)(void *), void *arg, uint64_t *token);
-void sn_session_input_return(sn_link *l, uint64_t token, bool readable);
+bool sn_session_input_return(sn_link *l, uint64_t token, bool readable, bool may_keep);
 
 /* Any thread, once: stop reconnecting; flush what the pipe holds within the linger
  * time if connected; free it. */

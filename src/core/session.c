@@ -129,13 +129,14 @@ sn_session_input_borrow(sn_link *l, void (*wake)(void *), void *arg, uint64_t *t
     return fd;
 }
 
-void
-sn_session_input_return(sn_link *l, uint64_t token, bool readable)
+bool
+sn_session_input_return(sn_link *l, uint64_t token, bool readable, bool may_keep)
 {
     pthread_mutex_lock(&l->direct.lock);
-    if (l->direct.engine != NULL)
-        sn_engine_input_return(l->direct.engine, token, readable);
+    bool kept = l->direct.engine != NULL &&
+                sn_engine_input_return(l->direct.engine, token, readable, may_keep);
     pthread_mutex_unlock(&l->direct.lock);
+    return kept;
 }
 
 static bool

@@ -266,23 +266,29 @@ direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
     if (fd < 0)
         return false;
     struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = wfd, .events = POLLIN}};
-    atomic_fetch_add(&s->pollers, 1);
-    if (atomic_load(&s->wake_seq) == seq) { /* else a post came before pollers rose */
+    bool again;
+    do {
+        pfd[0].revents = pfd[1].revents = 0;
+        atomic_fetch_add(&s->pollers, 1);
         int ms = -1;
         if (deadline != UINT64_MAX) {
             uint64_t now = now_ns();
             ms = now >= deadline ? 0 : (int) ((deadline - now + 999999u) / 1000000u);
         }
-        if (poll(pfd, 2, ms) < 0)
+        bool woken = atomic_load(&s->wake_seq) != seq; /* e.g. a post before pollers rose */
+        if (!woken && poll(pfd, 2, ms) < 0)
             pfd[0].revents = pfd[1].revents = 0; /* EINTR: look again */
-    }
-    atomic_fetch_sub(&s->pollers, 1);
-    if (pfd[1].revents & POLLIN) {
-        uint64_t v;
-        ssize_t n = read(wfd, &v, sizeof v);
-        (void) n; /* EAGAIN: a concurrent waiter took it, fine */
-    }
-    sn_session_input_return(l, token, pfd[0].revents != 0);
+        atomic_fetch_sub(&s->pollers, 1); /* before return, whose delivery posts to us */
+        if (pfd[1].revents & POLLIN) {
+            uint64_t v;
+            ssize_t n = read(wfd, &v, sizeof v);
+            (void) n; /* EAGAIN: a concurrent waiter took it, fine */
+            woken = true;
+        }
+        bool may_keep = !woken && pfd[0].revents != 0 &&
+                        (deadline == UINT64_MAX || now_ns() < deadline);
+        again = sn_session_input_return(l, token, pfd[0].revents != 0, may_keep);
+    } while (again);
     return true;
 }
 

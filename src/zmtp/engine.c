@@ -44,6 +44,7 @@ struct sn_engine {
     bool in_more;     /* inside a multipart message coming from the peer */
     bool in_blocked;  /* the pipe is full: not reading */
     bool in_large;    /* the last frame was large: expect another */
+    uint64_t in_delivered; /* message parts put in the pipe */
 
     /* Direct input (see sn_engine_input_borrow). Under the direct lock: */
     bool in_busy;      /* the reactor thread is taking input */
@@ -576,6 +577,7 @@ deliver(sn_engine *e, sn_msg *m, int flags)
     if (flags & SN_ZMTP_FLAG_MORE)
         m->flags |= SN_MSG_MORE;
     e->in_more = (flags & SN_ZMTP_FLAG_MORE) != 0;
+    e->in_delivered++;
     int rc = sn_pipe_write(e->pipe, m);
     if (rc < 0)
         sn_msg_close(m);
@@ -718,8 +720,12 @@ static void
 engine_read(sn_engine *e)
 {
     bool got = false;
+    uint64_t delivered = e->in_delivered;
     for (int rounds = 0; rounds < 16 && e->fd >= 0 && !e->in_blocked && !e->in_deferred;
          rounds++) {
+        /* A borrowing thread has a whole message for its caller: no read to EAGAIN. */
+        if (e->in_app && e->in_delivered != delivered && !e->in_more && e->in_off == e->in_len)
+            break;
         if (e->in_off == e->in_len) {
             e->in_off = e->in_len = 0;
             /* A large body still missing bytes is read straight into place, what follows
@@ -834,16 +840,21 @@ sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *
     return e->fd;
 }
 
-void
-sn_engine_input_return(sn_engine *e, uint64_t token, bool readable)
+bool
+sn_engine_input_return(sn_engine *e, uint64_t token, bool readable, bool may_keep)
 {
     if (!e->in_borrowed || e->borrow_token != token)
-        return; /* taken back already: the connection ended */
+        return false; /* taken back already: the connection ended */
+    uint64_t delivered = e->in_delivered;
     if (readable) {
         e->in_app = true;
         engine_read(e);
         e->in_app = false;
     }
+    /* Only part of a frame came (a large body arrives in pieces): wait for the rest. */
+    if (may_keep && e->in_delivered == delivered && !e->in_deferred && !e->in_blocked &&
+        e->fd >= 0 && e->in_off == e->in_len)
+        return true;
     e->borrow_wake = NULL;
     e->borrow_arg = NULL;
     set_borrowed(e, false);
@@ -851,4 +862,5 @@ sn_engine_input_return(sn_engine *e, uint64_t token, bool readable)
         e->in_deferred = false;
         e->in_kicked = sn_reactor_post(e->r, input_kick, e) == 0;
     }
+    return false;
 }

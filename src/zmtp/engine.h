@@ -47,9 +47,11 @@ void sn_engine_pipe_writable(sn_engine *e);
  * its input to the caller, who waits for the returned fd to be readable; -1 if not. The
  * reactor stops watching input meanwhile. If the connection ends first, wake(arg) is
  * called (the fd is about to close). return: decodes what arrived (if readable) into
- * the pipe and gives the input back; a no-op once the token is stale. */
+ * the pipe and gives the input back, or, if may_keep and nothing was delivered (part of
+ * a frame came), keeps it and returns true: wait on the fd again. A no-op returning
+ * false once the token is stale. */
 int sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *token);
-void sn_engine_input_return(sn_engine *e, uint64_t token, bool readable);
+bool sn_engine_input_return(sn_engine *e, uint64_t token, bool readable, bool may_keep);
 /* Nothing the engine took from its pipe is still waiting to be written. */
 bool sn_engine_output_empty(sn_engine *e);
 /* The owner is going away: close the connection and never call the owner again.
