@@ -16,9 +16,10 @@ sn_now_ms(void)
 int
 sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
 {
-    sn_link *l = calloc(1, sizeof *l);
+    sn_link *l = aligned_alloc(SN_CACHELINE, sizeof *l); /* see sn_queue */
     if (l == NULL)
         return -ENOMEM;
+    memset(l, 0, sizeof *l);
     int rc = sn_queue_init(&l->queues[0], hwm0);
     if (rc < 0)
         goto fail;

@@ -12,7 +12,7 @@ chunk_new(sn_queue *q)
 {
     sn_queue_chunk *c = atomic_exchange_explicit(&q->spare, NULL, memory_order_acquire);
     if (c == NULL)
-        c = malloc(sizeof *c);
+        c = aligned_alloc(SN_CACHELINE, sizeof *c);
     if (c != NULL)
         c->next = NULL;
     return c;
@@ -22,7 +22,7 @@ int
 sn_queue_init(sn_queue *q, uint64_t hwm)
 {
     memset(q, 0, sizeof *q);
-    sn_queue_chunk *c = malloc(sizeof *c);
+    sn_queue_chunk *c = aligned_alloc(SN_CACHELINE, sizeof *c);
     if (c == NULL)
         return -ENOMEM;
     c->next = NULL;

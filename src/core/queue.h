@@ -24,9 +24,11 @@
 #define SN_QUEUE_CHUNK 127
 #define SN_CACHELINE 64
 
+/* Chunks and the queue itself are cache-line aligned (allocate them so): a message then
+ * spans one line, and the two sides' fields never share one. */
 typedef struct sn_queue_chunk {
     sn_msg msgs[SN_QUEUE_CHUNK];
-    struct sn_queue_chunk *next;
+    _Alignas(SN_CACHELINE) struct sn_queue_chunk *next;
 } sn_queue_chunk;
 
 typedef struct sn_queue {
@@ -50,9 +52,10 @@ typedef struct sn_queue {
     uint64_t racked;  /* rmsgs value last stored in ack */
     bool rwake;       /* the writer waits for room: the pipe layer owes it a wake-up */
 
-    /* Shared. */
+    /* Shared: spare is written once per chunk, hwm almost never. */
     _Alignas(SN_CACHELINE) _Atomic(sn_queue_chunk *) spare; /* one recycled chunk */
-    _Atomic uint64_t hwm; /* messages; 0 = no limit. May be raised by a late binder. */
+    _Alignas(SN_CACHELINE) _Atomic uint64_t hwm; /* messages; 0 = no limit. May be raised
+                                                    by a late binder. */
 } sn_queue;
 
 int sn_queue_init(sn_queue *q, uint64_t hwm);   /* -ENOMEM */

@@ -139,12 +139,27 @@ sn_session_input_return(sn_link *l, uint64_t token, bool readable, bool may_keep
     return kept;
 }
 
+/* The reading thread made room in a pipe whose engine stopped reading: it decodes on
+ * itself (see sn_engine_input_resume), saving the I/O thread's wake-up. */
+static bool
+try_resume(sn_pipe *p)
+{
+    sn_link *l = p->link;
+    if (pthread_mutex_trylock(&l->direct.lock) != 0)
+        return false;
+    bool done = l->direct.engine != NULL && sn_engine_input_resume(l->direct.engine);
+    pthread_mutex_unlock(&l->direct.lock);
+    return done;
+}
+
 static bool
 session_post(void *owner, sn_pipe *p, int cmd)
 {
     (void) owner; /* may be gone already: only owner_aux (the reactor) is safe here */
     if (cmd == SN_CMD_ACTIVATE_READ && try_direct(p))
         return false; /* written already: nothing for the I/O thread (drops our ref) */
+    if (cmd == SN_CMD_ACTIVATE_WRITE && try_resume(p))
+        return false;
     session_task *t = malloc(sizeof *t);
     if (t == NULL)
         return false;

@@ -47,9 +47,10 @@ socket_obtain(void)
         sn_mailbox_reopen(&s->mailbox);
         return s;
     }
-    s = calloc(1, sizeof *s);
+    s = aligned_alloc(SN_CACHELINE, sizeof *s);
     if (s == NULL)
         return NULL;
+    memset(s, 0, sizeof *s);
     if (sn_mailbox_init(&s->mailbox) < 0) {
         free(s);
         return NULL;

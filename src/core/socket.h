@@ -27,8 +27,10 @@ typedef struct sn_endpoint_rec {
     void *net;          /* sn_listener (bound) or sn_session (connected), or NULL */
 } sn_endpoint_rec;
 
+/* Cache-line aligned (allocate it so): what other threads write when they post to the
+ * socket (mailbox, wake-up state) stays off the lines its own thread works on. */
 struct sn_socket {
-    pthread_mutex_t lock;
+    _Alignas(SN_CACHELINE) pthread_mutex_t lock;
     uint64_t gen;       /* handle generation, checked under lock */
     uint32_t index;     /* registry slot */
     bool open;          /* false once closed: handles stop resolving */
@@ -38,10 +40,10 @@ struct sn_socket {
     const sn_pattern_ops *ops;
     void *pattern;
     sn_options opt;
-    sn_mailbox mailbox;
+    _Alignas(SN_CACHELINE) sn_mailbox mailbox;
 
     /* Waiting: posters bump wake_seq and futex-wake it when someone sleeps. */
-    _Atomic uint32_t wake_seq;
+    _Alignas(SN_CACHELINE) _Atomic uint32_t wake_seq;
     atomic_int sleepers;
     uint32_t spin_ns;   /* adaptive spin budget, <= opt.spin_us */
     /* A receive waiting on its connection's fd (direct input) waits on this eventfd
@@ -50,7 +52,7 @@ struct sn_socket {
     atomic_int pollers;
 
     /* Multipart ownership between threads. */
-    bool send_busy, recv_busy;
+    _Alignas(SN_CACHELINE) bool send_busy, recv_busy;
     pthread_t send_owner, recv_owner;
     bool rcvmore;
 

@@ -824,6 +824,37 @@ input_kick(void *arg)
     input_end(e);
 }
 
+/* Returns input taken on an application thread: the reactor watches again, and goes on
+ * from where that thread stopped if it had to. */
+static void
+app_input_done(sn_engine *e)
+{
+    e->in_app = false;
+    if (e->in_deferred) {
+        e->in_deferred = false;
+        e->in_kicked = sn_reactor_post(e->r, input_kick, e) == 0;
+    }
+}
+
+bool
+sn_engine_input_resume(sn_engine *e)
+{
+    if (e->closing || e->fd < 0 || e->pipe == NULL || !e->in_blocked || e->in_busy ||
+        e->in_borrowed || e->in_kicked || e->fail_event != 0 || e->h == NULL)
+        return false;
+    e->in_blocked = false;
+    e->in_app = true;
+    process_input(e);
+    if (e->fd >= 0 && e->pipe != NULL && !e->in_more)
+        sn_pipe_flush(e->pipe);
+    if (!e->in_blocked && !e->in_deferred)
+        engine_read(e);
+    if (!e->in_blocked)
+        want_in(e, true);
+    app_input_done(e);
+    return true;
+}
+
 int
 sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *token)
 {
@@ -849,7 +880,6 @@ sn_engine_input_return(sn_engine *e, uint64_t token, bool readable, bool may_kee
     if (readable) {
         e->in_app = true;
         engine_read(e);
-        e->in_app = false;
     }
     /* Only part of a frame came (a large body arrives in pieces): wait for the rest. */
     if (may_keep && e->in_delivered == delivered && !e->in_deferred && !e->in_blocked &&
@@ -858,9 +888,6 @@ sn_engine_input_return(sn_engine *e, uint64_t token, bool readable, bool may_kee
     e->borrow_wake = NULL;
     e->borrow_arg = NULL;
     set_borrowed(e, false);
-    if (e->in_deferred) {
-        e->in_deferred = false;
-        e->in_kicked = sn_reactor_post(e->r, input_kick, e) == 0;
-    }
+    app_input_done(e);
     return false;
 }

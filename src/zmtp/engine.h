@@ -52,6 +52,10 @@ void sn_engine_pipe_writable(sn_engine *e);
  * false once the token is stale. */
 int sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *token);
 bool sn_engine_input_return(sn_engine *e, uint64_t token, bool readable, bool may_keep);
+/* Same conditions: the engine stopped reading because the pipe was full, and its reader
+ * (the caller) made room. Instead of waking the reactor thread, decode what is buffered
+ * and read on from the fd here, as a borrower would. False if that cannot be done now. */
+bool sn_engine_input_resume(sn_engine *e);
 /* Nothing the engine took from its pipe is still waiting to be written. */
 bool sn_engine_output_empty(sn_engine *e);
 /* The owner is going away: close the connection and never call the owner again.
