@@ -139,16 +139,35 @@ sn_pipe_check_read(sn_pipe *p)
     return ok;
 }
 
-int
-sn_pipe_read(sn_pipe *p, sn_msg *msg)
+static int
+pipe_read(sn_pipe *p, sn_msg *msg, bool burst)
 {
     if (peer_expired(p))
         return -EAGAIN;
-    int rc = sn_queue_read(p->in, msg);
+    int rc = burst ? sn_queue_read_burst(p->in, msg) : sn_queue_read(p->in, msg);
     owe_writer(p);
     if (rc < 0 && p->peer_gone)
         p->owner_ops->drained(p->owner, p);
     return rc;
+}
+
+int
+sn_pipe_read(sn_pipe *p, sn_msg *msg)
+{
+    return pipe_read(p, msg, false);
+}
+
+int
+sn_pipe_read_burst(sn_pipe *p, sn_msg *msg)
+{
+    return pipe_read(p, msg, true);
+}
+
+void
+sn_pipe_read_end(sn_pipe *p)
+{
+    sn_queue_read_end(p->in);
+    owe_writer(p);
 }
 
 void

@@ -91,6 +91,9 @@ int sn_pipe_write(sn_pipe *p, sn_msg *msg);
 void sn_pipe_flush(sn_pipe *p);
 bool sn_pipe_check_read(sn_pipe *p);
 int sn_pipe_read(sn_pipe *p, sn_msg *msg);
+/* A burst of reads, then read_end (see sn_queue_read_burst). */
+int sn_pipe_read_burst(sn_pipe *p, sn_msg *msg);
+void sn_pipe_read_end(sn_pipe *p);
 
 /* Owner lets go of its end: the peer gets PEER_TERM and may drain queued messages until
  * linger_deadline (ms clock; 0 = discard now, UINT64_MAX = forever). Drops the owner's

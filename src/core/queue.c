@@ -160,8 +160,8 @@ sn_queue_check_read(sn_queue *q)
     return q->rparts < q->ravail;
 }
 
-int
-sn_queue_read(sn_queue *q, sn_msg *msg)
+static int
+read_one(sn_queue *q, sn_msg *msg, bool ack)
 {
     if (!sn_queue_check_read(q))
         return -EAGAIN;
@@ -175,7 +175,26 @@ sn_queue_read(sn_queue *q, sn_msg *msg)
     q->rparts++;
     if (!sn_msg_more(msg)) {
         q->rmsgs++;
-        ack_update(q, false);
+        if (ack)
+            ack_update(q, false);
     }
     return 0;
+}
+
+int
+sn_queue_read(sn_queue *q, sn_msg *msg)
+{
+    return read_one(q, msg, true);
+}
+
+int
+sn_queue_read_burst(sn_queue *q, sn_msg *msg)
+{
+    return read_one(q, msg, false);
+}
+
+void
+sn_queue_read_end(sn_queue *q)
+{
+    ack_update(q, false);
 }

@@ -75,5 +75,10 @@ bool sn_queue_flush(sn_queue *q);
  * has it now: the caller clears rwake and wakes the writer. */
 bool sn_queue_check_read(sn_queue *q);
 int sn_queue_read(sn_queue *q, sn_msg *msg);
+/* Like read, but the consumed count is published only by read_end (or when the queue
+ * runs dry): a reader taking many messages at once then touches the line the writer
+ * watches once, not once per message. Call read_end after the burst. */
+int sn_queue_read_burst(sn_queue *q, sn_msg *msg);
+void sn_queue_read_end(sn_queue *q);
 
 #endif /* SINEW_CORE_QUEUE_H */

@@ -435,7 +435,7 @@ fill_output(sn_engine *e)
         e->out_off = e->out_len = 0;
     while (!e->have_big && e->out_len + SN_ZMTP_FRAME_HEADER_MAX < OUT_BUF) {
         sn_msg m;
-        if (sn_pipe_read(e->pipe, &m) < 0)
+        if (sn_pipe_read_burst(e->pipe, &m) < 0)
             break;
         size_t size = sn_msg_size(&m);
         int flags = sn_msg_more(&m) ? SN_ZMTP_FLAG_MORE : 0;
@@ -452,6 +452,7 @@ fill_output(sn_engine *e)
             e->have_big = true;
         }
     }
+    sn_pipe_read_end(e->pipe);
 }
 
 /* Writes buffered output; 1 done (all out), 0 the kernel is full (EAGAIN), -1 the
