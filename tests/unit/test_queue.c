@@ -213,3 +213,32 @@ Test(queue, fini_closes_every_queued_message_once)
     sn_queue_fini(&q);
     cr_assert_eq(frees, N + 5, "fini freed %d of %d", frees, N + 5);
 }
+
+Test(queue, burst_reads_publish_room_once_at_the_end)
+{
+    enum { HWM = 4 };
+    sn_queue q;
+    cr_assert_eq(sn_queue_init(&q, HWM), 0);
+    for (uint32_t i = 0; i < HWM; i++)
+        put(&q, i, false);
+    sn_queue_flush(&q);
+    cr_assert_not(sn_queue_check_write(&q), "accepted at the hwm");
+    /* Burst reads leave the consumed count unpublished: the writer still sees a full
+     * queue, and is not owed a wake-up yet. */
+    for (uint32_t i = 0; i < HWM - 1; i++) {
+        sn_msg m;
+        sn_msg_init(&m);
+        cr_assert_eq(sn_queue_read_burst(&q, &m), 0);
+        sn_msg_close(&m);
+    }
+    cr_assert_not(q.rwake, "a burst read published the consumed count");
+    cr_assert_not(sn_queue_check_write(&q), "room seen before the burst ended");
+    /* The end of the burst publishes it: below the low-water mark the writer is owed its
+     * wake-up and finds room. */
+    sn_queue_read_end(&q);
+    cr_assert(q.rwake, "read_end did not tell the waiting writer");
+    q.rwake = false;
+    cr_assert(sn_queue_check_write(&q), "writer refused after read_end made room");
+    cr_assert_eq(take(&q, NULL), HWM - 1);
+    sn_queue_fini(&q);
+}
