@@ -1,7 +1,7 @@
 # tests/interop: sinew against real libzmq (and raw ZMTP peers) over tcp and ipc.
 if HAVE_CRITERION
 if HAVE_LIBZMQ
-INTEROP_TESTS = tests/interop/test_interop_data tests/interop/test_interop_robust tests/interop/test_interop_net
+INTEROP_TESTS = tests/interop/test_interop_data tests/interop/test_interop_robust tests/interop/test_interop_net tests/interop/test_interop_direct
 check_PROGRAMS += $(INTEROP_TESTS)
 TESTS += $(INTEROP_TESTS)
 tests_interop_test_interop_data_SOURCES = tests/interop/test_interop_data.c tests/interop/interop.h
@@ -13,5 +13,8 @@ tests_interop_test_interop_robust_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 tests_interop_test_interop_net_SOURCES = tests/interop/test_interop_net.c tests/interop/interop.h
 tests_interop_test_interop_net_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_net_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+tests_interop_test_interop_direct_SOURCES = tests/interop/test_interop_direct.c tests/interop/interop.h
+tests_interop_test_interop_direct_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
+tests_interop_test_interop_direct_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 endif
 endif
