@@ -2,6 +2,7 @@
  * heartbeats (RFC 37 PING/PONG) and the handshake deadline. Peer input never asserts:
  * any malformed byte ends this one connection, reported to the session. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -47,7 +48,8 @@ struct sn_engine {
     uint64_t in_delivered; /* message parts put in the pipe */
 
     /* Direct input (see sn_engine_input_borrow). Under the direct lock: */
-    bool in_busy;      /* the reactor thread is taking input */
+    atomic_bool in_busy; /* the reactor thread is taking input; read first (acquire), so
+                            no read of input state is hoisted above it */
     bool in_borrowed;  /* an application thread reads the fd (also under mask_lock) */
     bool in_kicked;    /* input left for the reactor thread: no borrowing until it ran */
     uint64_t borrow_token;
@@ -67,6 +69,7 @@ struct sn_engine {
 
     sn_timer_id hb_timer;
     _Atomic uint64_t last_rx_ms;
+    uint64_t ping_sent_ms; /* first PING sent after the peer last spoke */
     uint64_t peer_ttl_ms;
 
     sn_link *direct;  /* registered for direct output on this link (see pipe.h) */
@@ -189,6 +192,30 @@ queue_bytes(sn_engine *e, const uint8_t *p, size_t n)
     direct_unlock(e);
 }
 
+/* The peer is dead when it has said nothing for `timeout`: counted, when we send PINGs,
+ * from the first PING it left unanswered (as libzmq does), so that a stall of this
+ * process alone does not end a live connection. Bytes waiting unread (our pipe is full,
+ * or an application thread holds the input) also count as the peer speaking. */
+static bool
+peer_silent(sn_engine *e, uint64_t now, uint64_t timeout)
+{
+    uint64_t last_rx = atomic_load_explicit(&e->last_rx_ms, memory_order_relaxed);
+    uint64_t since = last_rx;
+    if (e->cfg.heartbeat_ivl > 0) {
+        if (e->ping_sent_ms <= last_rx)
+            return false; /* nothing asked since it last spoke: the next PING asks */
+        since = e->ping_sent_ms;
+    }
+    if (now - since <= timeout)
+        return false;
+    struct pollfd pfd = {.fd = e->fd, .events = POLLIN};
+    if (poll(&pfd, 1, 0) == 1 && pfd.revents == POLLIN) {
+        atomic_store_explicit(&e->last_rx_ms, now, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
 static void
 hb_timer_cb(void *arg)
 {
@@ -199,9 +226,8 @@ hb_timer_cb(void *arg)
                                                      : (uint64_t) e->cfg.heartbeat_ivl;
     if (e->peer_ttl_ms > 0 && (timeout == 0 || e->peer_ttl_ms < timeout))
         timeout = e->peer_ttl_ms;
-    uint64_t last_rx = atomic_load_explicit(&e->last_rx_ms, memory_order_relaxed);
-    if (timeout > 0 && now - last_rx > timeout) {
-        engine_fail(e, SINEW_EVENT_DISCONNECTED, 0); /* the peer went silent */
+    if (timeout > 0 && peer_silent(e, now, timeout)) {
+        engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
         return;
     }
     if (e->cfg.heartbeat_ivl > 0) {
@@ -210,6 +236,8 @@ hb_timer_cb(void *arg)
                                                sn_zmtp_ping_ttl_from_ms(e->cfg.heartbeat_ttl),
                                                NULL, 0);
         if (n > 0) {
+            if (e->ping_sent_ms <= atomic_load_explicit(&e->last_rx_ms, memory_order_relaxed))
+                e->ping_sent_ms = now; /* the first PING since the peer last spoke */
             queue_bytes(e, cmd, (size_t) n);
             engine_write(e);
         }
@@ -236,7 +264,7 @@ input_begin(sn_engine *e)
     direct_lock(e);
     bool ok = !e->in_borrowed;
     if (ok) {
-        e->in_busy = true;
+        atomic_store_explicit(&e->in_busy, true, memory_order_relaxed);
         e->in_kicked = false;
     }
     direct_unlock(e);
@@ -247,7 +275,7 @@ static void
 input_end(sn_engine *e)
 {
     direct_lock(e);
-    e->in_busy = false;
+    atomic_store_explicit(&e->in_busy, false, memory_order_release);
     direct_unlock(e);
 }
 
@@ -378,8 +406,8 @@ engine_fail(sn_engine *e, int event, uint32_t value)
 {
     if (e->closing)
         return;
+    direct_unregister(e); /* first: application threads read `closing` under its lock */
     e->closing = true;
-    direct_unregister(e);
     unwatch(e);
     if (event == SINEW_EVENT_DISCONNECTED && value == 0)
         value = (uint32_t) e->fd; /* libzmq reports the fd */
@@ -542,7 +570,7 @@ engine_write(sn_engine *e)
 void
 sn_engine_pipe_readable(sn_engine *e)
 {
-    if (e->fd >= 0 && !e->handshaking && !(e->events & EPOLLOUT))
+    if (e->fd >= 0 && !e->handshaking && !e->out_wanted)
         engine_write(e);
 }
 
@@ -837,11 +865,21 @@ app_input_done(sn_engine *e)
     }
 }
 
+/* Direct lock held: true if an application thread may not take the input now. The
+ * reactor thread's flag is read first: input state is only looked at once it is not
+ * using it. */
+static bool
+input_taken(sn_engine *e)
+{
+    return atomic_load_explicit(&e->in_busy, memory_order_acquire) || e->in_borrowed ||
+           e->in_kicked || e->closing || e->fd < 0 || e->pipe == NULL ||
+           e->fail_event != 0 || e->h == NULL;
+}
+
 bool
 sn_engine_input_resume(sn_engine *e)
 {
-    if (e->closing || e->fd < 0 || e->pipe == NULL || !e->in_blocked || e->in_busy ||
-        e->in_borrowed || e->in_kicked || e->fail_event != 0 || e->h == NULL)
+    if (input_taken(e) || !e->in_blocked)
         return false;
     e->in_blocked = false;
     e->in_app = true;
@@ -860,9 +898,7 @@ int
 sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *token)
 {
     static _Atomic uint64_t next_token = 1;
-    if (e->closing || e->fd < 0 || e->handshaking || e->pipe == NULL || e->in_busy ||
-        e->in_borrowed || e->in_kicked || e->in_blocked || e->in_off != e->in_len ||
-        e->fail_event != 0 || e->h == NULL)
+    if (input_taken(e) || e->handshaking || e->in_blocked || e->in_off != e->in_len)
         return -1;
     e->borrow_wake = wake;
     e->borrow_arg = arg;
