@@ -57,7 +57,8 @@ int sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int
                        sn_session **out);
 /* Direct input (any thread, for a receive about to block on a socket whose one pipe is
  * l): if l leads to an idle connection, take over its input and return the fd to wait
- * on, else -1; wake(arg) is called if the connection ends meanwhile. Then, whatever
+ * on; -EBUSY if the I/O thread is using that input just now, another negative value if
+ * there is none to take; wake(arg) is called if the connection ends meanwhile. Then, whatever
  * woke the wait, give it back with return, which first decodes what arrived if the fd
  * was readable; it keeps the input (true: wait again) if may_keep and only part of a
  * frame came. See sn_engine_input_borrow. */

@@ -124,7 +124,7 @@ sn_session_input_borrow(sn_link *l, void (*wake)(void *), void *arg, uint64_t *t
 {
     pthread_mutex_lock(&l->direct.lock);
     sn_engine *e = l->direct.engine;
-    int fd = e != NULL ? sn_engine_input_borrow(e, wake, arg, token) : -1;
+    int fd = e != NULL ? sn_engine_input_borrow(e, wake, arg, token) : -ENOENT;
     pthread_mutex_unlock(&l->direct.lock);
     return fd;
 }

@@ -256,16 +256,18 @@ socket_post(void *owner, sn_pipe *p, int cmd)
  * paid off and halves when it did not, so idle sockets soon stop burning CPU. */
 static int lazy_eventfd(atomic_int *fd);
 
+#define BORROW_RETRY_NS 1000000u
+
 /* Direct input (see net.h): waits on the connection's fd and our wait_fd instead of
- * the futex, so that what arrives wakes this thread only. False if l's connection
- * cannot be borrowed now. Lock not held. */
-static bool
+ * the futex, so that what arrives wakes this thread only. Returns 0 after such a wait,
+ * or why l's connection could not be borrowed (-EBUSY: only for now). Lock not held. */
+static int
 direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
 {
     uint64_t token;
     int fd = sn_session_input_borrow(l, wake_cb, s, &token);
     if (fd < 0)
-        return false;
+        return fd;
     struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = wfd, .events = POLLIN}};
     bool again;
     do {
@@ -290,7 +292,7 @@ direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
                         (deadline == UINT64_MAX || now_ns() < deadline);
         again = sn_session_input_return(l, token, pfd[0].revents != 0, may_keep);
     } while (again);
-    return true;
+    return 0;
 }
 
 static void
@@ -311,12 +313,17 @@ socket_wait(sn_socket *s, uint64_t deadline, bool input)
     pthread_mutex_unlock(&s->lock);
 
     if (dl != NULL) {
-        bool waited = direct_wait(s, dl, wfd, seq, deadline);
+        int rc = direct_wait(s, dl, wfd, seq, deadline);
         sn_link_unref(dl);
-        if (waited) {
+        if (rc == 0) {
             pthread_mutex_lock(&s->lock);
             return;
         }
+        /* The I/O thread is using the input (e.g. answering a PING): sleep a little
+         * only, then try to take the connection again. */
+        uint64_t now = now_ns();
+        if (rc == -EBUSY && deadline > now + BORROW_RETRY_NS)
+            deadline = now + BORROW_RETRY_NS;
     }
     bool woke = false;
     if (budget > 0) {

@@ -44,7 +44,8 @@ void sn_engine_pipe_writable(sn_engine *e);
 
 /* Direct input, called by an application thread under the link's direct lock while the
  * engine is registered (see pipe.h). borrow: if the connection is idle and ready, hands
- * its input to the caller, who waits for the returned fd to be readable; -1 if not. The
+ * its input to the caller, who waits for the returned fd to be readable; -EBUSY while
+ * the reactor thread is using it (try again soon), another negative value if not. The
  * reactor stops watching input meanwhile. If the connection ends first, wake(arg) is
  * called (the fd is about to close). return: decodes what arrived (if readable) into
  * the pipe and gives the input back, or, if may_keep and nothing was delivered (part of

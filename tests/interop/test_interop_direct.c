@@ -458,6 +458,39 @@ Test(interop_direct, process_stall_keeps_heartbeating_link, .init = ip_setup,
     }
 }
 
+/* ---- 1c. back on the connection after each PING ------------------------------------ */
+
+/* While a receive holds the connection, each PING is handed to the I/O thread; the
+ * receive then takes the connection again (it does not stay on its futex for the rest
+ * of the call), so the message that finally comes still wakes it directly. */
+static bool
+ping_return_round(const char *transport, char *why, size_t len)
+{
+    hb_link k;
+    if (!hb_connect(transport, &k, why, len))
+        return false;
+    rx r;
+    rx_start(&r, k.s->s, false);
+    pid_t tid = atomic_load(&r.tid);
+    for (int i = 0; i < 6; i++) {
+        usleep(120000); /* two or three PINGs each way */
+        HB_CHECK(dt_wait_polling(tid, 200),
+                 "check %d: the receive stays off the connection after PINGs (syscall %ld)",
+                 i, dt_syscall_of(tid));
+    }
+    HB_CHECK(zmq_send(k.z->s, "at last", 7, 0) == 7, "libzmq send: errno %d", errno);
+    rx_join(&r, 5000);
+    HB_CHECK(r.rc == 7 && memcmp(r.buf, "at last", 7) == 0, "receive: rc %d errno %d",
+             r.rc, r.err);
+    return hb_link_ok(&k, why, len);
+}
+
+Test(interop_direct, back_on_connection_after_each_ping, .init = ip_setup,
+     .fini = ip_teardown, .timeout = 60)
+{
+    hb_run(ping_return_round);
+}
+
 /* ---- 1b. a long stream interleaved with heartbeats -------------------------------- */
 
 #define STREAM_N 2000
