@@ -486,4 +486,19 @@ ip_raw_handshake(const char *ep, const char *type)
     return fd;
 }
 
+/* Accepts one connection on listening lfd and plays a raw PAIR peer's side of the
+ * handshake (greeting, READY) on it; returns the connection's fd. */
+static inline int
+ip_raw_accept_pair(int lfd)
+{
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 5000), 1, "nothing to accept");
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert_geq(fd, 0);
+    ip_raw_write(fd, ip_greeting, sizeof ip_greeting);
+    uint8_t ready[64];
+    ip_raw_write(fd, ready, ip_ready(ready, "PAIR"));
+    return fd;
+}
+
 #endif

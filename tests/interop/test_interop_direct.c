@@ -887,13 +887,7 @@ Test(interop_direct, waiter_leaves_fd_of_dropped_connection, .init = ip_setup,
         ip_setint(s, SINEW_RCVTIMEO, 5000);
         ip_sock *mon = ip_monitor(s, SINEW_EVENT_ALL);
         ip_connect(s, ep);
-        struct pollfd p = {.fd = lfd, .events = POLLIN};
-        cr_assert_eq(poll(&p, 1, 5000), 1);
-        int fd = accept(lfd, NULL, NULL);
-        cr_assert_geq(fd, 0);
-        ip_raw_write(fd, ip_greeting, sizeof ip_greeting);
-        uint8_t ready[64];
-        ip_raw_write(fd, ready, ip_ready(ready, "PAIR"));
+        int fd = ip_raw_accept_pair(lfd);
         ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000);
         /* One message so the pipe is attached and the engine idle. */
         static const uint8_t msg[] = {0x00, 0x02, 'h', 'i'};

@@ -294,13 +294,7 @@ Test(interop_robust, heartbeat_timeout_silent_peer, .init = ip_setup, .fini = ip
     ip_sock *mon = ip_monitor(s, SINEW_EVENT_ALL);
     ip_connect(s, ep);
 
-    struct pollfd p = {.fd = lfd, .events = POLLIN};
-    cr_assert_eq(poll(&p, 1, 5000), 1);
-    int fd = accept(lfd, NULL, NULL);
-    cr_assert_geq(fd, 0);
-    ip_raw_write(fd, ip_greeting, sizeof ip_greeting);
-    uint8_t ready[64];
-    ip_raw_write(fd, ready, ip_ready(ready, "PAIR"));
+    int fd = ip_raw_accept_pair(lfd);
     ip_event ev;
     ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, &ev, 5000);
     uint64_t t0 = ip_now_ms();
