@@ -4,9 +4,11 @@
  * with one network peer, so each borrows its connection's input (see
  * sn_engine_input_borrow), while 10 ms heartbeats on both sides keep sending PINGs and
  * PONGs that the borrowing threads must hand back to the I/O threads (kicks). Every
- * payload is checked; a dropped connection is reported. Usage: stress_direct [round
+ * payload is checked; a dropped connection is reported. Then several threads share one
+ * receiving socket (see shared_receivers). Usage: stress_direct [round
  * trips, default 20000]. Exit status 0 on success; each failure prints what went
  * wrong. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -106,6 +108,71 @@ no_disconnect(void *m, const char *who)
     CHECK(n < 0, "%s: connection dropped during the run (heartbeat or kick lost)", who);
 }
 
+/* Phase two: three threads receive from one PULL socket fed over tcp, so they take turns
+ * borrowing its connection and decoding on after the HWM (sn_engine_input_resume). Every
+ * message must arrive exactly once. */
+#define RECEIVERS 3
+
+static void *shared_pull;
+static uint8_t *seen;
+static long shared_total;
+
+static void *
+shared_receiver(void *arg)
+{
+    long *count = arg;
+    for (;;) {
+        uint64_t v;
+        int n = sinew_recv(shared_pull, &v, sizeof v, 0);
+        if (n < 0 && errno == EAGAIN)
+            return NULL; /* quiet for RCVTIMEO: the sender is done */
+        CHECK(n == (int) sizeof v, "shared receive: rc %d errno %d", n, errno);
+        CHECK(v < (uint64_t) shared_total, "shared receive: bad value %llu",
+              (unsigned long long) v);
+        /* Each value is sent once: a second sighting is a duplicate delivery. */
+        CHECK(__atomic_exchange_n(&seen[v], 1, __ATOMIC_RELAXED) == 0,
+              "message %llu delivered twice", (unsigned long long) v);
+        (*count)++;
+    }
+}
+
+static void
+shared_receivers(long total)
+{
+    shared_total = total;
+    seen = calloc((size_t) total, 1);
+    CHECK(seen != NULL, "calloc");
+    shared_pull = sinew_socket(ctx, SINEW_PULL);
+    void *push = sinew_socket(ctx, SINEW_PUSH);
+    CHECK(shared_pull != NULL && push != NULL, "socket");
+    set(shared_pull, SINEW_RCVTIMEO, 2000);
+    set(shared_pull, SINEW_RCVHWM, 100); /* reach the HWM often: resumes race too */
+    set(push, SINEW_LINGER, -1);
+    CHECK(sinew_bind(shared_pull, "tcp://127.0.0.1:*") == 0, "bind: errno %d", errno);
+    char ep[256];
+    size_t len = sizeof ep;
+    CHECK(sinew_getsockopt(shared_pull, SINEW_LAST_ENDPOINT, ep, &len) == 0, "endpoint");
+    CHECK(sinew_connect(push, ep) == 0, "connect %s: errno %d", ep, errno);
+    pthread_t th[RECEIVERS];
+    long counts[RECEIVERS] = {0};
+    for (int i = 0; i < RECEIVERS; i++)
+        CHECK(pthread_create(&th[i], NULL, shared_receiver, &counts[i]) == 0, "thread");
+    for (uint64_t v = 0; v < (uint64_t) total; v++) {
+        CHECK(sinew_send(push, &v, sizeof v, 0) == (int) sizeof v, "send: errno %d", errno);
+        if (v % 500 == 0)
+            usleep(200); /* let the receivers run dry and borrow the connection */
+    }
+    long got = 0;
+    for (int i = 0; i < RECEIVERS; i++) {
+        pthread_join(th[i], NULL);
+        got += counts[i];
+    }
+    CHECK(got == total, "shared receivers got %ld of %ld messages", got, total);
+    sinew_close(push);
+    sinew_close(shared_pull);
+    free(seen);
+}
+
 static void
 on_alarm(int sig)
 {
@@ -151,13 +218,15 @@ main(int argc, char **argv)
     pthread_join(e, NULL);
     no_disconnect(mon_p, "pinger");
     no_disconnect(mon_e, "echo");
+    shared_receivers(round_trips * 5);
 
     sinew_close(pinger_sock);
     sinew_close(echo_sock);
     sinew_close(mon_p);
     sinew_close(mon_e);
     CHECK(sinew_ctx_term(ctx) == 0, "term");
-    printf("ok: %ld round trips over tcp, heartbeats every 10 ms on both sides\n",
-           round_trips);
+    printf("ok: %ld round trips over tcp, heartbeats every 10 ms on both sides; %ld "
+           "messages to %d receivers sharing one connection\n",
+           round_trips, round_trips * 5, RECEIVERS);
     return 0;
 }
