@@ -251,12 +251,9 @@ socket_post(void *owner, sn_pipe *p, int cmd)
     return true;
 }
 
-/* Waits until something may have changed or deadline (ns, UINT64_MAX = never) passes.
- * Lock held on entry and exit. Spins first, for a budget that doubles when spinning
- * paid off and halves when it did not, so idle sockets soon stop burning CPU. */
 static int lazy_eventfd(atomic_int *fd);
 
-#define BORROW_RETRY_NS 1000000u
+#define BORROW_RETRY_NS 1000000u /* input busy in the I/O thread: look again this soon */
 
 /* Direct input (see net.h): waits on the connection's fd and our wait_fd instead of
  * the futex, so that what arrives wakes this thread only. Returns 0 after such a wait,
@@ -295,6 +292,10 @@ direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
     return 0;
 }
 
+/* Waits until something may have changed or deadline (ns, UINT64_MAX = never) passes.
+ * Lock held on entry and exit. Spins first, for a budget that doubles when spinning
+ * paid off and halves when it did not, so idle sockets soon stop burning CPU. A
+ * receive (input) may wait on its peer's connection instead (direct_wait). */
 static void
 socket_wait(sn_socket *s, uint64_t deadline, bool input)
 {
