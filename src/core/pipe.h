@@ -73,6 +73,7 @@ struct sn_link {
         pthread_mutex_t lock;
         void *engine;
         _Atomic uint64_t last_ns; /* last notification: tells bursts from idle sends */
+        uint64_t last_msgs;       /* messages sent by then (sending thread only) */
     } direct;
 };
 

@@ -93,9 +93,10 @@ session_task_run(void *arg)
     sn_link_unref(p->link);
 }
 
-/* Sends that come after a quiet spell this long are written by the sending thread
- * itself (see pipe.h, direct output); closer ones are left to the I/O thread, which
- * batches them into fewer, larger writes. */
+/* Sends that come after a quiet spell this long per message sent since the last one
+ * (the sending thread is slower than this) are written by the sending thread itself
+ * (see pipe.h, direct output); closer ones are left to the I/O thread, which batches
+ * them into fewer, larger writes. */
 #define DIRECT_GAP_NS 20000u
 
 static uint64_t
@@ -112,7 +113,12 @@ try_direct(sn_pipe *p)
     sn_link *l = p->link;
     uint64_t now = now_ns();
     uint64_t last = atomic_exchange_explicit(&l->direct.last_ns, now, memory_order_relaxed);
-    if (now - last < DIRECT_GAP_NS || pthread_mutex_trylock(&l->direct.lock) != 0)
+    /* Messages sent since the last notification (p->in is the sender's queue, and this
+     * runs on the sending thread): a stream notifies rarely but sends many. */
+    uint64_t sent = p->in->wmsgs - l->direct.last_msgs;
+    l->direct.last_msgs = p->in->wmsgs;
+    if (now - last < DIRECT_GAP_NS * (sent > 0 ? sent : 1) ||
+        pthread_mutex_trylock(&l->direct.lock) != 0)
         return false;
     bool done = l->direct.engine != NULL && sn_engine_direct_write(l->direct.engine);
     pthread_mutex_unlock(&l->direct.lock);
