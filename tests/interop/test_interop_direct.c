@@ -1018,3 +1018,109 @@ Test(interop_direct, commands_in_borrowed_input_go_to_io_thread, .init = ip_setu
         ip_close(s);
     }
 }
+
+/* ---- direct output ------------------------------------------------------------------ */
+
+/* Write system calls made so far by thread tid (task I/O accounting), or -1. */
+static long
+dt_syscw(pid_t tid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/self/task/%d/io", (int) tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    long v = -1;
+    while (v < 0 && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "syscw: %ld", &v) != 1)
+            v = -1;
+    fclose(f);
+    return v;
+}
+
+/* The thread id of the context's (only) I/O thread. */
+static pid_t
+dt_io_tid(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    cr_assert_not_null(d);
+    pid_t found = 0;
+    struct dirent *de;
+    while (found == 0 && (de = readdir(d)) != NULL) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        if (fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "sinew/io/", 9) == 0)
+            found = (pid_t) atoi(de->d_name);
+        fclose(f);
+    }
+    closedir(d);
+    cr_assert_neq(found, 0, "no sinew I/O thread");
+    return found;
+}
+
+typedef struct drain {
+    void *z;
+    int n, got;
+} drain;
+
+static void *
+drain_main(void *arg)
+{
+    drain *d = arg;
+    char buf[16];
+    while (d->got < d->n && zmq_recv(d->z, buf, sizeof buf, 0) >= 0)
+        d->got++;
+    return NULL;
+}
+
+/* Sends that find the connection idle are written by the sending thread itself (the I/O
+ * thread makes no write for them); a stream is left to the I/O thread, which batches it
+ * (the sending thread writes only now and then). */
+Test(interop_direct, idle_sends_written_directly_streams_batched, .init = ip_setup,
+     .fini = ip_teardown, .timeout = 60)
+{
+    for (int t = 0; t < 2; t++) {
+        ip_sock *z = ip_socket(true, ZMQ_PULL);
+        ip_setint(z, ZMQ_RCVTIMEO, 5000);
+        ip_sock *s = ip_socket(false, SINEW_PUSH);
+        char ep[256];
+        ip_bind(z, transports[t], ep, sizeof ep);
+        ip_connect(s, ep);
+        ip_send_str(s, "hello", 0);
+        ip_recv_str(z, "hello");
+        pid_t io = dt_io_tid(), self = dt_gettid();
+
+        enum { IDLE = 100, STREAM = 20000 };
+        long io0 = dt_syscw(io);
+        cr_assert_geq(io0, 0, "no task I/O accounting");
+        for (int i = 0; i < IDLE; i++) {
+            usleep(2000);
+            ip_send_str(s, "idle", 0);
+            ip_recv_str(z, "idle");
+        }
+        long io_writes = dt_syscw(io) - io0;
+        cr_assert_leq(io_writes, IDLE / 10,
+                      "%s: the I/O thread made %ld writes for %d sends to an idle "
+                      "connection (direct output not used)", transports[t], io_writes, IDLE);
+
+        drain d = {.z = z->s, .n = STREAM};
+        pthread_t th;
+        cr_assert_eq(pthread_create(&th, NULL, drain_main, &d), 0);
+        long self0 = dt_syscw(self);
+        for (int i = 0; i < STREAM; i++)
+            cr_assert_eq(sinew_send(s->s, "stream", 6, 0), 6, "send: errno %d", errno);
+        long self_writes = dt_syscw(self) - self0;
+        cr_assert(dt_join(th, 10000), "%s: libzmq receiver stuck", transports[t]);
+        cr_assert_eq(d.got, STREAM, "%s: %d of %d streamed messages arrived", transports[t],
+                     d.got, STREAM);
+        cr_assert_leq(self_writes, STREAM / 10,
+                      "%s: the sending thread made %ld writes for a %d-message stream "
+                      "(not batched by the I/O thread)", transports[t], self_writes, STREAM);
+        cr_log_info("%s: I/O thread writes for %d idle sends: %ld; sending thread writes for "
+                    "a %d-message stream: %ld", transports[t], IDLE, io_writes, STREAM,
+                    self_writes);
+    }
+}
