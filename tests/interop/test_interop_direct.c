@@ -1095,7 +1095,8 @@ Test(interop_direct, idle_sends_written_directly_streams_batched, .init = ip_set
 
         enum { IDLE = 100, STREAM = 20000 };
         long io0 = dt_syscw(io);
-        cr_assert_geq(io0, 0, "no task I/O accounting");
+        if (io0 < 0)
+            cr_skip_test("this kernel keeps no per-thread I/O accounting");
         for (int i = 0; i < IDLE; i++) {
             usleep(2000);
             ip_send_str(s, "idle", 0);
