@@ -4,14 +4,7 @@
 #include <time.h>
 
 #include "core/pipe.h"
-
-uint64_t
-sn_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
+#include "io/clock.h"
 
 int
 sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
@@ -120,7 +113,7 @@ peer_expired(sn_pipe *p)
 {
     if (!p->peer_gone)
         return false;
-    if (p->drop_deadline != UINT64_MAX && sn_now_ms() >= p->drop_deadline) {
+    if (p->drop_deadline != UINT64_MAX && sn_clock_ms() >= p->drop_deadline) {
         p->owner_ops->drained(p->owner, p);
         return true;
     }

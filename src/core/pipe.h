@@ -105,6 +105,5 @@ void sn_pipe_release(sn_pipe *p, uint64_t linger_deadline);
  * by inproc attach). */
 void sn_pipe_notify_peer(sn_pipe *p, int cmd);
 
-uint64_t sn_now_ms(void);
 
 #endif /* SINEW_CORE_PIPE_H */

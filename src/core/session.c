@@ -99,30 +99,30 @@ session_task_run(void *arg)
  * them into fewer, larger writes. */
 #define DIRECT_GAP_NS 20000u
 
-static uint64_t
-now_ns(void)
+/* Runs fn on l's engine on this application thread, if it is registered there and
+ * nobody else holds it just now (see pipe.h, direct I/O). */
+static bool
+try_engine(sn_link *l, bool (*fn)(sn_engine *))
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+    if (pthread_mutex_trylock(&l->direct.lock) != 0)
+        return false;
+    bool done = l->direct.engine != NULL && fn(l->direct.engine);
+    pthread_mutex_unlock(&l->direct.lock);
+    return done;
 }
 
 static bool
 try_direct(sn_pipe *p)
 {
     sn_link *l = p->link;
-    uint64_t now = now_ns();
+    uint64_t now = sn_clock_ns();
     uint64_t last = atomic_exchange_explicit(&l->direct.last_ns, now, memory_order_relaxed);
     /* Messages sent since the last notification (p->in is the sender's queue, and this
      * runs on the sending thread): a stream notifies rarely but sends many. */
     uint64_t sent = p->in->wmsgs - l->direct.last_msgs;
     l->direct.last_msgs = p->in->wmsgs;
-    if (now - last < DIRECT_GAP_NS * (sent > 0 ? sent : 1) ||
-        pthread_mutex_trylock(&l->direct.lock) != 0)
-        return false;
-    bool done = l->direct.engine != NULL && sn_engine_direct_write(l->direct.engine);
-    pthread_mutex_unlock(&l->direct.lock);
-    return done;
+    return now - last >= DIRECT_GAP_NS * (sent > 0 ? sent : 1) &&
+           try_engine(l, sn_engine_direct_write);
 }
 
 int
@@ -145,26 +145,15 @@ sn_session_input_return(sn_link *l, uint64_t token, bool readable, bool may_keep
     return kept;
 }
 
-/* The reading thread made room in a pipe whose engine stopped reading: it decodes on
- * itself (see sn_engine_input_resume), saving the I/O thread's wake-up. */
-static bool
-try_resume(sn_pipe *p)
-{
-    sn_link *l = p->link;
-    if (pthread_mutex_trylock(&l->direct.lock) != 0)
-        return false;
-    bool done = l->direct.engine != NULL && sn_engine_input_resume(l->direct.engine);
-    pthread_mutex_unlock(&l->direct.lock);
-    return done;
-}
-
 static bool
 session_post(void *owner, sn_pipe *p, int cmd)
 {
     (void) owner; /* may be gone already: only owner_aux (the reactor) is safe here */
     if (cmd == SN_CMD_ACTIVATE_READ && try_direct(p))
         return false; /* written already: nothing for the I/O thread (drops our ref) */
-    if (cmd == SN_CMD_ACTIVATE_WRITE && try_resume(p))
+    /* The reading thread made room in a pipe whose engine stopped reading: it decodes
+     * on itself (sn_engine_input_resume), saving the I/O thread's wake-up. */
+    if (cmd == SN_CMD_ACTIVATE_WRITE && try_engine(p->link, sn_engine_input_resume))
         return false;
     session_task *t = malloc(sizeof *t);
     if (t == NULL)
@@ -272,7 +261,7 @@ session_check_done(sn_session *ss)
     }
     bool expired = ss->pipe != NULL && ss->pipe->peer_gone &&
                    ss->pipe->drop_deadline != UINT64_MAX &&
-                   sn_now_ms() >= ss->pipe->drop_deadline;
+                   sn_clock_ms() >= ss->pipe->drop_deadline;
     if (!flushed && !expired) {
         if (ss->linger_timer == 0)
             ss->linger_timer = sn_reactor_timer_add(ss->r, LINGER_POLL_MS, linger_cb, ss);

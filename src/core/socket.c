@@ -16,6 +16,7 @@
 #include "core/net.h"
 #include "core/registry.h"
 #include "core/socket.h"
+#include "io/clock.h"
 #include "transports/endpoint.h"
 
 #define GEN_MASK ((UINT64_C(1) << 40) - 1)
@@ -27,14 +28,6 @@ const sn_pipe_owner_ops sn_socket_pipe_ops = {
     .post = socket_post,
     .drained = socket_drained,
 };
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
 
 /* ---- lifecycle -------------------------------------------------------------------- */
 
@@ -253,6 +246,15 @@ socket_post(void *owner, sn_pipe *p, int cmd)
 
 static int lazy_eventfd(atomic_int *fd);
 
+/* p came through a tcp or ipc endpoint that is still there (inproc pipes never lead to
+ * a connection to borrow). Lock held. */
+static bool
+pipe_is_net(sn_socket *s, sn_pipe *p)
+{
+    return p->endpoint >= 0 && p->endpoint < s->nendpoints &&
+           s->endpoints[p->endpoint].net != NULL;
+}
+
 #define BORROW_RETRY_NS 1000000u /* input busy in the I/O thread: look again this soon */
 
 /* Direct input (see net.h): waits on the connection's fd and our wait_fd instead of
@@ -272,7 +274,7 @@ direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
         atomic_fetch_add(&s->pollers, 1);
         int ms = -1;
         if (deadline != UINT64_MAX) {
-            uint64_t now = now_ns();
+            uint64_t now = sn_clock_ns();
             ms = now >= deadline ? 0 : (int) ((deadline - now + 999999u) / 1000000u);
         }
         bool woken = atomic_load(&s->wake_seq) != seq; /* e.g. a post before pollers rose */
@@ -286,7 +288,7 @@ direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
             woken = true;
         }
         bool may_keep = !woken && pfd[0].revents != 0 &&
-                        (deadline == UINT64_MAX || now_ns() < deadline);
+                        (deadline == UINT64_MAX || sn_clock_ns() < deadline);
         again = sn_session_input_return(l, token, pfd[0].revents != 0, may_keep);
     } while (again);
     return 0;
@@ -307,7 +309,8 @@ socket_wait(sn_socket *s, uint64_t deadline, bool input)
     /* A receive on a socket with one peer may wait on that peer's connection. */
     sn_link *dl = NULL;
     int wfd = -1;
-    if (input && s->npipes == 1 && (wfd = lazy_eventfd(&s->wait_fd)) >= 0) {
+    if (input && s->npipes == 1 && pipe_is_net(s, s->pipes[0]) &&
+        (wfd = lazy_eventfd(&s->wait_fd)) >= 0) {
         dl = s->pipes[0]->link;
         sn_link_ref(dl);
     }
@@ -322,13 +325,13 @@ socket_wait(sn_socket *s, uint64_t deadline, bool input)
         }
         /* The I/O thread is using the input (e.g. answering a PING): sleep a little
          * only, then try to take the connection again. */
-        uint64_t now = now_ns();
+        uint64_t now = sn_clock_ns();
         if (rc == -EBUSY && deadline > now + BORROW_RETRY_NS)
             deadline = now + BORROW_RETRY_NS;
     }
     bool woke = false;
     if (budget > 0) {
-        uint64_t start = now_ns(), end = start + budget;
+        uint64_t start = sn_clock_ns(), end = start + budget;
         if (end > deadline)
             end = deadline;
         for (;;) {
@@ -336,7 +339,7 @@ socket_wait(sn_socket *s, uint64_t deadline, bool input)
                 woke = atomic_load_explicit(&s->wake_seq, memory_order_acquire) != seq;
                 __builtin_ia32_pause();
             }
-            if (woke || now_ns() >= end)
+            if (woke || sn_clock_ns() >= end)
                 break;
         }
         budget = woke ? (budget * 2 > max ? max : budget * 2) : budget / 2;
@@ -344,7 +347,7 @@ socket_wait(sn_socket *s, uint64_t deadline, bool input)
         budget = 1000; /* re-arm spinning after a quiet spell */
     }
     if (!woke) {
-        uint64_t now = now_ns();
+        uint64_t now = sn_clock_ns();
         if (now < deadline) {
             struct timespec ts, *tsp = NULL;
             if (deadline != UINT64_MAX) {
@@ -406,7 +409,7 @@ linger_deadline(sn_socket *s)
 {
     if (s->opt.linger < 0)
         return UINT64_MAX;
-    return s->opt.linger == 0 ? 0 : sn_now_ms() + (uint64_t) s->opt.linger;
+    return s->opt.linger == 0 ? 0 : sn_clock_ms() + (uint64_t) s->opt.linger;
 }
 
 static void
@@ -550,7 +553,7 @@ deadline_of(int timeout_ms, int flags)
         return 0;
     if (timeout_ms < 0)
         return UINT64_MAX;
-    return now_ns() + (uint64_t) timeout_ms * 1000000u;
+    return sn_clock_ns() + (uint64_t) timeout_ms * 1000000u;
 }
 
 /* After a wait: the reason to stop waiting, or 0 to try again. */
@@ -561,7 +564,7 @@ wait_outcome(sn_socket *s, uint64_t deadline)
         return -ENOTSOCK;
     if (atomic_load_explicit(&s->ctx->terminating, memory_order_relaxed))
         return -ETERM;
-    if (deadline != UINT64_MAX && now_ns() >= deadline)
+    if (deadline != UINT64_MAX && sn_clock_ns() >= deadline)
         return -EAGAIN;
     return 0;
 }

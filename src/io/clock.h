@@ -7,13 +7,20 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Any thread, never blocks. Milliseconds since an arbitrary fixed point. */
+/* Any thread, never blocks. Nanoseconds since an arbitrary fixed point. */
 static inline uint64_t
-sn_clock_ms(void)
+sn_clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Any thread, never blocks. Milliseconds since the same point. */
+static inline uint64_t
+sn_clock_ms(void)
+{
+    return sn_clock_ns() / 1000000u;
 }
 
 #endif

@@ -141,31 +141,32 @@ sync_events(sn_engine *e)
     }
 }
 
+/* Sets one of the flags the mask follows (out_wanted, in_wanted, in_borrowed). */
+static void
+set_watch(sn_engine *e, bool *flag, bool on)
+{
+    pthread_mutex_lock(&e->mask_lock);
+    *flag = on;
+    sync_events(e);
+    pthread_mutex_unlock(&e->mask_lock);
+}
+
 static void
 want_out(sn_engine *e, bool on)
 {
-    pthread_mutex_lock(&e->mask_lock);
-    e->out_wanted = on;
-    sync_events(e);
-    pthread_mutex_unlock(&e->mask_lock);
+    set_watch(e, &e->out_wanted, on);
 }
 
 static void
 want_in(sn_engine *e, bool on)
 {
-    pthread_mutex_lock(&e->mask_lock);
-    e->in_wanted = on;
-    sync_events(e);
-    pthread_mutex_unlock(&e->mask_lock);
+    set_watch(e, &e->in_wanted, on);
 }
 
 static void
 set_borrowed(sn_engine *e, bool on)
 {
-    pthread_mutex_lock(&e->mask_lock);
-    e->in_borrowed = on;
-    sync_events(e);
-    pthread_mutex_unlock(&e->mask_lock);
+    set_watch(e, &e->in_borrowed, on);
 }
 
 /* Registration changes on the reactor thread (the mask follows e->h under the lock). */
