@@ -14,13 +14,7 @@ echo(void *ctx)
     void *s = perf_socket(ctx, SINEW_REP);
     if (sinew_connect(s, "inproc://lat_test") != 0)
         perf_die("sinew_connect");
-    sinew_msg_t msg;
-    sinew_msg_init(&msg);
-    for (long i = 0; i < roundtrips; i++) {
-        perf_recv(s, &msg, size);
-        perf_send(s, &msg);
-    }
-    sinew_msg_close(&msg);
+    perf_echo(s, size, roundtrips);
     if (sinew_close(s) != 0)
         perf_die("sinew_close");
     return NULL;
@@ -46,21 +40,8 @@ main(int argc, char *argv[])
         fprintf(stderr, "pthread_create failed\n");
         return 1;
     }
-    sinew_msg_t msg;
-    if (sinew_msg_init_size(&msg, size) != 0)
-        perf_die("sinew_msg_init_size");
-    memset(sinew_msg_data(&msg), 0, size);
-    printf("message size: %zu [B]\n", size);
-    printf("roundtrip count: %ld\n", roundtrips);
-    uint64_t start = perf_now_us();
-    for (long i = 0; i < roundtrips; i++) {
-        perf_send(s, &msg);
-        perf_recv(s, &msg, size);
-    }
-    uint64_t elapsed = perf_now_us() - start;
-    sinew_msg_close(&msg);
+    perf_ping(s, size, roundtrips);
     pthread_join(t, NULL);
-    printf("average latency: %.3f [us]\n", (double) elapsed / ((double) roundtrips * 2.0));
     if (sinew_close(s) != 0 || sinew_ctx_term(ctx) != 0)
         perf_die("close");
     return 0;

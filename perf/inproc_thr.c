@@ -14,13 +14,7 @@ sender(void *ctx)
     void *s = perf_socket(ctx, SINEW_PUSH);
     if (sinew_connect(s, "inproc://thr_test") != 0)
         perf_die("sinew_connect");
-    for (long i = 0; i < count; i++) {
-        sinew_msg_t msg;
-        if (sinew_msg_init_size(&msg, size) != 0)
-            perf_die("sinew_msg_init_size");
-        perf_send(s, &msg);
-        sinew_msg_close(&msg);
-    }
+    perf_send_all(s, size, count);
     if (sinew_close(s) != 0)
         perf_die("sinew_close");
     return NULL;
@@ -46,16 +40,7 @@ main(int argc, char *argv[])
         fprintf(stderr, "pthread_create failed\n");
         return 1;
     }
-    sinew_msg_t msg;
-    sinew_msg_init(&msg);
-    printf("message size: %zu [B]\n", size);
-    printf("message count: %ld\n", count);
-    perf_recv(s, &msg, size);
-    uint64_t start = perf_now_us();
-    for (long i = 1; i < count; i++)
-        perf_recv(s, &msg, size);
-    uint64_t elapsed = perf_now_us() - start;
-    sinew_msg_close(&msg);
+    uint64_t elapsed = perf_recv_all(s, size, count);
     pthread_join(t, NULL);
     if (sinew_close(s) != 0 || sinew_ctx_term(ctx) != 0)
         perf_die("close");

@@ -14,13 +14,7 @@ main(int argc, char *argv[])
     void *s = perf_socket(ctx, SINEW_REP);
     if (sinew_bind(s, argv[1]) != 0)
         perf_die("sinew_bind");
-    sinew_msg_t msg;
-    sinew_msg_init(&msg);
-    for (long i = 0; i < roundtrips; i++) {
-        perf_recv(s, &msg, size);
-        perf_send(s, &msg);
-    }
-    sinew_msg_close(&msg);
+    perf_echo(s, size, roundtrips);
     if (sinew_close(s) != 0 || sinew_ctx_term(ctx) != 0)
         perf_die("close");
     return 0;

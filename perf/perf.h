@@ -78,4 +78,86 @@ perf_print_thr(size_t size, long count, uint64_t elapsed_us)
     printf("mean throughput: %.3f [Mb/s]\n", rate * (double) size * 8.0 / 1e6);
 }
 
+/* The four loops the tools share, network and inproc alike. */
+
+/* Sends count new messages of size bytes. */
+static inline void
+perf_send_all(void *s, size_t size, long count)
+{
+    for (long i = 0; i < count; i++) {
+        sinew_msg_t msg;
+        if (sinew_msg_init_size(&msg, size) != 0)
+            perf_die("sinew_msg_init_size");
+        perf_send(s, &msg);
+        sinew_msg_close(&msg);
+    }
+}
+
+/* Receives count messages; returns the time from the first to the last (us). */
+static inline uint64_t
+perf_recv_all(void *s, size_t size, long count)
+{
+    sinew_msg_t msg;
+    sinew_msg_init(&msg);
+    printf("message size: %zu [B]\n", size);
+    printf("message count: %ld\n", count);
+    perf_recv(s, &msg, size);
+    uint64_t start = perf_now_us();
+    for (long i = 1; i < count; i++)
+        perf_recv(s, &msg, size);
+    uint64_t elapsed = perf_now_us() - start;
+    sinew_msg_close(&msg);
+    return elapsed;
+}
+
+/* Sends back each of roundtrips messages. */
+static inline void
+perf_echo(void *s, size_t size, long roundtrips)
+{
+    sinew_msg_t msg;
+    sinew_msg_init(&msg);
+    for (long i = 0; i < roundtrips; i++) {
+        perf_recv(s, &msg, size);
+        perf_send(s, &msg);
+    }
+    sinew_msg_close(&msg);
+}
+
+/* Sends a message and waits for its echo, roundtrips times; prints the one-way latency. */
+static inline void
+perf_ping(void *s, size_t size, long roundtrips)
+{
+    sinew_msg_t msg;
+    if (sinew_msg_init_size(&msg, size) != 0)
+        perf_die("sinew_msg_init_size");
+    memset(sinew_msg_data(&msg), 0, size);
+    printf("message size: %zu [B]\n", size);
+    printf("roundtrip count: %ld\n", roundtrips);
+    uint64_t start = perf_now_us();
+    for (long i = 0; i < roundtrips; i++) {
+        perf_send(s, &msg);
+        perf_recv(s, &msg, size);
+    }
+    uint64_t elapsed = perf_now_us() - start;
+    sinew_msg_close(&msg);
+    printf("average latency: %.3f [us]\n", (double) elapsed / ((double) roundtrips * 2.0));
+}
+
+/* The network throughput tools' command line: <endpoint> <message-size>
+ * <message-count> [<enable_curve>]. Exits on a bad one. */
+static inline void
+perf_thr_args(int argc, char *argv[], const char *usage, size_t *size, long *count)
+{
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s\n", usage);
+        exit(1);
+    }
+    *size = (size_t) perf_arg(argv[2], "message size", 0);
+    *count = perf_arg(argv[3], "message count", 1);
+    if (argc == 5 && perf_arg(argv[4], "enable_curve", 0) != 0) {
+        fprintf(stderr, "CURVE is not supported yet\n");
+        exit(1);
+    }
+}
+
 #endif

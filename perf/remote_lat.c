@@ -16,20 +16,7 @@ main(int argc, char *argv[])
     void *s = perf_socket(ctx, SINEW_REQ);
     if (sinew_connect(s, argv[1]) != 0)
         perf_die("sinew_connect");
-    sinew_msg_t msg;
-    if (sinew_msg_init_size(&msg, size) != 0)
-        perf_die("sinew_msg_init_size");
-    memset(sinew_msg_data(&msg), 0, size);
-    printf("message size: %zu [B]\n", size);
-    printf("roundtrip count: %ld\n", roundtrips);
-    uint64_t start = perf_now_us();
-    for (long i = 0; i < roundtrips; i++) {
-        perf_send(s, &msg);
-        perf_recv(s, &msg, size);
-    }
-    uint64_t elapsed = perf_now_us() - start;
-    sinew_msg_close(&msg);
-    printf("average latency: %.3f [us]\n", (double) elapsed / ((double) roundtrips * 2.0));
+    perf_ping(s, size, roundtrips);
     if (sinew_close(s) != 0 || sinew_ctx_term(ctx) != 0)
         perf_die("close");
     return 0;
