@@ -2,9 +2,9 @@
 # in CI).
 check_PROGRAMS += tests/tsan/stress_threads
 TESTS += tests/tsan/stress_threads
-tests_tsan_stress_threads_SOURCES = tests/tsan/stress_threads.c
+tests_tsan_stress_threads_SOURCES = tests/tsan/stress_threads.c tests/tsan/check.h
 tests_tsan_stress_threads_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)
 check_PROGRAMS += tests/tsan/stress_direct
 TESTS += tests/tsan/stress_direct
-tests_tsan_stress_direct_SOURCES = tests/tsan/stress_direct.c
+tests_tsan_stress_direct_SOURCES = tests/tsan/stress_direct.c tests/tsan/check.h
 tests_tsan_stress_direct_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)

@@ -9,22 +9,13 @@
 #include <string.h>
 
 #include "sinew.h"
+#include "check.h"
 
 #define PRODUCERS 4
 
 static long per_producer = 250000;
 static void *ctx;
 static void *shared_push;
-
-#define CHECK(cond, ...)                                                                \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                        \
-            fprintf(stderr, __VA_ARGS__);                                               \
-            fputc('\n', stderr);                                                        \
-            exit(1);                                                                    \
-        }                                                                               \
-    } while (0)
 
 typedef struct item {
     uint32_t producer;
