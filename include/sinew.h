@@ -97,11 +97,15 @@ SINEW_EXPORT void sinew_version(int *major, int *minor, int *patch);
 #define SINEW_IO_THREADS 1
 #define SINEW_MAX_SOCKETS 2
 #define SINEW_SOCKET_LIMIT 3
+#define SINEW_THREAD_PRIORITY 3
+#define SINEW_THREAD_SCHED_POLICY 4
 #define SINEW_MSG_T_SIZE 6
 #define SINEW_BLOCKY 70
 
 #define SINEW_IO_THREADS_DFLT 1
 #define SINEW_MAX_SOCKETS_DFLT 1023
+#define SINEW_THREAD_PRIORITY_DFLT -1
+#define SINEW_THREAD_SCHED_POLICY_DFLT 3 /* SCHED_BATCH; libzmq: -1, inherited */
 
 SINEW_EXPORT void *sinew_ctx_new(void);
 SINEW_EXPORT int sinew_ctx_term(void *context);

@@ -1,5 +1,6 @@
 /* Contexts (see ctx.h). Context objects are recycled through the handle registry like
  * sockets, so a terminated context's handle fails cleanly (EFAULT) instead of crashing. */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -38,6 +39,8 @@ sn_ctx_create(sn_ctx **out)
     c->io_threads = SINEW_IO_THREADS_DFLT;
     c->max_sockets = SINEW_MAX_SOCKETS_DFLT;
     c->blocky = 1;
+    c->sched_policy = SINEW_THREAD_SCHED_POLICY_DFLT;
+    c->sched_priority = SINEW_THREAD_PRIORITY_DFLT;
     c->started = false;
     c->nsockets = 0;
     c->inproc = NULL;
@@ -117,6 +120,13 @@ sn_ctx_term(sn_ctx *c)
     return 0;
 }
 
+static bool
+known_policy(int policy)
+{
+    return policy == -1 || policy == SCHED_OTHER || policy == SCHED_BATCH ||
+           policy == SCHED_IDLE || policy == SCHED_FIFO || policy == SCHED_RR;
+}
+
 int
 sn_ctx_set(sn_ctx *c, int option, int value)
 {
@@ -130,6 +140,18 @@ sn_ctx_set(sn_ctx *c, int option, int value)
             rc = -EBUSY; /* threads are fixed once sockets exist (libzmq ignores it) */
         else
             c->io_threads = value;
+        break;
+    case SINEW_THREAD_SCHED_POLICY:
+    case SINEW_THREAD_PRIORITY:
+        if (option == SINEW_THREAD_SCHED_POLICY ? !known_policy(value)
+                                                : value < -1 || value > 99)
+            rc = -EINVAL;
+        else if (c->started)
+            rc = -EBUSY;
+        else if (option == SINEW_THREAD_SCHED_POLICY)
+            c->sched_policy = value;
+        else
+            c->sched_priority = value;
         break;
     case SINEW_MAX_SOCKETS:
         if (value < 1 || value > (int) SN_REGISTRY_MAX - 1)
@@ -162,9 +184,10 @@ sn_ctx_get(sn_ctx *c, int option)
     case SINEW_MAX_SOCKETS:
         rc = c->max_sockets;
         break;
-    case SINEW_SOCKET_LIMIT:
+    case SINEW_SOCKET_LIMIT: /* same number as the write-only SINEW_THREAD_PRIORITY */
         rc = (int) SN_REGISTRY_MAX - 1;
         break;
+
     case SINEW_MSG_T_SIZE:
         rc = (int) sizeof(sinew_msg_t);
         break;
@@ -178,19 +201,32 @@ sn_ctx_get(sn_ctx *c, int option)
     return rc;
 }
 
+/* The real-time policies need a priority (their lowest unless one was set); the others
+ * take only 0, so SINEW_THREAD_PRIORITY is ignored for them. */
+static sn_thread_sched
+io_sched(const sn_ctx *c)
+{
+    sn_thread_sched s = {.policy = c->sched_policy, .priority = 0};
+    if (s.policy == SCHED_FIFO || s.policy == SCHED_RR)
+        s.priority = c->sched_priority >= 0 ? c->sched_priority
+                                            : sched_get_priority_min(s.policy);
+    return s;
+}
+
 /* Starts the I/O threads on first use, as libzmq does. Lock held. */
 static int
 start_io(sn_ctx *c)
 {
     if (c->started || c->io_threads == 0)
         return 0;
+    sn_thread_sched sched = io_sched(c);
     c->io = calloc((size_t) c->io_threads, sizeof *c->io);
     if (c->io == NULL)
         return -ENOMEM;
     for (int i = 0; i < c->io_threads; i++) {
         char name[24];
         snprintf(name, sizeof name, "sinew/io/%d", i);
-        int rc = sn_reactor_new(&c->io[i], name);
+        int rc = sn_reactor_new(&c->io[i], name, &sched);
         if (rc < 0) {
             while (c->nio > 0) {
                 sn_reactor_stop(c->io[--c->nio]);

@@ -24,7 +24,9 @@ typedef struct sn_ctx {
     int io_threads;
     int max_sockets;
     int blocky;
-    bool started;         /* first socket created: io_threads is fixed */
+    int sched_policy;     /* SINEW_THREAD_SCHED_POLICY, -1: inherited */
+    int sched_priority;   /* SINEW_THREAD_PRIORITY, -1: the policy's lowest */
+    bool started;         /* first socket created: the I/O thread settings are fixed */
     sn_reactor **io;      /* io_threads reactors, started with the first socket */
     int nio;
     unsigned next_io;     /* round-robin choice for new connections */

@@ -7,6 +7,8 @@
  * poster writes head then reads sleeping, so at least one of them sees the other. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,6 +49,9 @@ struct sn_reactor {
     sn_signaler wake;
     pthread_t thread;
     char name[16];
+    sn_thread_sched sched;
+    sem_t started;             /* posted once the thread has applied sched */
+    int start_rc;
 
     /* Reactor thread only. */
     bool stopping;
@@ -119,6 +124,18 @@ reactor_wait_ms(sn_reactor *r)
     return (int)t;
 }
 
+/* The thread sets its own scheduling first (glibc's thread attributes know only the
+ * real-time policies) and reports the outcome, so a policy the process may not use
+ * fails sn_reactor_new instead of going unnoticed. */
+static int
+apply_sched(const sn_thread_sched *sched)
+{
+    if (sched->policy < 0)
+        return 0;
+    struct sched_param param = {.sched_priority = sched->priority};
+    return -pthread_setschedparam(pthread_self(), sched->policy, &param);
+}
+
 static void *
 reactor_main(void *arg)
 {
@@ -128,6 +145,10 @@ reactor_main(void *arg)
     reactor_current = r;
     if (r->name[0] != '\0')
         pthread_setname_np(pthread_self(), r->name);
+    r->start_rc = apply_sched(&r->sched);
+    sem_post(&r->started);
+    if (r->start_rc < 0)
+        return NULL;
 
     for (;;) {
         reactor_run_tasks(r);
@@ -153,8 +174,26 @@ reactor_main(void *arg)
     return NULL;
 }
 
+static int
+start_thread(sn_reactor *r)
+{
+    /* The thread inherits a full signal mask: signals go to application threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&r->thread, NULL, reactor_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return -rc;
+    while (sem_wait(&r->started) != 0)
+        ; /* EINTR */
+    if (r->start_rc < 0)
+        pthread_join(r->thread, NULL);
+    return r->start_rc;
+}
+
 int
-sn_reactor_new(sn_reactor **out, const char *thread_name)
+sn_reactor_new(sn_reactor **out, const char *thread_name, const sn_thread_sched *sched)
 {
     int rc;
     sn_reactor *r = calloc(1, sizeof *r);
@@ -188,16 +227,12 @@ sn_reactor_new(sn_reactor **out, const char *thread_name)
         goto fail_thread;
     }
 
-    /* The thread inherits a full signal mask: signals go to application threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&r->thread, NULL, reactor_main, r);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        rc = -rc;
+    r->sched = sched != NULL ? *sched : (sn_thread_sched){.policy = -1};
+    sem_init(&r->started, 0, 0);
+    rc = start_thread(r);
+    sem_destroy(&r->started);
+    if (rc < 0)
         goto fail_thread;
-    }
     *out = r;
     return 0;
 

@@ -24,9 +24,18 @@ typedef struct sn_io_handle sn_io_handle;
 typedef void(sn_io_cb)(void *arg, uint32_t events);
 typedef void(sn_task_fn)(void *arg);
 
+/* How the thread is scheduled: policy is a SCHED_* value or -1 to inherit the creating
+ * thread's; priority is the static priority (0 except for SCHED_FIFO and SCHED_RR). */
+typedef struct sn_thread_sched {
+    int policy;
+    int priority;
+} sn_thread_sched;
+
 /* Creates the reactor and starts its thread, named thread_name (truncated to 15 bytes;
- * NULL for none). The thread blocks all signals. 0 or -errno (EMFILE, ENOMEM, EAGAIN). */
-int sn_reactor_new(sn_reactor **out, const char *thread_name);
+ * NULL for none) and scheduled as sched says (NULL: inherited). The thread blocks all
+ * signals. 0 or -errno (EMFILE, ENOMEM, EAGAIN; EPERM or EINVAL if the scheduling
+ * cannot be had). */
+int sn_reactor_new(sn_reactor **out, const char *thread_name, const sn_thread_sched *sched);
 
 /* Any thread except the reactor's own; blocks until the thread has exited. Tasks posted
  * before the call, and tasks those tasks post, run first; then the loop exits without

@@ -247,7 +247,8 @@ stall_watch(void *arg)
 
 typedef bool (*hb_round)(const char *transport, char *why, size_t len);
 
-/* Runs round for each transport, again (up to 3 times) after a stall. */
+/* Runs round for each transport, again (up to HB_ATTEMPTS times) after a stall. */
+#define HB_ATTEMPTS 5
 static void
 hb_run(hb_round round)
 {
@@ -261,14 +262,15 @@ hb_run(hb_round round)
             if (round(transports[t], why, sizeof why))
                 break;
             uint64_t stall = atomic_load(&stall_max_ms);
-            if (stall < STALL_MS || attempt == 3) {
+            if (stall < STALL_MS || attempt == HB_ATTEMPTS) {
                 atomic_store(&stall_stop, true);
                 pthread_join(w, NULL);
                 cr_assert_fail("%s: %s (longest stall of this process: %llu ms)",
                                transports[t], why, (unsigned long long) stall);
             }
-            cr_log_warn("%s: %s after a %llu ms stall of this process: again",
-                        transports[t], why, (unsigned long long) stall);
+            /* Not cr_log_warn: Criterion fails the run on any warning. */
+            fprintf(stderr, "note: %s: %s after a %llu ms stall of this process: again\n",
+                    transports[t], why, (unsigned long long) stall);
         }
     }
     atomic_store(&stall_stop, true);
@@ -420,7 +422,9 @@ stop_me_for(int stop_ms)
  * connection. Nothing was asked and left unanswered meanwhile, so neither side may call
  * the other dead: sinew counts silence from its first unanswered PING, as libzmq does,
  * not from the last byte received. (libzmq itself drops the link if the stop falls
- * between one of its PINGs and our PONG, a window of well under 1%: hence attempts.) */
+ * between one of its PINGs and our PONG: hence attempts. The window is well under 1% on
+ * an idle machine; on a saturated one a woken I/O thread, SCHED_BATCH by default, waits
+ * for a core, and it widens to a few milliseconds per 50 ms heartbeat.) */
 static bool
 stall_round(const char *transport, char *why, size_t len)
 {
@@ -446,7 +450,7 @@ stall_round(const char *transport, char *why, size_t len)
 Test(interop_direct, process_stall_keeps_heartbeating_link, .init = ip_setup,
      .fini = ip_teardown, .timeout = 60)
 {
-    hb_run(stall_round); /* the watchdog sees the stall we cause: up to 3 attempts */
+    hb_run(stall_round); /* the watchdog sees the stall we cause: several attempts */
 }
 
 /* ---- 1c. back on the connection after each PING ------------------------------------ */

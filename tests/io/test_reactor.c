@@ -20,7 +20,7 @@ static sn_reactor *
 reactor(void)
 {
     sn_reactor *r = NULL;
-    cr_assert_eq(sn_reactor_new(&r, "sn-test-io"), 0);
+    cr_assert_eq(sn_reactor_new(&r, "sn-test-io", NULL), 0);
     return r;
 }
 
@@ -144,7 +144,7 @@ Test(io_reactor, free_without_stop_and_idle_reactor)
 {
     sn_reactor *r = reactor();
     sn_reactor_free(r);
-    cr_assert_eq(sn_reactor_new(&r, NULL), 0);
+    cr_assert_eq(sn_reactor_new(&r, NULL, NULL), 0);
     sn_reactor_free(r);
 }
 

@@ -159,7 +159,7 @@ static void
 run(struct net *n)
 {
     waiter_init(&n->w);
-    cr_assert_eq(sn_reactor_new(&n->r, "sn-test-net"), 0);
+    cr_assert_eq(sn_reactor_new(&n->r, "sn-test-net", NULL), 0);
     sn_reactor_post(n->r, start_listener, n);
     sn_reactor_post(n->r, start_clients, n);
     cr_assert(waiter_wait(&n->w, CLIENTS, WAIT_MS));

@@ -253,8 +253,9 @@ Test(ctx_options, bad_values_einval)
     cr_assert_not_null(c);
     int bad[][2] = {
         {SINEW_IO_THREADS, -1}, {SINEW_MAX_SOCKETS, 0}, {SINEW_MAX_SOCKETS, -3},
-        {SINEW_BLOCKY, 2},      {SINEW_MSG_T_SIZE, 64}, {SINEW_SOCKET_LIMIT, 5},
-        {4242, 1},
+        {SINEW_BLOCKY, 2},      {SINEW_MSG_T_SIZE, 64},
+        {SINEW_SOCKET_LIMIT, 100}, /* 3 is also SINEW_THREAD_PRIORITY: 0 to 99, or -1 */
+        {SINEW_THREAD_SCHED_POLICY, 7}, {4242, 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;
