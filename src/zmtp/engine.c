@@ -15,7 +15,8 @@
 #define IN_BUF 65536
 #define OUT_BUF 65536
 #define COPY_MAX 8192    /* bodies up to this are copied into the write buffer */
-#define LARGE_FRAME 16384 /* after a frame this large, buffer no more than a header */
+#define LARGE_FRAME 16384 /* after a frame this large, buffer only the next one's start */
+#define LARGE_PREFIX 64   /* that start: a frame header plus small envelope frames */
 #define CMD_MAX 512      /* largest command the engine itself sends (PING/PONG) */
 
 struct sn_engine {
@@ -44,7 +45,7 @@ struct sn_engine {
     bool have_part;
     bool in_more;     /* inside a multipart message coming from the peer */
     bool in_blocked;  /* the pipe is full: not reading */
-    bool in_large;    /* the last frame was large: expect another */
+    bool in_large;    /* the last message ended in a large frame: expect another */
     uint64_t in_delivered; /* message parts put in the pipe */
 
     /* Direct input (see sn_engine_input_borrow). Under the direct lock: */
@@ -688,7 +689,8 @@ process_input(sn_engine *e)
                                                 e->in_len - e->in_off, &sflags, &sbody, &ssize);
         if (sn > 0) {
             e->in_off += sn;
-            e->in_large = false;
+            if (!(sflags & SN_ZMTP_FLAG_MORE))
+                e->in_large = false; /* small envelope parts before a large body keep it */
             sn_msg m;
             if (sn_msg_init_buffer(&m, sbody, ssize) < 0 || deliver(e, &m, sflags) < 0) {
                 input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
@@ -713,7 +715,10 @@ process_input(sn_engine *e)
         case SN_ZMTP_EV_NONE:
             return true; /* every byte consumed */
         case SN_ZMTP_EV_FRAME_HEADER:
-            e->in_large = ev.size >= LARGE_FRAME;
+            if (ev.size >= LARGE_FRAME)
+                e->in_large = true;
+            else if (!(ev.flags & SN_ZMTP_FLAG_MORE))
+                e->in_large = false;
             if (ev.size > SN_MSG_VSM_MAX) {
                 if (sn_msg_init_size(&e->part, (size_t) ev.size) < 0) {
                     input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
@@ -759,8 +764,10 @@ engine_read(sn_engine *e)
         if (e->in_off == e->in_len) {
             e->in_off = e->in_len = 0;
             /* A large body still missing bytes is read straight into place, what follows
-             * it into the buffer. After a large frame only a header's worth is buffered,
-             * so that the next large body is not read into the buffer, then copied. */
+             * it into the buffer. After a message that ended in a large frame only the
+             * next message's start (its envelope and the header of its large part) is
+             * buffered, so that the next large body is not read into the buffer, then
+             * copied. */
             struct iovec iov[2];
             int niov = 0;
             uint8_t *win;
@@ -768,7 +775,7 @@ engine_read(sn_engine *e)
             if (e->have_part && sn_zmtp_decoder_body_window(&e->dec, &win, &wlen) == 0 &&
                 wlen > 0)
                 iov[niov++] = (struct iovec){win, wlen};
-            iov[niov++] = (struct iovec){e->in, e->in_large ? SN_ZMTP_FRAME_HEADER_MAX : IN_BUF};
+            iov[niov++] = (struct iovec){e->in, e->in_large ? LARGE_PREFIX : IN_BUF};
             ssize_t n = readv(e->fd, iov, niov);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 /* Deliver what was complete before the peer went away. */

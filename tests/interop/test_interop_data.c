@@ -164,6 +164,25 @@ ParameterizedTest(combo *c, interop_data, payloads, .init = ip_setup, .fini = ip
     exchange(c, s, z, mix, 5);
     free(mix[1].data);
     free(mix[3].data);
+
+    /* Large bodies behind 0 to 3 envelope parts of 30 bytes (more than the start of a
+     * message the engine buffers after a large one), then a small message, then a large
+     * part followed by a small one. */
+    part env = {pattern(30, 9), 30};
+    part big = {pattern(65536, 11), 65536};
+    for (int k = 0; k <= 3; k++) {
+        part msg[4];
+        for (int i = 0; i < k; i++)
+            msg[i] = env;
+        msg[k] = big;
+        exchange(c, s, z, msg, k + 1);
+    }
+    exchange(c, s, z, &ten[3], 1);
+    part tail[2] = {big, env};
+    exchange(c, s, z, tail, 2);
+    exchange(c, s, z, &big, 1);
+    free(env.data);
+    free(big.data);
     for (int i = 0; i < 10; i++)
         free(ten[i].data);
 }
