@@ -187,7 +187,6 @@ sn_ctx_get(sn_ctx *c, int option)
     case SINEW_SOCKET_LIMIT: /* same number as the write-only SINEW_THREAD_PRIORITY */
         rc = (int) SN_REGISTRY_MAX - 1;
         break;
-
     case SINEW_MSG_T_SIZE:
         rc = (int) sizeof(sinew_msg_t);
         break;

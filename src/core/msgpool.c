@@ -18,13 +18,18 @@
 #define LOCAL_MAX (2 * BATCH)
 #define SHARED_MAX_BYTES (16u << 20) /* per class */
 
+/* A free block. In the shared pool, blocks form batches of exactly BATCH chained by next
+ * (the last one's next is NULL); a batch's first block links the next batch. Handing a
+ * batch over therefore never walks blocks the other thread wrote last (each such read
+ * is a cache miss, and it would happen under the lock). */
 typedef struct block {
     struct block *next;
+    struct block *next_batch;
 } block;
 
 typedef struct batch_list {
-    block *head; /* blocks chained by next, BATCH at a time */
-    size_t count;
+    block *head; /* first blocks of batches, chained by next_batch */
+    size_t count; /* blocks */
 } batch_list;
 
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,26 +97,23 @@ sn_msgpool_alloc(size_t size)
         if (cache.head[c] == NULL) {
             cache_register(); /* blocks may now sit in this thread's cache */
             pthread_mutex_lock(&shared_lock);
-            if (shared[c].head != NULL) {
-                /* Take one batch: BATCH blocks (or all that are left). */
-                block *first = shared[c].head, *last = first;
-                unsigned n = 1;
-                while (n < BATCH && last->next != NULL) {
-                    last = last->next;
-                    n++;
-                }
-                shared[c].head = last->next;
-                shared[c].count -= n;
-                last->next = NULL;
-                cache.head[c] = first;
-                cache.count[c] = n;
+            block *first = shared[c].head;
+            if (first != NULL) {
+                shared[c].head = first->next_batch;
+                shared[c].count -= BATCH;
             }
             pthread_mutex_unlock(&shared_lock);
+            cache.head[c] = first;
+            cache.count[c] = first != NULL ? BATCH : 0;
         }
         b = cache.head[c];
         if (b != NULL) {
             cache.head[c] = b->next;
             cache.count[c]--;
+            /* The next block was last written by another thread: fetch it now, not
+             * when the next message needs it. */
+            if (b->next != NULL)
+                __builtin_prefetch(b->next, 1);
         }
     }
     if (b == NULL)
@@ -148,7 +150,7 @@ sn_msgpool_free(sn_msg_content *content)
     pthread_mutex_lock(&shared_lock);
     bool keep = shared[c].count + BATCH <= (cap < BATCH ? BATCH : cap);
     if (keep) {
-        last->next = shared[c].head;
+        first->next_batch = shared[c].head;
         shared[c].head = first;
         shared[c].count += BATCH;
     }
