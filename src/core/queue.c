@@ -128,6 +128,11 @@ ack_update(sn_queue *q, bool drained)
         return;
     }
     uint64_t lwm = lwm_of(atomic_load_explicit(&q->hwm, memory_order_relaxed));
+    /* The writer waits for the low-water mark. What this side knows was published may
+     * be old (it looks again only when it runs out): look now before calling the queue
+     * low, or a writer that refilled it would be woken again for every message read. */
+    if (!drained && q->ravail - q->rparts <= lwm)
+        q->ravail = atomic_load_explicit(&q->pub, memory_order_acquire) >> 1;
     bool keep;
     for (;;) {
         keep = (a & 1) && !drained && q->ravail - q->rparts > lwm;

@@ -128,6 +128,43 @@ Test(queue, hwm_refuses_then_reopens_at_low_water_mark)
     sn_queue_fini(&q);
 }
 
+/* Woken at the low-water mark, the writer refills the queue to the hwm and waits again:
+ * the next reads must not wake it again (the reader's count of published messages is
+ * older than the refill), only the next fall to the low-water mark. */
+Test(queue, refilled_queue_wakes_the_writer_once_per_low_water_mark)
+{
+    enum { HWM = 10 };
+    sn_queue q;
+    cr_assert_eq(sn_queue_init(&q, HWM), 0);
+    uint32_t next_put = 0, next_take = 0;
+    while (sn_queue_check_write(&q))
+        put(&q, next_put++, false);
+    sn_queue_flush(&q);
+    cr_assert_eq(next_put, HWM);
+    for (int round = 0; round < 3; round++) {
+        int wakes = 0;
+        while (!q.rwake) {
+            cr_assert_eq(take(&q, NULL), next_take++);
+            cr_assert_lt(next_take, 100, "never woken");
+        }
+        q.rwake = false;
+        wakes++;
+        cr_assert_eq(next_put - next_take, HWM / 2, "woken above the low-water mark");
+        while (sn_queue_check_write(&q)) /* refill to the hwm; waits again */
+            put(&q, next_put++, false);
+        sn_queue_flush(&q);
+        cr_assert_eq(next_put - next_take, HWM);
+        for (int i = 0; i < HWM / 2 - 1; i++) {
+            cr_assert_eq(take(&q, NULL), next_take++);
+            wakes += q.rwake;
+            cr_assert_not(q.rwake, "round %d: woken again after %d reads of a full queue",
+                          round, i + 1);
+        }
+        cr_assert_eq(wakes, 1);
+    }
+    sn_queue_fini(&q);
+}
+
 Test(queue, dry_reader_is_armed_and_next_flush_reports_it)
 {
     sn_queue q;
