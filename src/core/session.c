@@ -429,7 +429,7 @@ session_try_connect(sn_session *ss)
         schedule_retry(ss);
         return;
     }
-    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_DELAYED, 0, ss->addr);
+    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_DELAYED, EINPROGRESS, ss->addr); /* libzmq: errno */
 }
 
 static void

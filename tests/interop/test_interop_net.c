@@ -125,8 +125,8 @@ ParameterizedTest(tp *p, interop_net, monitor_connect, .init = ip_setup,
     cr_assert_str_eq(ev.addr, ep);
 }
 
-/* Connecting where nobody listens: each attempt reports CONNECT_DELAYED then
- * CONNECT_RETRIED, whose value is the next interval, doubling from RECONNECT_IVL up to
+/* Connecting where nobody listens: each attempt reports CONNECT_DELAYED (value
+ * EINPROGRESS, the errno of the pending connect, as libzmq) then CONNECT_RETRIED, whose value is the next interval, doubling from RECONNECT_IVL up to
  * RECONNECT_IVL_MAX; events outside the mask never appear. */
 Test(interop_net, connect_retry_backoff, .init = ip_setup, .fini = ip_teardown,
      .timeout = 20)
@@ -144,6 +144,7 @@ Test(interop_net, connect_retry_backoff, .init = ip_setup, .fini = ip_teardown,
         cr_assert(ip_next_event(mon, &ev, 2000));
         if (ev.event == SINEW_EVENT_CONNECT_DELAYED) {
             cr_assert_str_eq(ev.addr, ep);
+            cr_assert_eq(ev.value, EINPROGRESS, "CONNECT_DELAYED value %u", ev.value);
             cr_assert(ip_next_event(mon, &ev, 2000));
         }
         cr_assert_eq(ev.event, SINEW_EVENT_CONNECT_RETRIED, "event 0x%x", ev.event);
