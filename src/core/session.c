@@ -310,11 +310,13 @@ static void
 schedule_retry(sn_session *ss);
 
 static void
-engine_closed(void *owner, sn_engine *e, int event, uint32_t value)
+engine_closed(void *owner, sn_engine *e, int event, uint32_t value, int fd)
 {
     (void) e;
     sn_session *ss = owner;
     sn_monitor_emit(ss->mon, event, value, ss->addr);
+    if (event != SINEW_EVENT_DISCONNECTED) /* every connection's end, as libzmq */
+        sn_monitor_emit(ss->mon, SINEW_EVENT_DISCONNECTED, (uint32_t) fd, ss->addr);
     drop_engine(ss);
     if (ss->parent != NULL || ss->cfg.immediate) {
         /* Messages queued toward this peer go with it (libzmq semantics for peers

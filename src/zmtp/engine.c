@@ -254,7 +254,7 @@ hs_timer_cb(void *arg)
     sn_engine *e = arg;
     e->hs_timer = 0;
     if (e->handshaking)
-        engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+        engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ETIMEDOUT);
 }
 
 /* ---- input ownership ------------------------------------------------------------------ */
@@ -411,13 +411,20 @@ engine_fail(sn_engine *e, int event, uint32_t value)
     direct_unregister(e); /* first: application threads read `closing` under its lock */
     e->closing = true;
     unwatch(e);
+    /* As libzmq: a connection lost during the handshake (not refused for a protocol
+     * error) is a handshake that failed without detail. */
+    if (e->handshaking && event == SINEW_EVENT_DISCONNECTED) {
+        event = SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+        value = EPIPE;
+    }
+    int fd = e->fd;
     if (event == SINEW_EVENT_DISCONNECTED && value == 0)
-        value = (uint32_t) e->fd; /* libzmq reports the fd */
+        value = (uint32_t) fd; /* libzmq reports the fd */
     close(e->fd);
     e->fd = -1;
     /* Parts of a message the peer did not finish stay unpublished in the pipe and are
      * released with it. */
-    e->ops->closed(e->owner, e, event, value);
+    e->ops->closed(e->owner, e, event, value, fd);
 }
 
 void

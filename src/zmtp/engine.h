@@ -23,9 +23,12 @@ typedef struct sn_engine_owner_ops {
     /* Handshake succeeded; returns the pipe end the engine reads and writes from now
      * on (NULL: the session refuses the peer and the engine closes). */
     sn_pipe *(*ready)(void *owner, sn_engine *e, const sn_zmtp_handshake_result *peer);
-    /* The connection is over. event: SINEW_EVENT_DISCONNECTED, or one of the
-     * HANDSHAKE_FAILED_* events (value: the ZMTP error code). The fd is closed. */
-    void (*closed)(void *owner, sn_engine *e, int event, uint32_t value);
+    /* The connection is over; fd (the number it had) is closed. event: what ended it,
+     * SINEW_EVENT_DISCONNECTED for an established connection, else one of the
+     * HANDSHAKE_FAILED_* events (value: the ZMTP error code for _PROTOCOL; ETIMEDOUT
+     * or EPIPE for _NO_DETAIL). As in libzmq, a failed handshake is to be reported
+     * followed by DISCONNECTED too. */
+    void (*closed)(void *owner, sn_engine *e, int event, uint32_t value, int fd);
 } sn_engine_owner_ops;
 
 int sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,

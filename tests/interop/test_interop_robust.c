@@ -108,6 +108,8 @@ Test(interop_robust, raw_mismatch, .init = ip_setup, .fini = ip_teardown, .timeo
         cr_assert_eq(ev.event, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL, "event 0x%x", ev.event);
         cr_assert_eq(ev.value, ERR_INVALID_METADATA, "value 0x%x", ev.value);
         cr_assert_str_eq(ev.addr, ep);
+        cr_assert(ip_next_event(mon, &ev, 2000), "nothing after HANDSHAKE_FAILED_PROTOCOL");
+        cr_assert_eq(ev.event, SINEW_EVENT_DISCONNECTED, "then 0x%x", ev.event);
         uint8_t buf[512];
         size_t got = ip_raw_read(fd, buf, sizeof buf, 2000);
         bool error = false;
@@ -264,11 +266,76 @@ Test(interop_robust, handshake_stall, .init = ip_setup, .fini = ip_teardown, .ti
                              SINEW_EVENT_DISCONNECTED,
                     &ev, 2000);
     cr_assert_eq(ev.event, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, "event 0x%x", ev.event);
+    cr_assert_eq(ev.value, ETIMEDOUT, "value %u", ev.value);
+    cr_assert(ip_next_event(mon, &ev, 2000), "nothing after HANDSHAKE_FAILED_NO_DETAIL");
+    cr_assert_eq(ev.event, SINEW_EVENT_DISCONNECTED, "then 0x%x", ev.event);
     cr_assert(ip_raw_closed(fd, 1000));
     uint64_t took = ip_now_ms() - t0;
     cr_assert_geq(took + 20, 200, "dropped after %llu ms", (unsigned long long) took);
     cr_assert_leq(took, 1000, "dropped after %llu ms", (unsigned long long) took);
     close(fd);
+}
+
+/* The event numbers a monitor (sinew's or libzmq's) reports within timeout_ms, up to
+ * and including the first DISCONNECTED; LISTENING is left out. */
+static int
+event_sequence(ip_sock *mon, int *out, int max, int timeout_ms)
+{
+    int n = 0;
+    uint64_t deadline = ip_now_ms() + (uint64_t) timeout_ms;
+    while (n < max && ip_now_ms() < deadline) {
+        uint8_t frame[6];
+        char addr[256];
+        int rc = ip_recv_raw(mon, frame, sizeof frame, 0); /* RCVTIMEO 100 ms */
+        if (rc < 0)
+            continue;
+        cr_assert_eq(rc, 6, "event frame of %d bytes", rc);
+        cr_assert_geq(ip_recv_raw(mon, addr, sizeof addr, 0), 0, "no address frame");
+        uint16_t e;
+        memcpy(&e, frame, 2);
+        if (e == SINEW_EVENT_LISTENING)
+            continue;
+        out[n++] = e;
+        if (e == SINEW_EVENT_DISCONNECTED)
+            break;
+    }
+    return n;
+}
+
+/* A raw peer that connects, sends half a greeting and closes: sinew reports what libzmq
+ * reports for the same peer, event for event (ACCEPTED, HANDSHAKE_FAILED_NO_DETAIL,
+ * DISCONNECTED), so a tool pairing accepts with disconnects stays balanced. */
+Test(interop_robust, closed_mid_handshake_events_as_libzmq, .init = ip_setup,
+     .fini = ip_teardown, .timeout = 20)
+{
+    int seq[2][8], n[2];
+    for (int zmq = 0; zmq < 2; zmq++) {
+        ip_sock *pull = ip_socket(zmq, zmq ? ZMQ_PULL : SINEW_PULL);
+        char name[64], ep[256];
+        snprintf(name, sizeof name, "inproc://mid-hs-mon-%d", zmq);
+        int rc = zmq ? zmq_socket_monitor(pull->s, name, ZMQ_EVENT_ALL)
+                     : sinew_socket_monitor(pull->s, name, SINEW_EVENT_ALL);
+        cr_assert_eq(rc, 0);
+        ip_sock *mon = ip_socket(zmq, zmq ? ZMQ_PAIR : SINEW_PAIR);
+        ip_setint(mon, zmq ? ZMQ_RCVTIMEO : SINEW_RCVTIMEO, 100);
+        ip_connect(mon, name);
+        ip_bind(pull, "tcp", ep, sizeof ep);
+        int fd = ip_raw_connect(ep);
+        ip_raw_write(fd, ip_greeting, 5);
+        usleep(50000); /* let the listener read the half greeting */
+        close(fd);
+        n[zmq] = event_sequence(mon, seq[zmq], 8, 3000);
+        if (zmq)
+            zmq_socket_monitor(pull->s, NULL, 0);
+    }
+    cr_assert_eq(n[0], 3, "sinew reported %d events", n[0]);
+    cr_assert_eq(seq[0][0], SINEW_EVENT_ACCEPTED);
+    cr_assert_eq(seq[0][1], SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    cr_assert_eq(seq[0][2], SINEW_EVENT_DISCONNECTED);
+    cr_assert_eq(n[1], n[0], "libzmq reported %d events, sinew %d", n[1], n[0]);
+    for (int i = 0; i < n[0]; i++)
+        cr_assert_eq(seq[0][i], seq[1][i], "event %d: sinew 0x%x, libzmq 0x%x", i, seq[0][i],
+                     seq[1][i]);
 }
 
 /* ---- heartbeats ----------------------------------------------------------------------- */
