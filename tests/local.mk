@@ -38,7 +38,7 @@ tests_spec_test_bad_input_LDADD = $(TEST_LIBS)
 tests_spec_test_threads_SOURCES = tests/spec/test_threads.c tests/support/net.h
 tests_spec_test_threads_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_threads_LDADD = $(TEST_LIBS)
-tests_spec_test_io_sched_SOURCES = tests/spec/test_io_sched.c tests/support/net.h
+tests_spec_test_io_sched_SOURCES = tests/spec/test_io_sched.c tests/support/net.h tests/support/io_threads.h
 tests_spec_test_io_sched_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_io_sched_LDADD = $(TEST_LIBS)
 endif

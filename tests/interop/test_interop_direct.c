@@ -7,13 +7,13 @@
  * Whether a thread is on the borrowed path is read from /proc/self/task/<tid>/syscall:
  * a blocked receive sleeps in poll(2) only while it holds a connection's input, and on
  * a futex otherwise, so a silent fallback to the I/O thread fails these tests. */
-#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 
 #include "interop.h"
+#include "support/io_threads.h"
 
 static const char *const transports[] = {"tcp", "ipc"};
 
@@ -100,29 +100,13 @@ dt_is_epoll(long nr)
 static bool
 dt_io_threads_idle(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    cr_assert_not_null(d);
-    bool idle = true;
-    int seen = 0;
-    struct dirent *de;
-    while (idle && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        char path[300], comm[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        bool io = fgets(comm, sizeof comm, f) != NULL;
-        io = io && strncmp(comm, "sinew/io/", 9) == 0;
-        fclose(f);
-        if (!io)
-            continue;
-        seen++;
-        idle = dt_is_epoll(dt_syscall_of((pid_t) atoi(de->d_name)));
-    }
-    closedir(d);
-    return idle && seen > 0;
+    pid_t tids[8];
+    int n = tn_io_threads(tids, 8);
+    cr_assert_geq(n, 0, "no /proc/self/task");
+    for (int i = 0; i < n; i++)
+        if (!dt_is_epoll(dt_syscall_of(tids[i])))
+            return false;
+    return n > 0;
 }
 
 /* Waits (bounded) until the I/O threads are idle twice in a row, 1 ms apart. */
@@ -1037,23 +1021,9 @@ dt_syscw(pid_t tid)
 static pid_t
 dt_io_tid(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    cr_assert_not_null(d);
-    pid_t found = 0;
-    struct dirent *de;
-    while (found == 0 && (de = readdir(d)) != NULL) {
-        char path[300], comm[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        if (fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "sinew/io/", 9) == 0)
-            found = (pid_t) atoi(de->d_name);
-        fclose(f);
-    }
-    closedir(d);
-    cr_assert_neq(found, 0, "no sinew I/O thread");
-    return found;
+    pid_t tid;
+    cr_assert_eq(tn_io_threads(&tid, 1), 1, "no sinew I/O thread");
+    return tid;
 }
 
 typedef struct drain {

@@ -1,15 +1,14 @@
 /* How the I/O threads are scheduled: SINEW_THREAD_SCHED_POLICY and SINEW_THREAD_PRIORITY.
  * Each test reads the policy of the context's I/O threads back from the kernel
  * (sched_getscheduler on each "sinew/io/N" thread of this process). */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "support/io_threads.h"
 #include "support/net.h"
 
 TestSuite(io_sched, .timeout = 30);
@@ -18,30 +17,15 @@ TestSuite(io_sched, .timeout = 30);
 static int
 io_policies(int *policy, int *priority, int max)
 {
-    DIR *d = opendir("/proc/self/task");
-    cr_assert_not_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL && n < max) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        char path[300], comm[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        bool io = fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "sinew/io/", 9) == 0;
-        fclose(f);
-        if (!io)
-            continue;
-        pid_t tid = (pid_t) atoi(de->d_name);
+    pid_t tids[8];
+    int n = tn_io_threads(tids, max < 8 ? max : 8);
+    cr_assert_geq(n, 0, "no /proc/self/task");
+    for (int i = 0; i < n; i++) {
         struct sched_param sp;
-        policy[n] = sched_getscheduler(tid);
-        cr_assert_eq(sched_getparam(tid, &sp), 0);
-        priority[n] = sp.sched_priority;
-        n++;
+        policy[i] = sched_getscheduler(tids[i]);
+        cr_assert_eq(sched_getparam(tids[i], &sp), 0);
+        priority[i] = sp.sched_priority;
     }
-    closedir(d);
     return n;
 }
 
