@@ -431,7 +431,8 @@ session_try_connect(sn_session *ss)
         schedule_retry(ss);
         return;
     }
-    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_DELAYED, EINPROGRESS, ss->addr); /* libzmq: errno */
+    /* As libzmq: the value is the errno of the connect now in progress. */
+    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_DELAYED, EINPROGRESS, ss->addr);
 }
 
 static void

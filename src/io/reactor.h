@@ -35,7 +35,8 @@ typedef struct sn_thread_sched {
  * NULL for none) and scheduled as sched says (NULL: inherited). The thread blocks all
  * signals. 0 or -errno (EMFILE, ENOMEM, EAGAIN; EPERM or EINVAL if the scheduling
  * cannot be had). */
-int sn_reactor_new(sn_reactor **out, const char *thread_name, const sn_thread_sched *sched);
+int sn_reactor_new(sn_reactor **out, const char *thread_name,
+                   const sn_thread_sched *sched);
 
 /* Any thread except the reactor's own; blocks until the thread has exited. Tasks posted
  * before the call, and tasks those tasks post, run first; then the loop exits without

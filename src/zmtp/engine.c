@@ -696,8 +696,8 @@ process_input(sn_engine *e)
                                                 e->in_len - e->in_off, &sflags, &sbody, &ssize);
         if (sn > 0) {
             e->in_off += sn;
-            if (!(sflags & SN_ZMTP_FLAG_MORE))
-                e->in_large = false; /* small envelope parts before a large body keep it */
+            if (!(sflags & SN_ZMTP_FLAG_MORE)) /* envelope parts before a large body */
+                e->in_large = false;
             sn_msg m;
             if (sn_msg_init_buffer(&m, sbody, ssize) < 0 || deliver(e, &m, sflags) < 0) {
                 input_fail(e, SINEW_EVENT_DISCONNECTED, 0);

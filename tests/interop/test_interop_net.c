@@ -126,8 +126,9 @@ ParameterizedTest(tp *p, interop_net, monitor_connect, .init = ip_setup,
 }
 
 /* Connecting where nobody listens: each attempt reports CONNECT_DELAYED (value
- * EINPROGRESS, the errno of the pending connect, as libzmq) then CONNECT_RETRIED, whose value is the next interval, doubling from RECONNECT_IVL up to
- * RECONNECT_IVL_MAX; events outside the mask never appear. */
+ * EINPROGRESS, the errno of the pending connect, as libzmq) then CONNECT_RETRIED, whose
+ * value is the next interval, doubling from RECONNECT_IVL up to RECONNECT_IVL_MAX;
+ * events outside the mask never appear. */
 Test(interop_net, connect_retry_backoff, .init = ip_setup, .fini = ip_teardown,
      .timeout = 20)
 {

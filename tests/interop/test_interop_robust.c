@@ -108,7 +108,7 @@ Test(interop_robust, raw_mismatch, .init = ip_setup, .fini = ip_teardown, .timeo
         cr_assert_eq(ev.event, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL, "event 0x%x", ev.event);
         cr_assert_eq(ev.value, ERR_INVALID_METADATA, "value 0x%x", ev.value);
         cr_assert_str_eq(ev.addr, ep);
-        cr_assert(ip_next_event(mon, &ev, 2000), "nothing after HANDSHAKE_FAILED_PROTOCOL");
+        cr_assert(ip_next_event(mon, &ev, 2000), "nothing after the handshake failed");
         cr_assert_eq(ev.event, SINEW_EVENT_DISCONNECTED, "then 0x%x", ev.event);
         uint8_t buf[512];
         size_t got = ip_raw_read(fd, buf, sizeof buf, 2000);
@@ -334,8 +334,8 @@ Test(interop_robust, closed_mid_handshake_events_as_libzmq, .init = ip_setup,
     cr_assert_eq(seq[0][2], SINEW_EVENT_DISCONNECTED);
     cr_assert_eq(n[1], n[0], "libzmq reported %d events, sinew %d", n[1], n[0]);
     for (int i = 0; i < n[0]; i++)
-        cr_assert_eq(seq[0][i], seq[1][i], "event %d: sinew 0x%x, libzmq 0x%x", i, seq[0][i],
-                     seq[1][i]);
+        cr_assert_eq(seq[0][i], seq[1][i], "event %d: sinew 0x%x, libzmq 0x%x", i,
+                     seq[0][i], seq[1][i]);
 }
 
 /* ---- heartbeats ----------------------------------------------------------------------- */

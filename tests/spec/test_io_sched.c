@@ -39,7 +39,8 @@ expect_policy(void *ctx, int io_threads, int want, int want_priority)
     int n = io_policies(policy, priority, 8);
     cr_assert_eq(n, io_threads);
     for (int i = 0; i < n; i++) {
-        cr_assert_eq(policy[i], want, "I/O thread %d: policy %d, want %d", i, policy[i], want);
+        cr_assert_eq(policy[i], want, "I/O thread %d: policy %d, want %d", i, policy[i],
+                     want);
         cr_assert_eq(priority[i], want_priority);
     }
     cr_assert_eq(sinew_close(s), 0);
@@ -48,7 +49,7 @@ expect_policy(void *ctx, int io_threads, int want, int want_priority)
 Test(io_sched, default_is_sched_batch)
 {
     void *ctx = sinew_ctx_new();
-    cr_assert_eq(sinew_ctx_get(ctx, SINEW_THREAD_SCHED_POLICY), -1, "write-only, as in libzmq");
+    cr_assert_eq(sinew_ctx_get(ctx, SINEW_THREAD_SCHED_POLICY), -1, "write-only");
     cr_assert_eq(sinew_errno(), EINVAL);
     cr_assert_eq(SINEW_THREAD_SCHED_POLICY_DFLT, SCHED_BATCH);
     cr_assert_eq(sinew_ctx_set(ctx, SINEW_IO_THREADS, 2), 0);
@@ -109,7 +110,7 @@ Test(io_sched, real_time_policy_granted_or_refused_with_eperm)
 Test(io_sched, bad_values_einval_and_late_change_ebusy)
 {
     void *ctx = sinew_ctx_new();
-    cr_assert_eq(sinew_ctx_set(ctx, SINEW_THREAD_SCHED_POLICY, 4), -1); /* no such policy */
+    cr_assert_eq(sinew_ctx_set(ctx, SINEW_THREAD_SCHED_POLICY, 4), -1); /* no policy 4 */
     cr_assert_eq(sinew_errno(), EINVAL);
     cr_assert_eq(sinew_ctx_set(ctx, SINEW_THREAD_SCHED_POLICY, -2), -1);
     cr_assert_eq(sinew_errno(), EINVAL);

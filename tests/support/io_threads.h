@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-/* Stores up to max I/O thread ids in tids; returns how many it stored, -1 without /proc. */
+/* Stores up to max I/O thread ids in tids; returns how many, or -1 without /proc. */
 static inline int
 tn_io_threads(pid_t *tids, int max)
 {
@@ -26,7 +26,8 @@ tn_io_threads(pid_t *tids, int max)
         FILE *f = fopen(path, "r");
         if (f == NULL)
             continue; /* the thread just exited */
-        bool io = fgets(comm, sizeof comm, f) != NULL && strncmp(comm, "sinew/io/", 9) == 0;
+        bool io = fgets(comm, sizeof comm, f) != NULL;
+        io = io && strncmp(comm, "sinew/io/", 9) == 0;
         fclose(f);
         if (io)
             tids[n++] = (pid_t) atoi(de->d_name);
