@@ -127,6 +127,19 @@ known_policy(int policy)
            policy == SCHED_IDLE || policy == SCHED_FIFO || policy == SCHED_RR;
 }
 
+/* An I/O thread setting: fixed once the threads run, with the first socket (libzmq
+ * ignores a late change; we say EBUSY). Lock held. */
+static int
+set_io_option(sn_ctx *c, int *field, int value, bool valid)
+{
+    if (!valid)
+        return -EINVAL;
+    if (c->started)
+        return -EBUSY;
+    *field = value;
+    return 0;
+}
+
 int
 sn_ctx_set(sn_ctx *c, int option, int value)
 {
@@ -134,24 +147,13 @@ sn_ctx_set(sn_ctx *c, int option, int value)
     pthread_mutex_lock(&c->lock);
     switch (option) {
     case SINEW_IO_THREADS:
-        if (value < 0 || value > 64)
-            rc = -EINVAL;
-        else if (c->started)
-            rc = -EBUSY; /* threads are fixed once sockets exist (libzmq ignores it) */
-        else
-            c->io_threads = value;
+        rc = set_io_option(c, &c->io_threads, value, value >= 0 && value <= 64);
         break;
     case SINEW_THREAD_SCHED_POLICY:
+        rc = set_io_option(c, &c->sched_policy, value, known_policy(value));
+        break;
     case SINEW_THREAD_PRIORITY:
-        if (option == SINEW_THREAD_SCHED_POLICY ? !known_policy(value)
-                                                : value < -1 || value > 99)
-            rc = -EINVAL;
-        else if (c->started)
-            rc = -EBUSY;
-        else if (option == SINEW_THREAD_SCHED_POLICY)
-            c->sched_policy = value;
-        else
-            c->sched_priority = value;
+        rc = set_io_option(c, &c->sched_priority, value, value >= -1 && value <= 99);
         break;
     case SINEW_MAX_SOCKETS:
         if (value < 1 || value > (int) SN_REGISTRY_MAX - 1)

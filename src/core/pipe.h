@@ -105,5 +105,4 @@ void sn_pipe_release(sn_pipe *p, uint64_t linger_deadline);
  * by inproc attach). */
 void sn_pipe_notify_peer(sn_pipe *p, int cmd);
 
-
 #endif /* SINEW_CORE_PIPE_H */

@@ -12,7 +12,7 @@ if HAVE_CRITERION
 IO_TESTS = tests/io/test_reactor tests/io/test_timers tests/io/test_signaler
 check_PROGRAMS += $(IO_TESTS)
 TESTS += $(IO_TESTS)
-tests_io_test_reactor_SOURCES = tests/io/test_reactor.c tests/io/waiter.h
+tests_io_test_reactor_SOURCES = tests/io/test_reactor.c tests/io/waiter.h tests/support/deadline.h
 tests_io_test_reactor_CFLAGS = $(TEST_CFLAGS)
 tests_io_test_reactor_LDADD = src/io/libsinew_io.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
 tests_io_test_timers_SOURCES = tests/io/test_timers.c

@@ -21,7 +21,7 @@ tests_transport_test_tcp_LDADD = src/transports/libsinew_transports.la $(CRITERI
 tests_transport_test_ipc_SOURCES = tests/transport/test_ipc.c tests/transport/tnet.h
 tests_transport_test_ipc_CFLAGS = $(TEST_CFLAGS)
 tests_transport_test_ipc_LDADD = src/transports/libsinew_transports.la $(CRITERION_LIBS)
-tests_transport_test_reactor_net_SOURCES = tests/transport/test_reactor_net.c tests/io/waiter.h
+tests_transport_test_reactor_net_SOURCES = tests/transport/test_reactor_net.c tests/io/waiter.h tests/support/deadline.h
 tests_transport_test_reactor_net_CFLAGS = $(TEST_CFLAGS)
 tests_transport_test_reactor_net_LDADD = src/transports/libsinew_transports.la \
 	src/io/libsinew_io.la $(CRITERION_LIBS) $(PTHREAD_LIBS)

@@ -809,7 +809,9 @@ engine_read(sn_engine *e)
         sn_pipe_flush(e->pipe);
 }
 
-/* Reactor thread, input taken: decode what is buffered, then read on. */
+/* Input taken (by the reactor thread, or by an application thread with in_app set, for
+ * which a failure found earlier cannot be pending): decode what is buffered, then read
+ * on. */
 static void
 resume_input(sn_engine *e)
 {
@@ -898,11 +900,7 @@ sn_engine_input_resume(sn_engine *e)
         return false;
     e->in_blocked = false;
     e->in_app = true;
-    process_input(e);
-    if (e->fd >= 0 && e->pipe != NULL && !e->in_more)
-        sn_pipe_flush(e->pipe);
-    if (!e->in_blocked && !e->in_deferred)
-        engine_read(e);
+    resume_input(e); /* engine_read stops at once if a command deferred the rest */
     if (!e->in_blocked)
         want_in(e, true);
     app_input_done(e);

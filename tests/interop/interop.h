@@ -175,6 +175,26 @@ ip_endpoint(const char *transport, char *out, size_t len)
         snprintf(out, len, "ipc://%s/s%d", ip_dir, ip_nipc++);
 }
 
+/* A connectable endpoint nobody listens on yet, with a fixed address (so it can be
+ * connected to before anyone binds, and bound again after a restart). */
+static inline void
+ip_free_endpoint(const char *transport, char *out, size_t len)
+{
+    if (strcmp(transport, "ipc") == 0) {
+        ip_endpoint("ipc", out, len);
+        return;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *) &sa, &sl), 0);
+    close(fd);
+    snprintf(out, len, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
+}
+
 /* Binds s to a fresh endpoint and returns the connectable address in out. */
 static inline void
 ip_bind(ip_sock *s, const char *transport, char *out, size_t len)

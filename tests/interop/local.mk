@@ -13,7 +13,8 @@ tests_interop_test_interop_robust_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 tests_interop_test_interop_net_SOURCES = tests/interop/test_interop_net.c tests/interop/interop.h
 tests_interop_test_interop_net_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_net_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
-tests_interop_test_interop_direct_SOURCES = tests/interop/test_interop_direct.c tests/interop/interop.h tests/support/io_threads.h
+tests_interop_test_interop_direct_SOURCES = tests/interop/test_interop_direct.c tests/interop/interop.h \
+	tests/support/io_threads.h tests/support/deadline.h
 tests_interop_test_interop_direct_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_direct_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 endif

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 
 #include "interop.h"
+#include "support/deadline.h"
 #include "support/io_threads.h"
 
 static const char *const transports[] = {"tcp", "ipc"};
@@ -129,14 +130,7 @@ dt_settle(void)
 static bool
 dt_join(pthread_t th, int timeout_ms)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = tn_deadline_in_ms(timeout_ms);
     return pthread_timedjoin_np(th, NULL, &dl) == 0;
 }
 
@@ -554,31 +548,12 @@ Test(interop_direct, stream_in_order_with_heartbeats, .init = ip_setup,
 
 /* ---- 2. the peer restarts while a receive is blocked ------------------------------ */
 
-/* A connectable endpoint nobody listens on yet (fixed, so it can be bound twice). */
-static void
-fixed_endpoint(const char *transport, char *ep, size_t len)
-{
-    if (strcmp(transport, "ipc") == 0) {
-        ip_endpoint("ipc", ep, len);
-        return;
-    }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *) &sa, &sl), 0);
-    close(fd);
-    snprintf(ep, len, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
-}
-
 Test(interop_direct, peer_restart_while_blocked, .init = ip_setup, .fini = ip_teardown,
      .timeout = 40)
 {
     for (int t = 0; t < 2; t++) {
         char ep[256];
-        fixed_endpoint(transports[t], ep, sizeof ep);
+        ip_free_endpoint(transports[t], ep, sizeof ep);
         ip_sock *z = ip_socket(true, ZMQ_PAIR);
         ip_setint(z, ZMQ_LINGER, 0);
         ip_bind_at(z, ep);

@@ -74,28 +74,11 @@ ParameterizedTestParameters(interop_net, monitor_connect)
     return cr_make_param_array(tp, ps, 2, free_params);
 }
 
-static void
-free_endpoint(const char *transport, char *ep, size_t len)
-{
-    if (strcmp(transport, "ipc") == 0) {
-        ip_endpoint("ipc", ep, len);
-        return;
-    }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *) &sa, &sl), 0);
-    close(fd);
-    snprintf(ep, len, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
-}
-
 ParameterizedTest(tp *p, interop_net, monitor_connect, .init = ip_setup,
                   .fini = ip_teardown, .timeout = 20)
 {
     char ep[256];
-    free_endpoint(p->transport, ep, sizeof ep);
+    ip_free_endpoint(p->transport, ep, sizeof ep);
     ip_sock *s = ip_socket(false, SINEW_PUSH);
     ip_setint(s, SINEW_RECONNECT_IVL, 20);
     ip_setint(s, SINEW_SNDTIMEO, 5000);
@@ -133,7 +116,7 @@ Test(interop_net, connect_retry_backoff, .init = ip_setup, .fini = ip_teardown,
      .timeout = 20)
 {
     char ep[256];
-    free_endpoint("tcp", ep, sizeof ep);
+    ip_free_endpoint("tcp", ep, sizeof ep);
     ip_sock *s = ip_socket(false, SINEW_PUSH);
     ip_setint(s, SINEW_RECONNECT_IVL, 10);
     ip_setint(s, SINEW_RECONNECT_IVL_MAX, 40);

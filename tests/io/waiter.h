@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "support/deadline.h"
+
 typedef struct waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -41,14 +43,7 @@ waiter_bump(waiter *w)
 static inline bool
 waiter_wait(waiter *w, long n, int timeout_ms)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = tn_deadline_in_ms(timeout_ms);
     pthread_mutex_lock(&w->mu);
     int rc = 0;
     while (w->count < n && rc == 0)

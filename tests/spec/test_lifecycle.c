@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 
+#include "support/deadline.h"
 #include "support/net.h"
 
 TestSuite(lifecycle, .init = tn_setup, .fini = tn_teardown, .timeout = 30);
@@ -32,14 +33,7 @@ term_thread(void *p)
 static bool
 wait_done(term_arg *a, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long) (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = tn_deadline_in_ms(ms);
     pthread_mutex_lock(&a->lock);
     while (!atomic_load(&a->done))
         if (pthread_cond_timedwait(&a->cond, &a->lock, &ts) != 0)
