@@ -5,6 +5,7 @@
 
 #include "core/inproc.h"
 #include "core/socket.h"
+#include "zmtp/socktype.h"
 
 struct sn_inproc_entry {
     char *name;
@@ -90,7 +91,7 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
         sn_inproc_entry *x = pending;
         pending = x->next;
         sn_link *l = x->link;
-        if (!sn_pattern_compatible(s->ops, x->type)) {
+        if (!sn_zmtp_socket_type_compatible(s->opt.type, x->type)) {
             sn_socket_count_drop(s); /* refused peer: visible in SINEW_MSGS_DROPPED */
             sn_pipe_release(&l->ends[1], 0);
         } else {
@@ -108,7 +109,7 @@ sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
 {
     pthread_mutex_lock(&c->lock);
     sn_inproc_entry *b = find_bound(c, name);
-    if (b != NULL && !sn_pattern_compatible(s->ops, b->type)) {
+    if (b != NULL && !sn_zmtp_socket_type_compatible(s->opt.type, b->type)) {
         pthread_mutex_unlock(&c->lock);
         return -ENOCOMPATPROTO;
     }

@@ -26,10 +26,10 @@ sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
         p->peer = &l->ends[!i];
         p->link = l;
         p->endpoint = -1;
-        p->index = -1;
         atomic_init(&p->released, false);
         atomic_init(&p->owner_ops, NULL);
         atomic_init(&l->linger_deadline[i], UINT64_MAX);
+        atomic_init(&l->next_peer[i], NULL);
     }
     atomic_init(&l->refs, 2);
     pthread_mutex_init(&l->direct.lock, NULL);
@@ -56,8 +56,74 @@ sn_link_unref(sn_link *l)
         return;
     sn_queue_fini(&l->queues[0]);
     sn_queue_fini(&l->queues[1]);
+    for (int i = 0; i < 2; i++) {
+        sn_peer_unref(l->ends[i].peer_info);
+        sn_peer_unref(atomic_load(&l->next_peer[i]));
+    }
     pthread_mutex_destroy(&l->direct.lock);
     free(l);
+}
+
+sn_peer *
+sn_peer_new(int type, const uint8_t *rid, size_t rid_len, const uint8_t *meta,
+            size_t meta_len)
+{
+    if (rid_len > sizeof ((sn_peer *) 0)->rid)
+        rid_len = sizeof ((sn_peer *) 0)->rid;
+    sn_peer *p = malloc(sizeof *p + meta_len);
+    if (p == NULL)
+        return NULL;
+    atomic_init(&p->refs, 1);
+    p->type = type;
+    p->rid_len = (uint8_t) rid_len;
+    if (rid_len > 0)
+        memcpy(p->rid, rid, rid_len);
+    p->meta_len = meta_len;
+    if (meta_len > 0)
+        memcpy(p->meta, meta, meta_len);
+    return p;
+}
+
+sn_peer *
+sn_peer_ref(sn_peer *p)
+{
+    if (p != NULL)
+        atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    return p;
+}
+
+void
+sn_peer_unref(sn_peer *p)
+{
+    if (p != NULL && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+        free(p);
+}
+
+void
+sn_pipe_set_peer(sn_pipe *p, sn_peer *peer)
+{
+    sn_peer_unref(p->peer_info);
+    p->peer_info = sn_peer_ref(peer);
+}
+
+void
+sn_pipe_hiccup(sn_pipe *p, sn_peer *peer)
+{
+    sn_link *l = p->link;
+    int other = (int) (p->peer - l->ends);
+    sn_peer_unref(atomic_exchange(&l->next_peer[other], sn_peer_ref(peer)));
+    sn_pipe_notify_peer(p, SN_CMD_HICCUP);
+}
+
+void
+sn_pipe_take_peer(sn_pipe *p)
+{
+    sn_link *l = p->link;
+    sn_peer *next = atomic_exchange(&l->next_peer[p - l->ends], NULL);
+    if (next != NULL) {
+        sn_peer_unref(p->peer_info);
+        p->peer_info = next;
+    }
 }
 
 void

@@ -20,11 +20,30 @@
 typedef struct sn_pipe sn_pipe;
 typedef struct sn_link sn_link;
 
+/* A peer's identity and properties, immutable once made and shared by reference: its
+ * socket type, its routing id (ZMTP Identity, or the inproc peer's SINEW_ROUTING_ID)
+ * and its whole ZMTP property list (validated; walk it with sn_zmtp_metadata_iter). */
+typedef struct sn_peer {
+    atomic_int refs;
+    int type;                /* SINEW_* socket type, -1 if the peer did not say */
+    uint8_t rid_len;
+    uint8_t rid[255];
+    size_t meta_len;
+    uint8_t meta[];          /* meta_len bytes */
+} sn_peer;
+
+/* NULL on ENOMEM. */
+sn_peer *sn_peer_new(int type, const uint8_t *rid, size_t rid_len, const uint8_t *meta,
+                     size_t meta_len);
+sn_peer *sn_peer_ref(sn_peer *p);
+void sn_peer_unref(sn_peer *p); /* NULL is fine */
+
 enum sn_pipe_cmd {
     SN_CMD_ATTACH = 1,     /* a new pipe end for this owner (inproc connect to a bind) */
     SN_CMD_ACTIVATE_READ,
     SN_CMD_ACTIVATE_WRITE,
     SN_CMD_PEER_TERM,
+    SN_CMD_HICCUP,         /* the peer's connection was lost and made again */
 };
 
 typedef struct sn_pipe_owner_ops {
@@ -55,8 +74,13 @@ struct sn_pipe {
     uint64_t drop_deadline;/* ms clock: discard input after this (peer's linger) */
     uint32_t id;           /* unique within the owning socket: routing id */
     int endpoint;          /* index of the endpoint it came through, -1 if none */
-    int index;             /* pattern's slot for it (lb/fq arrays) */
+    void *pstate;          /* the pattern's per-pipe state (lb/fq/dist slots...) */
     sn_pipe *next_dead;
+
+    /* Who is at the other end: set before the end is handed to its owner (from the
+     * handshake for tcp/ipc, from the other socket for inproc), then read-only; a
+     * reconnect brings a new one through the link's next_peer (see sn_pipe_hiccup). */
+    sn_peer *peer_info;
 };
 
 struct sn_link {
@@ -65,6 +89,8 @@ struct sn_link {
     atomic_int refs;
     _Atomic uint64_t linger_deadline[2]; /* set by end i when it lets go: when end
                                             !i must stop draining (ms clock) */
+    /* A reconnect's new peer for end i, posted with HICCUP; its owner takes it. */
+    _Atomic(sn_peer *) next_peer[2];
     /* Direct output (network links only): the sending application thread may write a
      * message to the connection itself when the link was idle, saving the I/O thread's
      * wake-up. `engine` is registered by the engine while it may be used this way;
@@ -83,7 +109,16 @@ int sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1);
 void sn_link_ref(sn_link *l);
 void sn_link_unref(sn_link *l); /* frees on the last reference, closing queued messages */
 
+/* Sets the owner of an unowned end, once, before the end is published to anyone who
+ * could post to it (the owner is read by other threads without a lock). */
 void sn_pipe_set_owner(sn_pipe *p, void *owner, const sn_pipe_owner_ops *ops);
+/* Before the end is handed over: who the peer is (takes a reference). */
+void sn_pipe_set_peer(sn_pipe *p, sn_peer *peer);
+/* The peer's side of p (the session) after a reconnect: p's owner gets HICCUP and,
+ * through sn_pipe_take_peer, the new identity (takes a reference; NULL keeps it). */
+void sn_pipe_hiccup(sn_pipe *p, sn_peer *peer);
+/* p's owner, on HICCUP: adopt the new identity, if one came. */
+void sn_pipe_take_peer(sn_pipe *p);
 
 /* Owner's thread. check_write arms the writer-waiting bit when false. write takes msg.
  * flush publishes and wakes the peer if it sleeps. read: -EAGAIN when dry. */

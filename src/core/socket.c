@@ -61,6 +61,13 @@ socket_obtain(void)
     return s;
 }
 
+static void
+pattern_fini(sn_socket *s)
+{
+    if (s->ops->fini != NULL)
+        s->ops->fini(s->pattern);
+}
+
 int
 sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
 {
@@ -71,12 +78,12 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     if (s == NULL)
         return -ENOMEM;
     pthread_mutex_lock(&s->lock);
-    s->pattern = calloc(1, ops->state_size);
-    int rc = s->pattern == NULL ? -ENOMEM : ops->init(s->pattern, s);
+    s->ops = ops;
+    s->pattern = calloc(1, ops->state_size ? ops->state_size : 1);
+    int rc = s->pattern == NULL ? -ENOMEM : ops->init ? ops->init(s->pattern, s) : 0;
     if (rc < 0)
         goto fail;
     s->ctx = ctx;
-    s->ops = ops;
     sn_options_defaults(&s->opt, type, ctx->blocky ? -1 : 0);
     s->spin_ns = (uint32_t) s->opt.spin_us * 1000u;
     s->send_busy = s->recv_busy = s->rcvmore = false;
@@ -94,13 +101,13 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     s->inside = 0;
     s->monitor = sn_monitor_new();
     if (s->monitor == NULL) {
-        ops->fini(s->pattern);
+        pattern_fini(s);
         rc = -ENOMEM;
         goto fail;
     }
     rc = sn_ctx_add_socket(ctx, s);
     if (rc < 0) {
-        ops->fini(s->pattern);
+        pattern_fini(s);
         sn_monitor_unref(s->monitor);
         goto fail;
     }
@@ -155,7 +162,7 @@ close_fd(atomic_int *fd)
 static void
 socket_finalize(sn_socket *s)
 {
-    s->ops->fini(s->pattern);
+    pattern_fini(s);
     free(s->pattern);
     s->pattern = NULL;
     free(s->pipes);
@@ -391,11 +398,23 @@ sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
         s->pipes = pipes;
         s->pipes_cap = cap;
     }
-    sn_pipe_set_owner(p, s, &sn_socket_pipe_ops);
+    /* An end handed over by another thread (ATTACH) has its owner set already, and
+     * that thread may be reading it: set it only on ends we made ourselves. */
+    if (atomic_load_explicit(&p->owner_ops, memory_order_acquire) == NULL)
+        sn_pipe_set_owner(p, s, &sn_socket_pipe_ops);
     p->id = s->next_pipe_id++;
     p->endpoint = endpoint;
+    if (s->ops->pipe_state_size > 0) {
+        p->pstate = calloc(1, s->ops->pipe_state_size);
+        if (p->pstate == NULL) {
+            sn_pipe_release(p, 0);
+            return -ENOMEM;
+        }
+    }
     int rc = s->ops->attach(s->pattern, p);
     if (rc < 0) {
+        free(p->pstate);
+        p->pstate = NULL;
         sn_pipe_release(p, 0);
         return rc;
     }
@@ -416,6 +435,8 @@ static void
 detach(sn_socket *s, sn_pipe *p, uint64_t deadline)
 {
     s->ops->detach(s->pattern, p);
+    free(p->pstate);
+    p->pstate = NULL;
     p->attached = false;
     for (int i = 0; i < s->npipes; i++) {
         if (s->pipes[i] == p) {
@@ -438,6 +459,13 @@ reap_dead(sn_socket *s)
 }
 
 static void
+pattern_readable(sn_socket *s, sn_pipe *p)
+{
+    if (s->ops->readable != NULL)
+        s->ops->readable(s->pattern, p);
+}
+
+static void
 handle_cmd(sn_socket *s, sn_cmd c)
 {
     sn_pipe *p = c.pipe;
@@ -449,10 +477,16 @@ handle_cmd(sn_socket *s, sn_cmd c)
         return; /* stale: we already let go of this end */
     switch (c.type) {
     case SN_CMD_ACTIVATE_READ:
-        s->ops->readable(s->pattern, p);
+        pattern_readable(s, p);
         break;
     case SN_CMD_ACTIVATE_WRITE:
-        s->ops->writable(s->pattern, p);
+        if (s->ops->writable != NULL)
+            s->ops->writable(s->pattern, p);
+        break;
+    case SN_CMD_HICCUP:
+        sn_pipe_take_peer(p);
+        if (s->ops->hiccup != NULL)
+            s->ops->hiccup(s->pattern, p);
         break;
     case SN_CMD_PEER_TERM: {
         sn_link *l = p->link;
@@ -461,7 +495,7 @@ handle_cmd(sn_socket *s, sn_cmd c)
         if (p->drop_deadline == 0 || !sn_pipe_check_read(p))
             socket_drained(s, p);
         else
-            s->ops->readable(s->pattern, p);
+            pattern_readable(s, p);
         break;
     }
     }
@@ -569,12 +603,18 @@ wait_outcome(sn_socket *s, uint64_t deadline)
     return 0;
 }
 
+static bool
+pattern_has_in(sn_socket *s)
+{
+    return s->ops->has_in != NULL && s->ops->has_in(s->pattern);
+}
+
 static void
 update_ready_fd(sn_socket *s)
 {
     if (atomic_load_explicit(&s->ready_fd, memory_order_relaxed) < 0)
         return;
-    if (s->rcvmore || s->ops->has_in(s->pattern)) {
+    if (s->rcvmore || pattern_has_in(s)) {
         /* Readable. Usually a post already set it, but pipes this socket attached
          * itself (its own connects) never posted: set it, idempotently. */
         fd_signal(&s->ready_fd, &s->ready_signaled);
@@ -583,7 +623,7 @@ update_ready_fd(sn_socket *s)
     /* Clear first, then look again: a message that arrives after the clear re-sets it. */
     fd_clear(&s->ready_fd, &s->ready_signaled);
     process_commands(s);
-    if (s->ops->has_in(s->pattern))
+    if (pattern_has_in(s))
         fd_signal(&s->ready_fd, &s->ready_signaled);
 }
 
@@ -683,9 +723,10 @@ sn_socket_events(sn_socket *s)
     fd_clear(&s->event_fd, &s->event_signaled);
     process_commands(s);
     int ev = 0;
-    if (s->rcvmore || (s->ops->recv != NULL && s->ops->has_in(s->pattern)))
+    if (s->rcvmore || (s->ops->recv != NULL && pattern_has_in(s)))
         ev |= SINEW_POLLIN;
-    if (s->send_busy || (s->ops->send != NULL && s->ops->has_out(s->pattern)))
+    if (s->send_busy ||
+        (s->ops->send != NULL && s->ops->has_out != NULL && s->ops->has_out(s->pattern)))
         ev |= SINEW_POLLOUT;
     reap_dead(s);
     update_ready_fd(s);
@@ -734,6 +775,8 @@ sn_socket_getopt(sn_socket *s, int option, void *val, size_t *len)
     int rc = sn_options_get(&s->opt, option, val, len);
     if (rc != -ENOENT)
         return rc;
+    if (s->ops->getopt != NULL && (rc = s->ops->getopt(s->pattern, option, val, len)) != -ENOENT)
+        return rc;
     switch (option) {
     case SINEW_RCVMORE:
         return get_int(val, len, s->rcvmore);
@@ -757,7 +800,7 @@ sn_socket_getopt(sn_socket *s, int option, void *val, size_t *len)
         int rc2 = get_int(val, len, f);
         if (rc2 == 0) {
             process_commands(s);
-            if (s->ops->has_in(s->pattern))
+            if (pattern_has_in(s))
                 fd_signal(&s->ready_fd, &s->ready_signaled);
         }
         return rc2;
@@ -778,6 +821,11 @@ sn_socket_getopt(sn_socket *s, int option, void *val, size_t *len)
 int
 sn_socket_setopt(sn_socket *s, int option, const void *val, size_t len)
 {
+    if (s->ops->setopt != NULL) {
+        int rc = s->ops->setopt(s->pattern, option, val, len);
+        if (rc != -ENOENT)
+            return rc;
+    }
     int rc = sn_options_set(&s->opt, option, val, len);
     if (rc == 0 && option == SINEW_SPIN_US)
         s->spin_ns = (uint32_t) s->opt.spin_us * 1000u;

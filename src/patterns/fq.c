@@ -3,6 +3,13 @@
 #include "patterns/fq.h"
 
 void
+sn_fq_init(sn_fq *fq, size_t slot)
+{
+    *fq = (sn_fq){0};
+    sn_pipeset_init(&fq->set, slot);
+}
+
+void
 sn_fq_fini(sn_fq *fq)
 {
     sn_pipeset_fini(&fq->set);
@@ -17,8 +24,8 @@ sn_fq_attach(sn_fq *fq, sn_pipe *p)
 void
 sn_fq_detach(sn_fq *fq, sn_pipe *p)
 {
-    if (fq->more && p->index >= 0 && (size_t) p->index == fq->cur)
-        fq->more = false;
+    if (fq->more_pipe == p)
+        fq->more_pipe = NULL; /* the rest of that message went with its pipe */
     sn_pipeset_remove(&fq->set, p);
 }
 
@@ -31,14 +38,27 @@ sn_fq_readable(sn_fq *fq, sn_pipe *p)
 int
 sn_fq_recv(sn_fq *fq, sn_msg *msg, sn_pipe **from)
 {
+    /* Later parts of a message come from its pipe: they were published with the first. */
+    if (fq->more_pipe != NULL) {
+        sn_pipe *p = fq->more_pipe;
+        if (sn_pipe_read(p, msg) < 0) {
+            fq->more_pipe = NULL;
+            return -EAGAIN;
+        }
+        if (!sn_msg_more(msg))
+            fq->more_pipe = NULL;
+        if (from != NULL)
+            *from = p;
+        return 0;
+    }
     while (fq->set.active > 0) {
         if (fq->cur >= fq->set.active)
             fq->cur = 0;
         sn_pipe *p = fq->set.pipes[fq->cur];
         if (sn_pipe_read(p, msg) == 0) {
-            fq->more = sn_msg_more(msg);
-            if (!fq->more)
-                fq->cur++;
+            if (sn_msg_more(msg))
+                fq->more_pipe = p;
+            fq->cur++; /* the next message comes from the next pipe */
             if (from != NULL)
                 *from = p;
             return 0;
@@ -51,6 +71,8 @@ sn_fq_recv(sn_fq *fq, sn_msg *msg, sn_pipe **from)
 bool
 sn_fq_has_in(sn_fq *fq)
 {
+    if (fq->more_pipe != NULL)
+        return true;
     while (fq->set.active > 0) {
         if (fq->cur >= fq->set.active)
             fq->cur = 0;

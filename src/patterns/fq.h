@@ -9,9 +9,11 @@
 typedef struct sn_fq {
     sn_pipeset set;
     size_t cur;
-    bool more; /* mid-message: the next part comes from set.pipes[cur] */
+    sn_pipe *more_pipe; /* mid-message: the next part comes from this pipe */
 } sn_fq;
 
+/* slot: offset of this set's sn_pipeset_slot in the pattern's per-pipe state. */
+void sn_fq_init(sn_fq *fq, size_t slot);
 void sn_fq_fini(sn_fq *fq);
 int sn_fq_attach(sn_fq *fq, sn_pipe *p);
 void sn_fq_detach(sn_fq *fq, sn_pipe *p);

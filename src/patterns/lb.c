@@ -4,6 +4,13 @@
 #include "patterns/pattern.h"
 
 void
+sn_lb_init(sn_lb *lb, sn_socket *s, size_t slot)
+{
+    *lb = (sn_lb){.sock = s};
+    sn_pipeset_init(&lb->set, slot);
+}
+
+void
 sn_lb_fini(sn_lb *lb)
 {
     sn_pipeset_fini(&lb->set);
@@ -54,7 +61,7 @@ sn_lb_send(sn_lb *lb, sn_msg *msg, sn_pipe **to)
         sn_msg_close(msg);
         sn_msg_init(msg);
         lb->dropping = more;
-        if (!more && lb->sock != NULL)
+        if (!more)
             sn_socket_count_drop(lb->sock);
         *to = NULL;
         return 0;
@@ -73,7 +80,7 @@ sn_lb_send(sn_lb *lb, sn_msg *msg, sn_pipe **to)
         sn_pipe_flush(p);
         lb->more_pipe = NULL;
         if (sn_pipeset_is_active(&lb->set, p))
-            lb->cur = (size_t) p->index + 1;
+            lb->cur = sn_pipeset_pos(&lb->set, p) + 1;
     }
     return 0;
 }

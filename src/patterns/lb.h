@@ -13,9 +13,11 @@ typedef struct sn_lb {
     size_t cur;
     sn_pipe *more_pipe; /* multipart in progress to this pipe */
     bool dropping;      /* its pipe went away mid-message: discard the remaining parts */
-    sn_socket *sock;    /* for the drop counter; set by the pattern's init */
+    sn_socket *sock;    /* for the drop counter */
 } sn_lb;
 
+/* slot: offset of this set's sn_pipeset_slot in the pattern's per-pipe state. */
+void sn_lb_init(sn_lb *lb, sn_socket *s, size_t slot);
 void sn_lb_fini(sn_lb *lb);
 int sn_lb_attach(sn_lb *lb, sn_pipe *p);
 void sn_lb_detach(sn_lb *lb, sn_pipe *p);

@@ -8,20 +8,6 @@ typedef struct pair {
 } pair;
 
 static int
-pair_init(void *st, sn_socket *s)
-{
-    (void) st;
-    (void) s;
-    return 0;
-}
-
-static void
-pair_fini(void *st)
-{
-    (void) st;
-}
-
-static int
 pair_attach(void *st, sn_pipe *p)
 {
     pair *pr = st;
@@ -39,13 +25,6 @@ pair_detach(void *st, sn_pipe *p)
         pr->pipe = NULL;
         pr->more_out = false;
     }
-}
-
-static void
-pair_activate(void *st, sn_pipe *p)
-{
-    (void) st;
-    (void) p; /* one pipe: the next send/recv simply tries it */
 }
 
 static int
@@ -87,19 +66,11 @@ pair_has_out(void *st)
     return pr->pipe != NULL && (pr->more_out || sn_pipe_check_write(pr->pipe));
 }
 
-static const int pair_peers[] = {SINEW_PAIR, -1};
-
 const sn_pattern_ops sn_pair_ops = {
     .type = SINEW_PAIR,
-    .name = "PAIR",
-    .peers = pair_peers,
     .state_size = sizeof(pair),
-    .init = pair_init,
-    .fini = pair_fini,
     .attach = pair_attach,
     .detach = pair_detach,
-    .readable = pair_activate,
-    .writable = pair_activate,
     .send = pair_send,
     .recv = pair_recv,
     .has_in = pair_has_in,

@@ -1,5 +1,5 @@
-/* The table of implemented patterns and the peer compatibility check (RFC 37 lists
- * which socket types may talk to each other). */
+/* The table of implemented patterns. Adding a socket type: one file with its
+ * sn_pattern_ops, one line here (names and peer rules are in src/zmtp/socktype.c). */
 #include "patterns/pattern.h"
 
 static const sn_pattern_ops *const patterns[] = {
@@ -13,13 +13,4 @@ sn_pattern_lookup(int type)
         if (patterns[i]->type == type)
             return patterns[i];
     return NULL;
-}
-
-bool
-sn_pattern_compatible(const sn_pattern_ops *ops, int peer_type)
-{
-    for (const int *t = ops->peers; *t >= 0; t++)
-        if (*t == peer_type)
-            return true;
-    return false;
 }

@@ -5,6 +5,12 @@
 #include "patterns/pipeset.h"
 
 void
+sn_pipeset_init(sn_pipeset *ps, size_t slot_offset)
+{
+    *ps = (sn_pipeset){.slot = slot_offset};
+}
+
+void
 sn_pipeset_fini(sn_pipeset *ps)
 {
     free(ps->pipes);
@@ -13,13 +19,18 @@ sn_pipeset_fini(sn_pipeset *ps)
 }
 
 static void
+place(sn_pipeset *ps, size_t at, sn_pipe *p)
+{
+    ps->pipes[at] = p;
+    sn_pipeset_slot_of(ps, p)->pos1 = at + 1;
+}
+
+static void
 swap(sn_pipeset *ps, size_t a, size_t b)
 {
     sn_pipe *t = ps->pipes[a];
-    ps->pipes[a] = ps->pipes[b];
-    ps->pipes[b] = t;
-    ps->pipes[a]->index = (int) a;
-    ps->pipes[b]->index = (int) b;
+    place(ps, a, ps->pipes[b]);
+    place(ps, b, t);
 }
 
 int
@@ -33,8 +44,7 @@ sn_pipeset_add(sn_pipeset *ps, sn_pipe *p, bool active)
         ps->pipes = pipes;
         ps->cap = cap;
     }
-    p->index = (int) ps->n;
-    ps->pipes[ps->n++] = p;
+    place(ps, ps->n++, p);
     if (active)
         sn_pipeset_activate(ps, p);
     return 0;
@@ -43,9 +53,9 @@ sn_pipeset_add(sn_pipeset *ps, sn_pipe *p, bool active)
 void
 sn_pipeset_activate(sn_pipeset *ps, sn_pipe *p)
 {
-    if (p->index < 0 || (size_t) p->index < ps->active)
+    if (!sn_pipeset_contains(ps, p) || sn_pipeset_is_active(ps, p))
         return;
-    swap(ps, (size_t) p->index, ps->active);
+    swap(ps, sn_pipeset_pos(ps, p), ps->active);
     ps->active++;
 }
 
@@ -55,16 +65,16 @@ sn_pipeset_deactivate(sn_pipeset *ps, sn_pipe *p)
     if (!sn_pipeset_is_active(ps, p))
         return;
     ps->active--;
-    swap(ps, (size_t) p->index, ps->active);
+    swap(ps, sn_pipeset_pos(ps, p), ps->active);
 }
 
 void
 sn_pipeset_remove(sn_pipeset *ps, sn_pipe *p)
 {
-    if (p->index < 0)
+    if (!sn_pipeset_contains(ps, p))
         return;
     sn_pipeset_deactivate(ps, p);
-    swap(ps, (size_t) p->index, ps->n - 1);
+    swap(ps, sn_pipeset_pos(ps, p), ps->n - 1);
     ps->n--;
-    p->index = -1;
+    sn_pipeset_slot_of(ps, p)->pos1 = 0;
 }

@@ -2,83 +2,59 @@
 #include "patterns/fq.h"
 #include "patterns/pattern.h"
 
-typedef struct pull {
-    sn_fq fq;
-} pull;
-
 static int
 pull_init(void *st, sn_socket *s)
 {
-    (void) st;
     (void) s;
+    sn_fq_init(st, 0);
     return 0;
 }
 
 static void
 pull_fini(void *st)
 {
-    sn_fq_fini(&((pull *) st)->fq);
+    sn_fq_fini(st);
 }
 
 static int
 pull_attach(void *st, sn_pipe *p)
 {
-    return sn_fq_attach(&((pull *) st)->fq, p);
+    return sn_fq_attach(st, p);
 }
 
 static void
 pull_detach(void *st, sn_pipe *p)
 {
-    sn_fq_detach(&((pull *) st)->fq, p);
+    sn_fq_detach(st, p);
 }
 
 static void
 pull_readable(void *st, sn_pipe *p)
 {
-    sn_fq_readable(&((pull *) st)->fq, p);
-}
-
-static void
-pull_writable(void *st, sn_pipe *p)
-{
-    (void) st;
-    (void) p;
+    sn_fq_readable(st, p);
 }
 
 static int
 pull_recv(void *st, sn_msg *m)
 {
-    return sn_fq_recv(&((pull *) st)->fq, m, NULL);
+    return sn_fq_recv(st, m, NULL);
 }
 
 static bool
 pull_has_in(void *st)
 {
-    return sn_fq_has_in(&((pull *) st)->fq);
+    return sn_fq_has_in(st);
 }
-
-static bool
-pull_has_out(void *st)
-{
-    (void) st;
-    return false;
-}
-
-static const int pull_peers[] = {SINEW_PUSH, -1};
 
 const sn_pattern_ops sn_pull_ops = {
     .type = SINEW_PULL,
-    .name = "PULL",
-    .peers = pull_peers,
-    .state_size = sizeof(pull),
+    .state_size = sizeof(sn_fq),
+    .pipe_state_size = sizeof(sn_pipeset_slot),
     .init = pull_init,
     .fini = pull_fini,
     .attach = pull_attach,
     .detach = pull_detach,
     .readable = pull_readable,
-    .writable = pull_writable,
-    .send = NULL,
     .recv = pull_recv,
     .has_in = pull_has_in,
-    .has_out = pull_has_out,
 };

@@ -2,83 +2,59 @@
 #include "patterns/lb.h"
 #include "patterns/pattern.h"
 
-typedef struct push {
-    sn_lb lb;
-} push;
-
 static int
 push_init(void *st, sn_socket *s)
 {
-    ((push *) st)->lb.sock = s;
+    sn_lb_init(st, s, 0);
     return 0;
 }
 
 static void
 push_fini(void *st)
 {
-    sn_lb_fini(&((push *) st)->lb);
+    sn_lb_fini(st);
 }
 
 static int
 push_attach(void *st, sn_pipe *p)
 {
-    return sn_lb_attach(&((push *) st)->lb, p);
+    return sn_lb_attach(st, p);
 }
 
 static void
 push_detach(void *st, sn_pipe *p)
 {
-    sn_lb_detach(&((push *) st)->lb, p);
-}
-
-static void
-push_readable(void *st, sn_pipe *p)
-{
-    (void) st;
-    (void) p; /* PULL peers send nothing */
+    sn_lb_detach(st, p);
 }
 
 static void
 push_writable(void *st, sn_pipe *p)
 {
-    sn_lb_writable(&((push *) st)->lb, p);
+    sn_lb_writable(st, p);
 }
 
 static int
 push_send(void *st, sn_msg *m)
 {
     sn_pipe *to;
-    return sn_lb_send(&((push *) st)->lb, m, &to);
-}
-
-static bool
-push_has_in(void *st)
-{
-    (void) st;
-    return false;
+    return sn_lb_send(st, m, &to);
 }
 
 static bool
 push_has_out(void *st)
 {
-    return sn_lb_has_out(&((push *) st)->lb);
+    return sn_lb_has_out(st);
 }
-
-static const int push_peers[] = {SINEW_PULL, -1};
 
 const sn_pattern_ops sn_push_ops = {
     .type = SINEW_PUSH,
-    .name = "PUSH",
-    .peers = push_peers,
-    .state_size = sizeof(push),
+    .state_size = sizeof(sn_lb),
+    .pipe_state_size = sizeof(sn_pipeset_slot),
     .init = push_init,
     .fini = push_fini,
     .attach = push_attach,
     .detach = push_detach,
-    .readable = push_readable,
     .writable = push_writable,
     .send = push_send,
-    .recv = NULL,
-    .has_in = push_has_in,
     .has_out = push_has_out,
 };

@@ -23,7 +23,9 @@ typedef struct rep {
 static int
 rep_init(void *st, sn_socket *s)
 {
-    ((rep *) st)->sock = s;
+    rep *r = st;
+    r->sock = s;
+    sn_fq_init(&r->fq, 0);
     return 0;
 }
 
@@ -62,13 +64,6 @@ static void
 rep_readable(void *st, sn_pipe *p)
 {
     sn_fq_readable(&((rep *) st)->fq, p);
-}
-
-static void
-rep_writable(void *st, sn_pipe *p)
-{
-    (void) st;
-    (void) p; /* replies never wait for room */
 }
 
 /* Reads the next well-formed request's envelope (malformed requests are discarded):
@@ -170,19 +165,15 @@ rep_has_out(void *st)
     return ((rep *) st)->replying;
 }
 
-static const int rep_peers[] = {SINEW_REQ, 5 /* DEALER */, -1};
-
 const sn_pattern_ops sn_rep_ops = {
     .type = SINEW_REP,
-    .name = "REP",
-    .peers = rep_peers,
     .state_size = sizeof(rep),
+    .pipe_state_size = sizeof(sn_pipeset_slot),
     .init = rep_init,
     .fini = rep_fini,
     .attach = rep_attach,
     .detach = rep_detach,
     .readable = rep_readable,
-    .writable = rep_writable,
     .send = rep_send,
     .recv = rep_recv,
     .has_in = rep_has_in,

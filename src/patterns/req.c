@@ -1,9 +1,15 @@
 /* REQ (RFC 28): sends a request (prefixed by an empty delimiter frame) round-robin, then
  * accepts exactly one reply, from the peer it asked. Out-of-turn calls fail with EFSM;
  * replies from other peers or without a delimiter are discarded. */
+#include <stddef.h>
+
 #include "patterns/fq.h"
 #include "patterns/lb.h"
 #include "patterns/pattern.h"
+
+typedef struct req_pipe {
+    sn_pipeset_slot lb, fq; /* each peer is in both sets */
+} req_pipe;
 
 typedef struct req {
     sn_lb lb;
@@ -18,8 +24,10 @@ typedef struct req {
 static int
 req_init(void *st, sn_socket *s)
 {
-    ((req *) st)->sock = s;
-    ((req *) st)->lb.sock = s;
+    req *r = st;
+    r->sock = s;
+    sn_lb_init(&r->lb, s, offsetof(req_pipe, lb));
+    sn_fq_init(&r->fq, offsetof(req_pipe, fq));
     return 0;
 }
 
@@ -150,13 +158,10 @@ req_has_out(void *st)
     return !r->awaiting && sn_lb_has_out(&r->lb);
 }
 
-static const int req_peers[] = {SINEW_REP, 6 /* ROUTER */, -1};
-
 const sn_pattern_ops sn_req_ops = {
     .type = SINEW_REQ,
-    .name = "REQ",
-    .peers = req_peers,
     .state_size = sizeof(req),
+    .pipe_state_size = sizeof(req_pipe),
     .init = req_init,
     .fini = req_fini,
     .attach = req_attach,

@@ -9,7 +9,8 @@ src_zmtp_libsinew_zmtp_la_SOURCES = \
 	src/zmtp/command.c src/zmtp/command.h \
 	src/zmtp/metadata.c src/zmtp/metadata.h \
 	src/zmtp/mechanism.h src/zmtp/null.c \
-	src/zmtp/handshake.c src/zmtp/handshake.h
+	src/zmtp/handshake.c src/zmtp/handshake.h \
+	src/zmtp/socktype.c src/zmtp/socktype.h
 src_libsinew_core_la_LIBADD += src/zmtp/libsinew_zmtp.la
 
 # Unit tests: link only this library (the rest of the core is written concurrently).
