@@ -11,7 +11,7 @@
 #include "core/session.h"
 #include "core/socket.h"
 #include "io/reactor.h"
-#include "transports/ipc.h"
+#include "transports/transport.h"
 
 #define ACCEPTS_PER_WAKE 64
 #define ACCEPT_PAUSE_MS 100
@@ -23,10 +23,10 @@ struct sn_listener {
     sn_socket *sock;
     uint64_t sock_gen;
     int endpoint;
+    sn_stats *stats;
     sn_net_config cfg;
-    sn_transport_kind kind;
-    int fd;                /* tcp listening fd */
-    sn_ipc_listener ipc;
+    const sn_transport_ops *tr;
+    sn_listen_fd lfd;
     sn_io_handle *h;
     sn_timer_id pause_timer; /* accepting paused after a failure */
     char addr[SN_LAST_ENDPOINT_MAX];
@@ -54,7 +54,7 @@ sn_listener_forget(sn_listener *l, sn_session *ss)
 static int
 listen_fd(sn_listener *l)
 {
-    return l->kind == SN_TRANSPORT_TCP ? l->fd : l->ipc.fd;
+    return l->lfd.fd;
 }
 
 static void accept_cb(void *arg, uint32_t events);
@@ -76,8 +76,7 @@ accept_cb(void *arg, uint32_t events)
     for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
         int fd;
         char peer[SN_LAST_ENDPOINT_MAX] = "";
-        int rc = l->kind == SN_TRANSPORT_TCP ? sn_tcp_accept(l->fd, &fd, peer, sizeof peer)
-                                             : sn_ipc_accept(l->ipc.fd, &fd, peer, sizeof peer);
+        int rc = l->tr->accept(&l->lfd, &fd, peer, sizeof peer);
         if (rc == -EAGAIN)
             return;
         if (rc < 0) {
@@ -89,11 +88,11 @@ accept_cb(void *arg, uint32_t events)
             l->pause_timer = sn_reactor_timer_add(l->r, ACCEPT_PAUSE_MS, resume_cb, l);
             return;
         }
-        if (l->kind == SN_TRANSPORT_TCP)
-            sn_tcp_tune(fd, &l->cfg.tcp);
+        if (l->tr->tune != NULL)
+            l->tr->tune(fd, &l->cfg.tcp);
         sn_monitor_emit(l->mon, SINEW_EVENT_ACCEPTED, (uint32_t) fd, l->addr);
-        sn_session_accepted(l, l->sock, l->sock_gen, l->r, &l->cfg, l->mon, l->endpoint, fd,
-                            l->addr);
+        sn_session_accepted(l, l->sock, l->sock_gen, l->r, &l->cfg, l->mon, l->stats,
+                            l->endpoint, fd, l->addr);
     }
 }
 
@@ -120,19 +119,17 @@ sn_listener_start(sn_socket *s, const sn_endpoint *ep, int endpoint, char *resol
     l->sock = s;
     l->sock_gen = s->gen;
     l->endpoint = endpoint;
-    l->kind = ep->kind;
-    l->fd = -1;
-    l->ipc.fd = -1;
+    l->tr = ep->ops;
+    l->lfd.fd = l->lfd.ipc.fd = -1;
     sn_net_config_init(&l->cfg, &s->opt);
-    int rc = ep->kind == SN_TRANSPORT_TCP
-                 ? sn_tcp_listen(ep, &l->cfg.tcp, &l->fd, resolved, len)
-                 : sn_ipc_listen(ep, l->cfg.backlog, &l->ipc, resolved, len);
+    int rc = l->tr->listen(ep, &l->cfg.tcp, &l->lfd, resolved, len);
     if (rc < 0) {
         free(l);
         return rc;
     }
     snprintf(l->addr, sizeof l->addr, "%s", resolved);
     l->mon = sn_monitor_ref(s->monitor);
+    l->stats = sn_stats_ref(s->stats);
     sn_ctx_net_add(s->ctx);
     sn_monitor_emit(l->mon, SINEW_EVENT_LISTENING, (uint32_t) listen_fd(l), l->addr);
     if (sn_reactor_post(r, run_task, l) < 0) {
@@ -152,10 +149,7 @@ stop_task(void *arg)
     if (l->pause_timer)
         sn_reactor_timer_cancel(l->r, l->pause_timer);
     int fd = listen_fd(l);
-    if (l->kind == SN_TRANSPORT_TCP)
-        close(l->fd);
-    else
-        sn_ipc_listener_close(&l->ipc);
+    l->tr->close(&l->lfd);
     sn_monitor_emit(l->mon, SINEW_EVENT_CLOSED, (uint32_t) fd, l->addr);
     while (l->children != NULL) {
         sn_session *ss = l->children;
@@ -163,6 +157,7 @@ stop_task(void *arg)
         sn_session_stop_local(ss);
     }
     sn_monitor_unref(l->mon);
+    sn_stats_unref(l->stats);
     sn_ctx *ctx = l->ctx;
     free(l);
     sn_ctx_net_done(ctx);
@@ -173,8 +168,7 @@ sn_listener_stop(sn_listener *l)
 {
     /* The name goes at once, so unbind-then-check (or rebind) sees it gone; the fd
      * closes on the I/O thread, which owns it. */
-    if (l->kind == SN_TRANSPORT_IPC)
-        sn_ipc_listener_unlink(&l->ipc);
+    l->tr->unlink(&l->lfd);
     if (sn_reactor_post(l->r, stop_task, l) < 0)
         stop_task(l); /* the I/O thread is gone: nothing else can touch l */
 }

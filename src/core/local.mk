@@ -15,4 +15,5 @@ src_libsinew_core_la_SOURCES += \
 	src/core/socket.c src/core/socket.h \
 	src/core/monitor.c src/core/monitor.h \
 	src/core/net.h src/core/session.c src/core/session.h src/core/listener.c \
+	src/core/connecter.c src/core/connecter.h src/core/stats.h \
 	src/zmtp/engine.c src/zmtp/engine.h

@@ -30,6 +30,7 @@ sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
         atomic_init(&p->owner_ops, NULL);
         atomic_init(&l->linger_deadline[i], UINT64_MAX);
         atomic_init(&l->next_peer[i], NULL);
+        atomic_init(&p->io_pending, 0);
     }
     atomic_init(&l->refs, 2);
     pthread_mutex_init(&l->direct.lock, NULL);
@@ -107,12 +108,12 @@ sn_pipe_set_peer(sn_pipe *p, sn_peer *peer)
 }
 
 void
-sn_pipe_hiccup(sn_pipe *p, sn_peer *peer)
+sn_pipe_update_peer(sn_pipe *p, sn_peer *peer, bool hiccup)
 {
     sn_link *l = p->link;
     int other = (int) (p->peer - l->ends);
     sn_peer_unref(atomic_exchange(&l->next_peer[other], sn_peer_ref(peer)));
-    sn_pipe_notify_peer(p, SN_CMD_HICCUP);
+    sn_pipe_notify_peer(p, hiccup ? SN_CMD_HICCUP : SN_CMD_PEER_INFO);
 }
 
 void
@@ -227,6 +228,28 @@ sn_pipe_read_end(sn_pipe *p)
 {
     sn_queue_read_end(p->in);
     owe_writer(p);
+}
+
+size_t
+sn_pipe_rollback(sn_pipe *p)
+{
+    return sn_queue_rollback(p->out);
+}
+
+size_t
+sn_pipe_skip_rest(sn_pipe *p)
+{
+    size_t n = 0;
+    sn_msg m;
+    while (sn_queue_read(p->in, &m) == 0) {
+        bool more = sn_msg_more(&m);
+        sn_msg_close(&m);
+        n++;
+        if (!more)
+            break;
+    }
+    owe_writer(p);
+    return n;
 }
 
 void

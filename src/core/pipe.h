@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/queue.h"
+#include "io/reactor.h"
 
 typedef struct sn_pipe sn_pipe;
 typedef struct sn_link sn_link;
@@ -44,12 +45,14 @@ enum sn_pipe_cmd {
     SN_CMD_ACTIVATE_WRITE,
     SN_CMD_PEER_TERM,
     SN_CMD_HICCUP,         /* the peer's connection was lost and made again */
+    SN_CMD_PEER_INFO,      /* the peer's identity is known (link next_peer) */
 };
 
 typedef struct sn_pipe_owner_ops {
-    /* Any thread. Queues cmd for the owner and wakes it; takes over one link reference
-     * (sn_link_ref was called by the poster). Returns false if the owner is gone, in
-     * which case the caller drops that reference. */
+    /* Any thread, never allocates. Queues cmd for the owner and wakes it; takes over
+     * one link reference (sn_link_ref was called by the poster) if it returns true;
+     * false (the owner is gone, or the command was merged into one already queued, or
+     * carried out on the spot) leaves the reference to the caller to drop. */
     bool (*post)(void *owner, sn_pipe *p, int cmd);
     /* Owner's thread, from inside a read: p's peer is gone and nothing is left to read
      * (or the peer's linger ran out); the owner should detach p once the current
@@ -76,6 +79,12 @@ struct sn_pipe {
     int endpoint;          /* index of the endpoint it came through, -1 if none */
     void *pstate;          /* the pattern's per-pipe state (lb/fq/dist slots...) */
     sn_pipe *next_dead;
+
+    /* I/O-thread owners (sessions) get their commands through this task, posted to
+     * their reactor without allocating: posters set a bit per command and post the task
+     * when no bit was set; it holds one link reference while queued. */
+    sn_task io_task;
+    _Atomic unsigned io_pending;
 
     /* Who is at the other end: set before the end is handed to its owner (from the
      * handshake for tcp/ipc, from the other socket for inproc), then read-only; a
@@ -114,10 +123,11 @@ void sn_link_unref(sn_link *l); /* frees on the last reference, closing queued m
 void sn_pipe_set_owner(sn_pipe *p, void *owner, const sn_pipe_owner_ops *ops);
 /* Before the end is handed over: who the peer is (takes a reference). */
 void sn_pipe_set_peer(sn_pipe *p, sn_peer *peer);
-/* The peer's side of p (the session) after a reconnect: p's owner gets HICCUP and,
- * through sn_pipe_take_peer, the new identity (takes a reference; NULL keeps it). */
-void sn_pipe_hiccup(sn_pipe *p, sn_peer *peer);
-/* p's owner, on HICCUP: adopt the new identity, if one came. */
+/* The peer's side of p learnt who the peer is (a handshake; an inproc bind): p's owner
+ * gets PEER_INFO, or HICCUP if a connection was lost and made again, and then the new
+ * identity through sn_pipe_take_peer (takes a reference). */
+void sn_pipe_update_peer(sn_pipe *p, sn_peer *peer, bool hiccup);
+/* p's owner, on PEER_INFO or HICCUP: adopt the new identity, if one came. */
 void sn_pipe_take_peer(sn_pipe *p);
 
 /* Owner's thread. check_write arms the writer-waiting bit when false. write takes msg.
@@ -130,6 +140,13 @@ int sn_pipe_read(sn_pipe *p, sn_msg *msg);
 /* A burst of reads, then read_end (see sn_queue_read_burst). */
 int sn_pipe_read_burst(sn_pipe *p, sn_msg *msg);
 void sn_pipe_read_end(sn_pipe *p);
+
+/* Owner's thread, after its connection was lost mid-message (multipart messages stay
+ * whole across reconnects). rollback: drops the parts of the message p was writing
+ * (never published). skip_rest: drops what is left of the message p was reading. Both
+ * return the number of parts dropped. */
+size_t sn_pipe_rollback(sn_pipe *p);
+size_t sn_pipe_skip_rest(sn_pipe *p);
 
 /* Owner lets go of its end: the peer gets PEER_TERM and may drain queued messages until
  * linger_deadline (ms clock; 0 = discard now, UINT64_MAX = forever). Drops the owner's

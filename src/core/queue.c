@@ -26,7 +26,7 @@ sn_queue_init(sn_queue *q, uint64_t hwm)
     if (c == NULL)
         return -ENOMEM;
     c->next = NULL;
-    q->wchunk = q->rchunk = c;
+    q->wchunk = q->rchunk = q->wmsg_chunk = c;
     atomic_init(&q->pub, 0);
     atomic_init(&q->ack, 0);
     atomic_init(&q->spare, NULL);
@@ -93,10 +93,41 @@ sn_queue_write(sn_queue *q, sn_msg *msg)
     }
     q->wchunk->msgs[q->wpos++] = *msg;
     q->wparts++;
-    if (!sn_msg_more(msg))
+    if (!sn_msg_more(msg)) {
         q->wmsgs++;
+        q->wmsg_chunk = q->wchunk;
+        q->wmsg_pos = q->wpos;
+        q->wmsg_parts = q->wparts;
+    }
     sn_msg_init(msg);
     return 0;
+}
+
+size_t
+sn_queue_rollback(sn_queue *q)
+{
+    size_t n = (size_t) (q->wparts - q->wmsg_parts);
+    /* Unpublished: the reader never looks past the published parts, so the parts and
+     * any chunk added for them are the writer's alone. */
+    sn_queue_chunk *c = q->wmsg_chunk;
+    unsigned pos = q->wmsg_pos;
+    for (size_t i = 0; i < n; i++) {
+        if (pos == SN_QUEUE_CHUNK) {
+            c = c->next;
+            pos = 0;
+        }
+        sn_msg_close(&c->msgs[pos++]);
+    }
+    for (c = q->wmsg_chunk->next; c != NULL;) {
+        sn_queue_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    q->wmsg_chunk->next = NULL;
+    q->wchunk = q->wmsg_chunk;
+    q->wpos = q->wmsg_pos;
+    q->wparts = q->wmsg_parts;
+    return n;
 }
 
 bool

@@ -39,6 +39,9 @@ typedef struct sn_queue {
     uint64_t wpublished;  /* parts published */
     uint64_t wmsgs;       /* complete messages written */
     uint64_t wacked;      /* last consumed count seen in ack */
+    sn_queue_chunk *wmsg_chunk; /* where the message being written began (rollback) */
+    unsigned wmsg_pos;
+    uint64_t wmsg_parts;
 
     _Alignas(SN_CACHELINE) _Atomic uint64_t pub;
     _Alignas(SN_CACHELINE) _Atomic uint64_t ack;
@@ -68,6 +71,9 @@ void sn_queue_fini(sn_queue *q);               /* closes every message still que
 bool sn_queue_check_write(sn_queue *q);
 int sn_queue_write(sn_queue *q, sn_msg *msg);
 bool sn_queue_flush(sn_queue *q);
+/* Writer side: discards the parts of an unfinished message (written with MORE and no
+ * last part yet), which were never published. Returns how many parts went. */
+size_t sn_queue_rollback(sn_queue *q);
 
 /* Reader side. check_read: true if a message is available; when false it has armed
  * reader_asleep, so the next flush reports it. read: -EAGAIN (and armed) if empty, else

@@ -1,8 +1,9 @@
-/* Sessions: the I/O-thread side of one network peer (see net.h). A connecting session
- * owns the connect/retry cycle with exponential backoff and keeps its pipe across
- * reconnects; an accepted session lives as long as its connection. Either one lingers
- * after its socket let go, flushing the pipe until the linger deadline. Reactor thread
- * only, except sn_session_connect (socket's thread) and sn_session_stop (any thread). */
+/* Sessions: the I/O-thread owner of one network pipe end and of the engine of its
+ * current connection (see net.h). A connecting session keeps its pipe across reconnects
+ * (its connecter, connecter.c, makes the connections); an accepted session lives as
+ * long as its connection. Either one lingers after its socket let go, flushing the pipe
+ * until the linger deadline. Reactor thread only, except sn_session_connect (socket's
+ * thread), sn_session_stop (any thread) and the pipe notifications (session_post). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,10 @@
 #include "core/session.h"
 #include "core/socket.h"
 #include "io/reactor.h"
-#include "transports/ipc.h"
 #include "zmtp/engine.h"
 
 #define LINGER_POLL_MS 5
 
-static void session_try_connect(sn_session *ss);
 static void session_check_done(sn_session *ss);
 
 void
@@ -54,30 +53,22 @@ sn_net_config_init(sn_net_config *c, const sn_options *o)
 
 /* ---- pipe notifications, posted from other threads ------------------------------- */
 
-typedef struct session_task {
-    sn_pipe *pipe;
-    int cmd;
-} session_task;
+#define CMD_BIT(c) (1u << (c))
 
+/* Runs what was posted to p since the task was queued: reads and writes before the
+ * peer's departure. Holds the link reference the first poster took. */
 static void
 session_task_run(void *arg)
 {
-    session_task *t = arg;
-    sn_pipe *p = t->pipe;
-    int cmd = t->cmd;
-    free(t);
+    sn_pipe *p = arg;
+    unsigned cmds = atomic_exchange(&p->io_pending, 0);
     if (!atomic_load(&p->released)) {
         sn_session *ss = p->owner;
-        switch (cmd) {
-        case SN_CMD_ACTIVATE_READ:
-            if (ss->engine != NULL)
-                sn_engine_pipe_readable(ss->engine);
-            break;
-        case SN_CMD_ACTIVATE_WRITE:
-            if (ss->engine != NULL)
-                sn_engine_pipe_writable(ss->engine);
-            break;
-        case SN_CMD_PEER_TERM: {
+        if ((cmds & CMD_BIT(SN_CMD_ACTIVATE_READ)) && ss->engine != NULL)
+            sn_engine_pipe_readable(ss->engine);
+        if ((cmds & CMD_BIT(SN_CMD_ACTIVATE_WRITE)) && ss->engine != NULL)
+            sn_engine_pipe_writable(ss->engine);
+        if (cmds & CMD_BIT(SN_CMD_PEER_TERM)) {
             /* The socket let go: flush what it left us until its linger deadline. */
             sn_link *l = p->link;
             p->peer_gone = true;
@@ -86,11 +77,16 @@ session_task_run(void *arg)
             if (ss->engine != NULL)
                 sn_engine_pipe_readable(ss->engine);
             session_check_done(ss);
-            break;
-        }
         }
     }
     sn_link_unref(p->link);
+}
+
+/* The reactor went away with the task queued (the context is ending). */
+static void
+session_task_drop(void *arg)
+{
+    sn_link_unref(((sn_pipe *) arg)->link);
 }
 
 /* Sends that come after a quiet spell this long per message sent since the last one
@@ -155,16 +151,11 @@ session_post(void *owner, sn_pipe *p, int cmd)
      * on itself (sn_engine_input_resume), saving the I/O thread's wake-up. */
     if (cmd == SN_CMD_ACTIVATE_WRITE && try_engine(p->link, sn_engine_input_resume))
         return false;
-    session_task *t = malloc(sizeof *t);
-    if (t == NULL)
+    /* Without allocating: a bit per command, and the pipe's own task posted by whoever
+     * set the first bit. A later command rides on the task already queued. */
+    if (atomic_fetch_or(&p->io_pending, CMD_BIT(cmd)) != 0)
         return false;
-    t->pipe = p;
-    t->cmd = cmd;
-    if (sn_reactor_post(p->owner_aux, session_task_run, t) < 0) {
-        free(t);
-        return false;
-    }
-    return true;
+    return sn_reactor_post_task(p->owner_aux, &p->io_task) == 0;
 }
 
 static void
@@ -185,8 +176,18 @@ static void
 take_pipe_end(sn_session *ss, sn_pipe *p)
 {
     p->owner_aux = ss->r;
+    p->io_task = (sn_task){.fn = session_task_run, .drop = session_task_drop, .arg = p};
     sn_pipe_set_owner(p, ss, &session_pipe_ops);
     ss->pipe = p;
+}
+
+static void
+release_pipe(sn_session *ss)
+{
+    if (ss->pipe != NULL) {
+        sn_pipe_release(ss->pipe, UINT64_MAX);
+        ss->pipe = NULL;
+    }
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */
@@ -214,19 +215,17 @@ static void
 session_free(sn_session *ss)
 {
     drop_engine(ss);
-    if (ss->conn_h != NULL)
-        sn_reactor_del(ss->r, ss->conn_h);
-    if (ss->conn_fd >= 0)
-        close(ss->conn_fd);
-    if (ss->retry_timer)
-        sn_reactor_timer_cancel(ss->r, ss->retry_timer);
+    if (ss->conn != NULL) {
+        sn_connecter_fini(ss->conn);
+        free(ss->conn);
+    }
     if (ss->linger_timer)
         sn_reactor_timer_cancel(ss->r, ss->linger_timer);
-    if (ss->pipe != NULL)
-        sn_pipe_release(ss->pipe, UINT64_MAX);
+    release_pipe(ss);
     if (ss->parent != NULL)
         sn_listener_forget(ss->parent, ss);
     sn_monitor_unref(ss->mon);
+    sn_stats_unref(ss->stats);
     sn_ctx *ctx = ss->ctx;
     free(ss);
     sn_ctx_net_done(ctx);
@@ -270,10 +269,7 @@ session_check_done(sn_session *ss)
     if (ss->parent == NULL && !ss->stop_requested) {
         /* Connecter whose socket dropped the pipe: idle until the socket stops us. */
         drop_engine(ss);
-        if (ss->pipe != NULL) {
-            sn_pipe_release(ss->pipe, UINT64_MAX);
-            ss->pipe = NULL;
-        }
+        release_pipe(ss);
         return;
     }
     session_free(ss);
@@ -282,57 +278,85 @@ session_check_done(sn_session *ss)
 /* ---- engine callbacks ------------------------------------------------------------ */
 
 static sn_pipe *
-engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *peer)
+engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
 {
-    (void) e;
-    (void) peer; /* the handshake already refused incompatible socket types */
+    (void) e; /* the handshake already refused incompatible socket types */
     sn_session *ss = owner;
     sn_monitor_emit(ss->mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, 0, ss->addr);
-    ss->ivl = ss->cfg.reconnect_ivl;
-    if (ss->pipe != NULL)
+    if (ss->conn != NULL)
+        sn_connecter_reset_backoff(ss->conn);
+    sn_peer *peer = sn_peer_new(res->peer_socket_type, res->peer_routing_id,
+                                res->peer_routing_id_len, res->peer_metadata,
+                                res->peer_metadata_len);
+    if (peer == NULL)
+        return NULL;
+    bool again = ss->connected_before;
+    ss->connected_before = true;
+    if (ss->pipe != NULL) {
+        /* The pipe outlives connections: the socket learns who answered, and whether
+         * this is a reconnect (its pattern then renews per-peer state). */
+        sn_pipe_update_peer(ss->pipe, peer, again);
+        sn_peer_unref(peer);
         return ss->pipe;
-    if (ss->stopping)
-        return NULL;
+    }
     sn_link *l;
-    if (sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm) < 0)
+    if (ss->stopping || sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm) < 0) {
+        sn_peer_unref(peer);
         return NULL;
+    }
+    sn_pipe_set_peer(&l->ends[0], peer);
+    sn_peer_unref(peer);
     take_pipe_end(ss, &l->ends[1]);
     if (!sn_socket_offer_pipe(ss->sock, ss->sock_gen, &l->ends[0], ss->endpoint)) {
         sn_pipe_release(&l->ends[0], 0);
-        sn_pipe_release(ss->pipe, UINT64_MAX);
-        ss->pipe = NULL;
+        release_pipe(ss);
         return NULL;
     }
     return ss->pipe;
 }
 
+/* The connection ended with a message cut in the middle: multipart messages stay whole
+ * across reconnects. What the peer sent of an unfinished message is discarded (never
+ * published), and so is the rest of one we were sending (its first parts are gone with
+ * the connection); each counts as one dropped message. */
 static void
-schedule_retry(sn_session *ss);
+cut_partial_messages(sn_session *ss, sn_engine *e)
+{
+    if (ss->pipe == NULL)
+        return;
+    uint64_t dropped = 0;
+    if (sn_pipe_rollback(ss->pipe) > 0)
+        dropped++;
+    sn_pipe_flush(ss->pipe); /* the complete messages before it are delivered */
+    if (sn_engine_out_partial(e)) {
+        sn_pipe_skip_rest(ss->pipe);
+        dropped++;
+    }
+    if (dropped > 0)
+        sn_stats_add(&ss->stats->dropped, dropped);
+}
 
 static void
 engine_closed(void *owner, sn_engine *e, int event, uint32_t value, int fd)
 {
-    (void) e;
     sn_session *ss = owner;
+    cut_partial_messages(ss, e);
+    drop_engine(ss);
+    /* Messages queued toward a peer that connected to us go with it (libzmq), and so
+     * does the pipe of a connect that will not be made again: the socket sees the pipe
+     * end before the monitor reports why. */
+    if (ss->parent != NULL || ss->cfg.immediate || !sn_connecter_retries(ss->conn))
+        release_pipe(ss);
     sn_monitor_emit(ss->mon, event, value, ss->addr);
     if (event != SINEW_EVENT_DISCONNECTED) /* every connection's end, as libzmq */
         sn_monitor_emit(ss->mon, SINEW_EVENT_DISCONNECTED, (uint32_t) fd, ss->addr);
-    drop_engine(ss);
-    if (ss->parent != NULL || ss->cfg.immediate) {
-        /* Messages queued toward this peer go with it (libzmq semantics for peers
-         * that connected to us); the socket sees the pipe end. */
-        if (ss->pipe != NULL) {
-            sn_pipe_release(ss->pipe, UINT64_MAX);
-            ss->pipe = NULL;
-        }
-    }
     if (ss->parent != NULL) {
         session_free(ss);
         return;
     }
     /* Reconnect after any failure, handshake failures included, as libzmq does: the
      * peer may be restarted with the right configuration; backoff keeps it cheap. */
-    schedule_retry(ss);
+    sn_connecter_retry(ss->conn);
     session_check_done(ss);
 }
 
@@ -351,94 +375,34 @@ start_engine(sn_session *ss, int fd)
         if (ss->parent != NULL)
             session_free(ss);
         else
-            schedule_retry(ss);
+            sn_connecter_retry(ss->conn);
     }
 }
 
 /* ---- connecting ------------------------------------------------------------------ */
 
 static void
-retry_cb(void *arg)
+session_connected(void *owner, int fd)
 {
-    sn_session *ss = arg;
-    ss->retry_timer = 0;
-    session_try_connect(ss);
+    start_engine(owner, fd);
 }
 
+/* SINEW_RECONNECT_IVL <= 0 and the connection is lost or cannot be made: the peer will
+ * not come back through this connect, so the socket gets its pipe's end (a PAIR may
+ * connect elsewhere, a PUSH stops routing to it). Idle until the socket stops us. */
 static void
-schedule_retry(sn_session *ss)
+session_gave_up(void *owner)
 {
-    if (ss->cfg.reconnect_ivl < 0 || ss->retry_timer != 0)
-        return;
-    int ivl = ss->ivl > 0 ? ss->ivl : 1;
-    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_RETRIED, (uint32_t) ivl, ss->addr);
-    ss->retry_timer = sn_reactor_timer_add(ss->r, (uint64_t) ivl, retry_cb, ss);
-    /* Exponential backoff up to RECONNECT_IVL_MAX (0: stay at RECONNECT_IVL). */
-    if (ss->cfg.reconnect_ivl_max > ss->ivl) {
-        ss->ivl *= 2;
-        if (ss->ivl > ss->cfg.reconnect_ivl_max)
-            ss->ivl = ss->cfg.reconnect_ivl_max;
-    }
-}
-
-static void
-connected(sn_session *ss, int fd)
-{
-    if (ss->ep.kind == SN_TRANSPORT_TCP)
-        sn_tcp_tune(fd, &ss->cfg.tcp);
-    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECTED, (uint32_t) fd, ss->addr);
-    start_engine(ss, fd);
-}
-
-static void
-connect_cb(void *arg, uint32_t events)
-{
-    (void) events;
-    sn_session *ss = arg;
-    sn_reactor_del(ss->r, ss->conn_h);
-    ss->conn_h = NULL;
-    int fd = ss->conn_fd;
-    ss->conn_fd = -1;
-    int rc = sn_connect_finish(fd);
-    if (rc < 0) {
-        close(fd);
-        schedule_retry(ss);
-        return;
-    }
-    connected(ss, fd);
-}
-
-static void
-session_try_connect(sn_session *ss)
-{
-    int fd;
-    bool done;
-    int rc = ss->ep.kind == SN_TRANSPORT_TCP
-                 ? sn_tcp_connect_start(&ss->ep, &ss->cfg.tcp, &fd, &done)
-                 : sn_ipc_connect_start(&ss->ep, &fd, &done);
-    if (rc < 0) {
-        schedule_retry(ss);
-        return;
-    }
-    if (done) {
-        connected(ss, fd);
-        return;
-    }
-    ss->conn_fd = fd;
-    if (sn_reactor_add(ss->r, fd, EPOLLOUT, connect_cb, ss, &ss->conn_h) < 0) {
-        close(fd);
-        ss->conn_fd = -1;
-        schedule_retry(ss);
-        return;
-    }
-    /* As libzmq: the value is the errno of the connect now in progress. */
-    sn_monitor_emit(ss->mon, SINEW_EVENT_CONNECT_DELAYED, EINPROGRESS, ss->addr);
+    sn_session *ss = owner;
+    release_pipe(ss);
+    session_check_done(ss);
 }
 
 static void
 start_task(void *arg)
 {
-    session_try_connect(arg);
+    sn_session *ss = arg;
+    sn_connecter_start(ss->conn);
 }
 
 static sn_session *
@@ -450,12 +414,11 @@ session_new(sn_socket *s, sn_reactor *r, const char *addr, int endpoint)
     ss->r = r;
     ss->ctx = s->ctx;
     ss->mon = sn_monitor_ref(s->monitor);
+    ss->stats = sn_stats_ref(s->stats);
     ss->sock = s;
     ss->sock_gen = s->gen;
     ss->endpoint = endpoint;
-    ss->conn_fd = -1;
     sn_net_config_init(&ss->cfg, &s->opt);
-    ss->ivl = ss->cfg.reconnect_ivl;
     snprintf(ss->addr, sizeof ss->addr, "%s", addr);
     sn_ctx_net_add(s->ctx);
     return ss;
@@ -471,28 +434,27 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
     sn_session *ss = session_new(s, r, uri, endpoint);
     if (ss == NULL)
         return -ENOMEM;
-    ss->ep = *ep;
+    ss->stopping = ss->stop_requested = true; /* session_free on failure below */
+    int rc = -ENOMEM;
+    ss->conn = calloc(1, sizeof *ss->conn);
+    if (ss->conn == NULL)
+        goto fail;
+    sn_connecter_init(ss->conn, r, ep, &ss->cfg, ss->mon, ss->addr);
+    ss->conn->connected = session_connected;
+    ss->conn->gave_up = session_gave_up;
+    ss->conn->owner = ss;
     if (!ss->cfg.immediate) {
         /* The pipe exists from now on: messages queue before the connection is up. */
         sn_link *l;
-        int rc = sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm);
-        if (rc < 0) {
-            sn_monitor_unref(ss->mon);
-            free(ss);
-            sn_ctx_net_done(s->ctx);
-            return rc;
-        }
+        rc = sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm);
+        if (rc < 0)
+            goto fail;
         take_pipe_end(ss, &l->ends[1]);
-        int rc2 = sn_socket_attach(s, &l->ends[0], endpoint);
-        if (rc2 < 0) {
-            /* e.g. a PAIR that already has its peer: refuse the connect itself. */
-            sn_pipe_release(ss->pipe, UINT64_MAX);
-            sn_monitor_unref(ss->mon);
-            free(ss);
-            sn_ctx_net_done(s->ctx);
-            return rc2;
-        }
+        rc = sn_socket_attach(s, &l->ends[0], endpoint);
+        if (rc < 0)
+            goto fail; /* e.g. a PAIR that has its peer: the connect itself is refused */
     }
+    ss->stopping = ss->stop_requested = false;
     if (sn_reactor_post(r, start_task, ss) < 0) {
         ss->stopping = ss->stop_requested = true;
         session_free(ss); /* reactor gone: only possible while the context ends */
@@ -500,6 +462,9 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
     }
     *out = ss;
     return 0;
+fail:
+    session_free(ss);
+    return rc;
 }
 
 static void
@@ -521,8 +486,8 @@ sn_session_stop(sn_session *ss)
 
 void
 sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor *r,
-                    const sn_net_config *cfg, sn_monitor *mon, int endpoint, int fd,
-                    const char *addr)
+                    const sn_net_config *cfg, sn_monitor *mon, sn_stats *stats,
+                    int endpoint, int fd, const char *addr)
 {
     sn_session *ss = calloc(1, sizeof *ss);
     if (ss == NULL) {
@@ -532,10 +497,10 @@ sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor 
     ss->r = r;
     ss->ctx = s->ctx;
     ss->mon = sn_monitor_ref(mon);
+    ss->stats = sn_stats_ref(stats);
     ss->sock = s;
     ss->sock_gen = gen;
     ss->endpoint = endpoint;
-    ss->conn_fd = -1;
     ss->cfg = *cfg;
     ss->parent = parent;
     snprintf(ss->addr, sizeof ss->addr, "%s", addr);

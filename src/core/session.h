@@ -5,7 +5,9 @@
 
 #include "core/net.h"
 #include "core/options.h"
+#include "core/connecter.h"
 #include "core/pipe.h"
+#include "core/stats.h"
 #include "io/timers.h"
 
 typedef struct sn_engine sn_engine;
@@ -15,28 +17,27 @@ struct sn_session {
     sn_reactor *r;
     sn_ctx *ctx;
     sn_monitor *mon;
+    sn_stats *stats;     /* the socket's counters */
     sn_socket *sock;     /* recycled memory is safe; sock_gen tells if it is still ours */
     uint64_t sock_gen;
     int endpoint;
     sn_net_config cfg;
-    sn_endpoint ep;      /* connecting sessions */
     char addr[SN_LAST_ENDPOINT_MAX];
     sn_listener *parent; /* accepted sessions: the listener that owns them */
     sn_session *next_child;
+    sn_connecter *conn;  /* connecting sessions: attempts, retries, backoff */
 
     sn_pipe *pipe;       /* our end, or NULL */
-    sn_engine *engine;
-    int conn_fd;         /* connect in progress */
-    sn_io_handle *conn_h;
-    sn_timer_id retry_timer, linger_timer;
-    int ivl;             /* next reconnect interval (backoff) */
+    sn_engine *engine;   /* the connection, or NULL between connections */
+    bool connected_before; /* a handshake succeeded already: the next is a reconnect */
+    sn_timer_id linger_timer;
     bool stopping;       /* flush and end */
     bool stop_requested; /* the socket (or listener) is done with us */
 };
 
 void sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor *r,
-                         const sn_net_config *cfg, sn_monitor *mon, int endpoint, int fd,
-                         const char *addr);
+                         const sn_net_config *cfg, sn_monitor *mon, sn_stats *stats,
+                         int endpoint, int fd, const char *addr);
 /* The listener is going away: end this session as if its socket stopped it. */
 void sn_session_stop_local(sn_session *ss);
 void sn_listener_adopt(sn_listener *l, sn_session *ss);

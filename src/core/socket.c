@@ -17,7 +17,7 @@
 #include "core/registry.h"
 #include "core/socket.h"
 #include "io/clock.h"
-#include "transports/endpoint.h"
+#include "transports/transport.h"
 
 #define GEN_MASK ((UINT64_C(1) << 40) - 1)
 
@@ -93,15 +93,18 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     atomic_init(&s->pollers, 0);
     atomic_init(&s->event_signaled, false);
     atomic_init(&s->ready_signaled, false);
-    atomic_init(&s->dropped, 0);
     s->npipes = 0;
     s->dead = NULL;
     s->next_pipe_id = 1;
     s->nendpoints = 0;
     s->inside = 0;
     s->monitor = sn_monitor_new();
-    if (s->monitor == NULL) {
+    s->stats = sn_stats_new();
+    if (s->monitor == NULL || s->stats == NULL) {
         pattern_fini(s);
+        if (s->monitor != NULL)
+            sn_monitor_unref(s->monitor);
+        sn_stats_unref(s->stats);
         rc = -ENOMEM;
         goto fail;
     }
@@ -109,6 +112,7 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     if (rc < 0) {
         pattern_fini(s);
         sn_monitor_unref(s->monitor);
+        sn_stats_unref(s->stats);
         goto fail;
     }
     s->open = true;
@@ -178,6 +182,8 @@ socket_finalize(sn_socket *s)
     close_fd(&s->wait_fd);
     sn_monitor_unref(s->monitor);
     s->monitor = NULL;
+    sn_stats_unref(s->stats);
+    s->stats = NULL;
     sn_ctx *ctx = s->ctx;
     s->ctx = NULL;
     pthread_mutex_unlock(&s->lock);
@@ -483,8 +489,12 @@ handle_cmd(sn_socket *s, sn_cmd c)
         if (s->ops->writable != NULL)
             s->ops->writable(s->pattern, p);
         break;
+    case SN_CMD_PEER_INFO:
+        sn_pipe_take_peer(p);
+        break;
     case SN_CMD_HICCUP:
         sn_pipe_take_peer(p);
+        sn_stats_add(&s->stats->reconnects, 1);
         if (s->ops->hiccup != NULL)
             s->ops->hiccup(s->pattern, p);
         break;
@@ -806,7 +816,7 @@ sn_socket_getopt(sn_socket *s, int option, void *val, size_t *len)
         return rc2;
     }
     case SINEW_MSGS_DROPPED: {
-        uint64_t v = atomic_load(&s->dropped);
+        uint64_t v = atomic_load(&s->stats->dropped);
         if (*len < sizeof v)
             return -EINVAL;
         memcpy(val, &v, sizeof v);
@@ -835,7 +845,7 @@ sn_socket_setopt(sn_socket *s, int option, const void *val, size_t len)
 void
 sn_socket_count_drop(sn_socket *s)
 {
-    atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+    sn_stats_add(&s->stats->dropped, 1);
 }
 
 /* ---- endpoints -------------------------------------------------------------------- */
@@ -893,7 +903,7 @@ sn_socket_bind(sn_socket *s, const char *uri)
     int idx = add_endpoint(s, uri, true);
     if (idx < 0)
         return idx;
-    if (ep.kind == SN_TRANSPORT_INPROC) {
+    if (sn_transport_is_local(ep.ops)) {
         rc = sn_inproc_bind(s->ctx, s, ep.host, idx);
         if (rc < 0) {
             drop_last_endpoint(s);
@@ -928,15 +938,16 @@ sn_socket_connect(sn_socket *s, const char *uri)
     int rc = sn_endpoint_parse(uri, &ep);
     if (rc < 0)
         return rc;
-    if (ep.kind != SN_TRANSPORT_INPROC && (ep.flags & (SN_EP_ANY_HOST | SN_EP_ANY_PORT |
+    if (!sn_transport_is_local(ep.ops) && (ep.flags & (SN_EP_ANY_HOST | SN_EP_ANY_PORT |
                                                        SN_EP_WILDCARD)))
         return -EINVAL; /* nothing to connect to */
     if ((ep.flags & SN_EP_IPV6) && !s->opt.ipv6)
         return -EINVAL; /* an IPv6 literal needs SINEW_IPV6, as in libzmq */
+    process_commands(s); /* a peer that left is gone before a new one is attached */
     int idx = add_endpoint(s, uri, false);
     if (idx < 0)
         return idx;
-    if (ep.kind == SN_TRANSPORT_INPROC) {
+    if (sn_transport_is_local(ep.ops)) {
         rc = sn_inproc_connect(s->ctx, s, ep.host, idx);
     } else {
         sn_session *ss;
@@ -964,7 +975,7 @@ leave_endpoint(sn_socket *s, const char *uri, bool bound)
     int idx = find_endpoint(s, uri, bound);
     if (idx < 0)
         return -ENOENT;
-    if (ep.kind == SN_TRANSPORT_INPROC) {
+    if (sn_transport_is_local(ep.ops)) {
         if (bound)
             sn_inproc_unbind(s->ctx, s, ep.host);
         else

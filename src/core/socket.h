@@ -19,6 +19,7 @@
 #include "core/msg.h"
 #include "core/options.h"
 #include "core/pipe.h"
+#include "core/stats.h"
 #include "patterns/pattern.h"
 
 typedef struct sn_endpoint_rec {
@@ -68,7 +69,7 @@ struct sn_socket {
     sn_endpoint_rec *endpoints;
     int nendpoints;
 
-    _Atomic uint64_t dropped;
+    sn_stats *stats;
     struct sn_monitor *monitor;
 };
 

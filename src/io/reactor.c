@@ -21,12 +21,6 @@
 
 #define SN_REACTOR_EVENTS 256
 
-typedef struct sn_task {
-    struct sn_task *next;
-    sn_task_fn *fn;
-    void *arg;
-} sn_task;
-
 struct sn_io_handle {
     int fd;
     sn_io_cb *cb;
@@ -86,8 +80,9 @@ reactor_run_tasks(sn_reactor *r)
     while (fifo != NULL) {
         sn_task *t = fifo;
         fifo = t->next;
+        bool owned = t->owned; /* fn may free an owned task */
         t->fn(t->arg);
-        if (t != &r->stop_task)
+        if (!owned)
             free(t);
         n++;
     }
@@ -204,6 +199,7 @@ sn_reactor_new(sn_reactor **out, const char *thread_name, const sn_thread_sched 
     atomic_init(&r->exited, false);
     r->stop_task.fn = reactor_stop_task;
     r->stop_task.arg = r;
+    r->stop_task.owned = true;
     if (thread_name != NULL)
         snprintf(r->name, sizeof r->name, "%s", thread_name);
     sn_timers_init(&r->timers);
@@ -265,8 +261,17 @@ sn_reactor_post(sn_reactor *r, sn_task_fn *fn, void *arg)
     sn_task *t = malloc(sizeof *t);
     if (t == NULL)
         return -ENOMEM;
-    t->fn = fn;
-    t->arg = arg;
+    *t = (sn_task){.fn = fn, .arg = arg};
+    reactor_push(r, t);
+    return 0;
+}
+
+int
+sn_reactor_post_task(sn_reactor *r, sn_task *t)
+{
+    if (atomic_load(&r->exited))
+        return -ESHUTDOWN;
+    t->owned = true;
     reactor_push(r, t);
     return 0;
 }
@@ -296,7 +301,10 @@ sn_reactor_free(sn_reactor *r)
     sn_task *t = atomic_exchange(&r->head, NULL);
     while (t != NULL) {
         sn_task *next = t->next;
-        free(t);
+        if (!t->owned)
+            free(t);
+        else if (t->drop != NULL)
+            t->drop(t->arg);
         t = next;
     }
     while (r->live != NULL) {

@@ -24,6 +24,18 @@ typedef struct sn_io_handle sn_io_handle;
 typedef void(sn_io_cb)(void *arg, uint32_t events);
 typedef void(sn_task_fn)(void *arg);
 
+/* A task whose memory the poster owns (sn_reactor_post_task), so posting never
+ * allocates. It may be queued once at a time; it is off the queue when fn runs, so fn may
+ * post it again or free it. drop (may be NULL) runs instead of fn if the reactor is freed
+ * with the task still queued. */
+typedef struct sn_task {
+    struct sn_task *next;
+    sn_task_fn *fn;
+    sn_task_fn *drop;
+    void *arg;
+    bool owned;
+} sn_task;
+
 /* How the thread is scheduled: policy is a SCHED_* value or -1 to inherit the creating
  * thread's; priority is the static priority (0 except for SCHED_FIFO and SCHED_RR). */
 typedef struct sn_thread_sched {
@@ -54,6 +66,9 @@ void sn_reactor_free(sn_reactor *r);
  * The eventfd is written only when the loop is asleep or about to sleep, so a busy
  * loop takes no syscall per post. 0, -ENOMEM, or -ESHUTDOWN once the thread exited. */
 int sn_reactor_post(sn_reactor *r, sn_task_fn *fn, void *arg);
+/* The same for a caller-owned task (fn, arg and drop set): no allocation. 0 or
+ * -ESHUTDOWN. */
+int sn_reactor_post_task(sn_reactor *r, sn_task *t);
 
 /* Any thread: true when called on r's thread (e.g. from a callback or task). */
 bool sn_reactor_in_thread(sn_reactor *r);

@@ -8,13 +8,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "transports/endpoint.h"
+#include "transports/transport.h"
 
-/* Longest tcp host: a DNS name is at most 253 bytes. */
-#define SN_TCP_HOST_MAX 255
-
-static int
-copy_host(char *dst, const char *s, size_t len)
+/* Copies len bytes of s as a NUL-terminated host, path or name; -EINVAL if it does
+ * not fit. */
+int
+sn_endpoint_copy_host(char *dst, const char *s, size_t len)
 {
     if (len > SN_ENDPOINT_MAX)
         return -EINVAL;
@@ -23,164 +22,26 @@ copy_host(char *dst, const char *s, size_t len)
     return 0;
 }
 
-/* "*", or 0..65535 in plain decimal ("0" means ephemeral too, as in libzmq). */
-static int
-tcp_parse_port(const char *s, size_t n, uint16_t *port, unsigned *flags)
-{
-    if (n == 1 && s[0] == '*') {
-        *flags |= SN_EP_ANY_PORT;
-        *port = 0;
-        return 0;
-    }
-    if (n == 0 || n > 5)
-        return -EINVAL;
-    unsigned long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -EINVAL;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    if (v > 65535)
-        return -EINVAL;
-    *port = (uint16_t)v;
-    if (v == 0)
-        *flags |= SN_EP_ANY_PORT;
-    return 0;
-}
-
-/* Bracketed IPv6 literal, optionally with a "%scope" suffix (interface or index). */
-static int
-tcp_check_ipv6(const char *host)
-{
-    char addr[INET6_ADDRSTRLEN];
-    const char *pct = strchr(host, '%');
-    size_t len = pct != NULL ? (size_t)(pct - host) : strlen(host);
-    if (len == 0 || len >= sizeof addr || (pct != NULL && pct[1] == '\0'))
-        return -EINVAL;
-    memcpy(addr, host, len);
-    addr[len] = '\0';
-    struct in6_addr a;
-    return inet_pton(AF_INET6, addr, &a) == 1 ? 0 : -EINVAL;
-}
-
-/* Unbracketed host: "*", an IPv4 literal, an interface or DNS name. Colons belong in
- * brackets; "/", ";" and spaces are never part of a host. */
-static int
-tcp_check_name(const char *host, size_t len)
-{
-    if (len == 0 || len > SN_TCP_HOST_MAX)
-        return -EINVAL;
-    if (len == 1 && host[0] == '*')
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)host[i];
-        if (c <= ' ' || c >= 0x7f || strchr(":/;[]*@", c) != NULL)
-            return -EINVAL;
-    }
-    return 0;
-}
-
-/* One "host:port" of n bytes at s (not NUL-terminated: it may end at the ";"). */
-static int
-tcp_parse_hostport(const char *s, size_t n, char *host, uint16_t *port, unsigned *flags)
-{
-    int rc;
-    const char *end = s + n, *colon;
-    if (n > 0 && s[0] == '[') {
-        const char *close = memchr(s, ']', n);
-        if (close == NULL || close + 1 == end || close[1] != ':')
-            return -EINVAL;
-        rc = copy_host(host, s + 1, (size_t)(close - s - 1));
-        if (rc < 0)
-            return rc;
-        rc = tcp_check_ipv6(host);
-        if (rc < 0)
-            return rc;
-        *flags |= SN_EP_IPV6;
-        colon = close + 1;
-    } else {
-        colon = memrchr(s, ':', n);
-        if (colon == NULL)
-            return -EINVAL;
-        rc = tcp_check_name(s, (size_t)(colon - s));
-        if (rc < 0)
-            return rc;
-        rc = copy_host(host, s, (size_t)(colon - s));
-        if (rc < 0)
-            return rc;
-        if (strcmp(host, "*") == 0)
-            *flags |= SN_EP_ANY_HOST;
-    }
-    return tcp_parse_port(colon + 1, (size_t)(end - colon - 1), port, flags);
-}
-
-static int
-tcp_parse(const char *rest, sn_endpoint *ep)
-{
-    const char *semi = strchr(rest, ';');
-    if (semi == NULL)
-        return tcp_parse_hostport(rest, strlen(rest), ep->host, &ep->port, &ep->flags);
-    if (strchr(semi + 1, ';') != NULL)
-        return -EINVAL;
-    ep->flags |= SN_EP_SOURCE;
-    int rc = tcp_parse_hostport(rest, (size_t)(semi - rest), ep->src.host, &ep->src.port,
-                                &ep->src.flags);
-    if (rc < 0)
-        return rc;
-    return tcp_parse_hostport(semi + 1, strlen(semi + 1), ep->host, &ep->port,
-                              &ep->flags);
-}
-
-/* The path must fit sun_path with its NUL; an abstract name takes the NUL's place at
- * the front instead, so both limits are the same (libzmq reports ENAMETOOLONG). */
-static int
-ipc_parse(const char *rest, sn_endpoint *ep)
-{
-    size_t len = strlen(rest);
-    if (strcmp(rest, "*") == 0) {
-        ep->flags |= SN_EP_WILDCARD;
-        return 0;
-    }
-    if (len >= sizeof(((struct sockaddr_un *)0)->sun_path))
-        return -ENAMETOOLONG;
-    if (rest[0] == '@') {
-        if (len == 1)
-            return -EINVAL;
-        ep->flags |= SN_EP_ABSTRACT;
-        return copy_host(ep->host, rest + 1, len - 1);
-    }
-    return copy_host(ep->host, rest, len);
-}
-
 static int
 inproc_parse(const char *rest, sn_endpoint *ep)
 {
-    return copy_host(ep->host, rest, strlen(rest));
+    return sn_endpoint_copy_host(ep->host, rest, strlen(rest));
 }
 
-static const sn_transport_ops tcp_ops = {
-    .scheme = "tcp",
-    .kind = SN_TRANSPORT_TCP,
-    .parse = tcp_parse,
-};
-
-static const sn_transport_ops ipc_ops = {
-    .scheme = "ipc",
-    .kind = SN_TRANSPORT_IPC,
-    .parse = ipc_parse,
-};
-
-/* Connected by the socket core (pipes joined directly); only the name is parsed here. */
-static const sn_transport_ops inproc_ops = {
+/* Linked by the socket core (pipes joined directly, src/core/inproc.c): only the name
+ * is parsed here, and the network slots stay NULL. */
+const sn_transport_ops sn_inproc_transport = {
     .scheme = "inproc",
     .kind = SN_TRANSPORT_INPROC,
     .parse = inproc_parse,
 };
 
+/* The transport table: a new transport is one file with its sn_transport_ops and one
+ * line here. */
 static const sn_transport_ops *const sn_transports[] = {
-    &tcp_ops,
-    &ipc_ops,
-    &inproc_ops,
+    &sn_tcp_transport,
+    &sn_ipc_transport,
+    &sn_inproc_transport,
     NULL,
 };
 

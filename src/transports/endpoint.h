@@ -43,15 +43,6 @@ typedef struct sn_endpoint {
     } src;              /* tcp with SN_EP_SOURCE only */
 } sn_endpoint;
 
-/* One entry of the transport table. parse gets the text after "scheme://" and fills
- * ep (ops and kind are already set): 0, -EINVAL for bad syntax, -ENAMETOOLONG for a
- * too long ipc path. */
-struct sn_transport_ops {
-    const char *scheme;
-    sn_transport_kind kind;
-    int (*parse)(const char *rest, sn_endpoint *ep);
-};
-
 /* Finds the transport for scheme (len bytes, not NUL-terminated); NULL if unknown. */
 const sn_transport_ops *sn_transport_find(const char *scheme, size_t len);
 
@@ -72,6 +63,10 @@ int sn_endpoint_parse(const char *addr, sn_endpoint *ep);
  * its length, or -ENOSPC if len is too small. For bound endpoints use the resolved
  * string the transport returns instead: this echoes "*" as given. */
 int sn_endpoint_format(const sn_endpoint *ep, char *buf, size_t len);
+
+/* For transports' parse functions: copies len bytes of s into dst (a host, path or
+ * name buffer of SN_ENDPOINT_MAX + 1 bytes) with a NUL; -EINVAL if it does not fit. */
+int sn_endpoint_copy_host(char *dst, const char *s, size_t len);
 
 /* After EPOLLOUT (or EPOLLERR/EPOLLHUP) on a connecting tcp or ipc fd: 0 if connected,
  * else the connect error (-ECONNREFUSED, -ETIMEDOUT, ...). The caller closes fd on

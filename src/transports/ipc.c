@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "transports/ipc.h"
+#include "transports/transport.h"
 
 /* Abstract names start with a NUL and are not NUL-terminated: the length says where
  * they end, so "@a" and "@a\0" are different names (we always use the former). */
@@ -215,3 +215,72 @@ sn_ipc_accept(int listen_fd, int *fd_out, char *peer_addr, size_t len)
     *fd_out = fd;
     return 0;
 }
+
+/* ---- the transport table's entry ------------------------------------------------- */
+
+/* The path must fit sun_path with its NUL; an abstract name takes the NUL's place at
+ * the front instead, so both limits are the same (libzmq reports ENAMETOOLONG). */
+static int
+ipc_parse(const char *rest, sn_endpoint *ep)
+{
+    size_t len = strlen(rest);
+    if (strcmp(rest, "*") == 0) {
+        ep->flags |= SN_EP_WILDCARD;
+        return 0;
+    }
+    if (len >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return -ENAMETOOLONG;
+    if (rest[0] == '@') {
+        if (len == 1)
+            return -EINVAL;
+        ep->flags |= SN_EP_ABSTRACT;
+        return sn_endpoint_copy_host(ep->host, rest + 1, len - 1);
+    }
+    return sn_endpoint_copy_host(ep->host, rest, len);
+}
+
+static int
+ipc_listen(const sn_endpoint *ep, const sn_tcp_opts *o, sn_listen_fd *l, char *resolved,
+           size_t len)
+{
+    int rc = sn_ipc_listen(ep, o->backlog, &l->ipc, resolved, len);
+    l->fd = rc == 0 ? l->ipc.fd : -1;
+    return rc;
+}
+
+static int
+ipc_accept(sn_listen_fd *l, int *fd, char *peer, size_t len)
+{
+    return sn_ipc_accept(l->fd, fd, peer, len);
+}
+
+static void
+ipc_unlink(sn_listen_fd *l)
+{
+    sn_ipc_listener_unlink(&l->ipc);
+}
+
+static void
+ipc_close(sn_listen_fd *l)
+{
+    sn_ipc_listener_close(&l->ipc);
+    l->fd = -1;
+}
+
+static int
+ipc_connect(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd, bool *connected)
+{
+    (void) o; /* no kernel options apply to AF_UNIX streams here */
+    return sn_ipc_connect_start(ep, fd, connected);
+}
+
+const sn_transport_ops sn_ipc_transport = {
+    .scheme = "ipc",
+    .kind = SN_TRANSPORT_IPC,
+    .parse = ipc_parse,
+    .listen = ipc_listen,
+    .accept = ipc_accept,
+    .unlink = ipc_unlink,
+    .close = ipc_close,
+    .connect = ipc_connect,
+};

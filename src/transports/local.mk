@@ -4,7 +4,8 @@ noinst_LTLIBRARIES += src/transports/libsinew_transports.la
 src_transports_libsinew_transports_la_SOURCES = \
 	src/transports/endpoint.c src/transports/endpoint.h \
 	src/transports/ipc.c src/transports/ipc.h \
-	src/transports/tcp.c src/transports/tcp.h
+	src/transports/tcp.c src/transports/tcp.h \
+	src/transports/transport.h
 src_libsinew_core_la_LIBADD += src/transports/libsinew_transports.la
 
 if HAVE_CRITERION

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "transports/tcp.h"
+#include "transports/transport.h"
 
 void
 sn_tcp_opts_default(sn_tcp_opts *o)
@@ -370,3 +370,162 @@ sn_tcp_accept(int listen_fd, int *fd_out, char *peer_addr, size_t len)
     *fd_out = fd;
     return 0;
 }
+
+/* ---- the transport table's entry ------------------------------------------------- */
+
+/* Longest tcp host: a DNS name is at most 253 bytes. */
+#define SN_TCP_HOST_MAX 255
+
+
+/* "*", or 0..65535 in plain decimal ("0" means ephemeral too, as in libzmq). */
+static int
+tcp_parse_port(const char *s, size_t n, uint16_t *port, unsigned *flags)
+{
+    if (n == 1 && s[0] == '*') {
+        *flags |= SN_EP_ANY_PORT;
+        *port = 0;
+        return 0;
+    }
+    if (n == 0 || n > 5)
+        return -EINVAL;
+    unsigned long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -EINVAL;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (v > 65535)
+        return -EINVAL;
+    *port = (uint16_t)v;
+    if (v == 0)
+        *flags |= SN_EP_ANY_PORT;
+    return 0;
+}
+
+/* Bracketed IPv6 literal, optionally with a "%scope" suffix (interface or index). */
+static int
+tcp_check_ipv6(const char *host)
+{
+    char addr[INET6_ADDRSTRLEN];
+    const char *pct = strchr(host, '%');
+    size_t len = pct != NULL ? (size_t)(pct - host) : strlen(host);
+    if (len == 0 || len >= sizeof addr || (pct != NULL && pct[1] == '\0'))
+        return -EINVAL;
+    memcpy(addr, host, len);
+    addr[len] = '\0';
+    struct in6_addr a;
+    return inet_pton(AF_INET6, addr, &a) == 1 ? 0 : -EINVAL;
+}
+
+/* Unbracketed host: "*", an IPv4 literal, an interface or DNS name. Colons belong in
+ * brackets; "/", ";" and spaces are never part of a host. */
+static int
+tcp_check_name(const char *host, size_t len)
+{
+    if (len == 0 || len > SN_TCP_HOST_MAX)
+        return -EINVAL;
+    if (len == 1 && host[0] == '*')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c <= ' ' || c >= 0x7f || strchr(":/;[]*@", c) != NULL)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* One "host:port" of n bytes at s (not NUL-terminated: it may end at the ";"). */
+static int
+tcp_parse_hostport(const char *s, size_t n, char *host, uint16_t *port, unsigned *flags)
+{
+    int rc;
+    const char *end = s + n, *colon;
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (close == NULL || close + 1 == end || close[1] != ':')
+            return -EINVAL;
+        rc = sn_endpoint_copy_host(host, s + 1, (size_t)(close - s - 1));
+        if (rc < 0)
+            return rc;
+        rc = tcp_check_ipv6(host);
+        if (rc < 0)
+            return rc;
+        *flags |= SN_EP_IPV6;
+        colon = close + 1;
+    } else {
+        colon = memrchr(s, ':', n);
+        if (colon == NULL)
+            return -EINVAL;
+        rc = tcp_check_name(s, (size_t)(colon - s));
+        if (rc < 0)
+            return rc;
+        rc = sn_endpoint_copy_host(host, s, (size_t)(colon - s));
+        if (rc < 0)
+            return rc;
+        if (strcmp(host, "*") == 0)
+            *flags |= SN_EP_ANY_HOST;
+    }
+    return tcp_parse_port(colon + 1, (size_t)(end - colon - 1), port, flags);
+}
+
+static int
+tcp_parse(const char *rest, sn_endpoint *ep)
+{
+    const char *semi = strchr(rest, ';');
+    if (semi == NULL)
+        return tcp_parse_hostport(rest, strlen(rest), ep->host, &ep->port, &ep->flags);
+    if (strchr(semi + 1, ';') != NULL)
+        return -EINVAL;
+    ep->flags |= SN_EP_SOURCE;
+    int rc = tcp_parse_hostport(rest, (size_t)(semi - rest), ep->src.host, &ep->src.port,
+                                &ep->src.flags);
+    if (rc < 0)
+        return rc;
+    return tcp_parse_hostport(semi + 1, strlen(semi + 1), ep->host, &ep->port,
+                              &ep->flags);
+}
+
+static int
+tcp_listen(const sn_endpoint *ep, const sn_tcp_opts *o, sn_listen_fd *l, char *resolved,
+           size_t len)
+{
+    return sn_tcp_listen(ep, o, &l->fd, resolved, len);
+}
+
+static int
+tcp_accept(sn_listen_fd *l, int *fd, char *peer, size_t len)
+{
+    return sn_tcp_accept(l->fd, fd, peer, len);
+}
+
+static void
+tcp_unlink(sn_listen_fd *l)
+{
+    (void) l; /* a port is given up when the descriptor closes */
+}
+
+static void
+tcp_close(sn_listen_fd *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+}
+
+static void
+tcp_tune(int fd, const sn_tcp_opts *o)
+{
+    sn_tcp_tune(fd, o);
+}
+
+const sn_transport_ops sn_tcp_transport = {
+    .scheme = "tcp",
+    .kind = SN_TRANSPORT_TCP,
+    .parse = tcp_parse,
+    .listen = tcp_listen,
+    .accept = tcp_accept,
+    .unlink = tcp_unlink,
+    .close = tcp_close,
+    .connect = sn_tcp_connect_start,
+    .tune = tcp_tune,
+};

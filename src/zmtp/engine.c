@@ -64,6 +64,11 @@ struct sn_engine {
 
     uint8_t *out;
     size_t out_off, out_len;
+    bool out_more;    /* the last part taken from the pipe had MORE: mid-message */
+    /* Our PINGs and PONGs wait here for a message boundary; a newer one replaces what
+     * does not fit (the peer needs only the latest), so none is lost to a full buffer. */
+    uint8_t ctl[2 * CMD_MAX];
+    size_t ctl_len;
     sn_msg big;       /* a large message whose body is written from its own buffer */
     size_t big_off;
     bool have_big;
@@ -183,14 +188,15 @@ unwatch(sn_engine *e)
 
 /* ---- heartbeats and deadlines ------------------------------------------------------- */
 
+/* A command of ours (PING, PONG) for the peer; written at the next message boundary. */
 static void
-queue_bytes(sn_engine *e, const uint8_t *p, size_t n)
+queue_command(sn_engine *e, const uint8_t *p, size_t n)
 {
     direct_lock(e);
-    if (e->out_len + n <= OUT_BUF) {
-        memcpy(e->out + e->out_len, p, n);
-        e->out_len += n;
-    }
+    if (e->ctl_len + n > sizeof e->ctl)
+        e->ctl_len = 0;
+    memcpy(e->ctl + e->ctl_len, p, n);
+    e->ctl_len += n;
     direct_unlock(e);
 }
 
@@ -240,7 +246,7 @@ hb_timer_cb(void *arg)
         if (n > 0) {
             if (e->ping_sent_ms <= atomic_load_explicit(&e->last_rx_ms, memory_order_relaxed))
                 e->ping_sent_ms = now; /* the first PING since the peer last spoke */
-            queue_bytes(e, cmd, (size_t) n);
+            queue_command(e, cmd, (size_t) n);
             engine_write(e);
         }
     }
@@ -454,12 +460,30 @@ bool
 sn_engine_output_empty(sn_engine *e)
 {
     direct_lock(e);
-    bool empty = e->out_off == e->out_len && !e->have_big;
+    bool empty = e->out_off == e->out_len && !e->have_big && e->ctl_len == 0;
     direct_unlock(e);
     return empty;
 }
 
+bool
+sn_engine_out_partial(sn_engine *e)
+{
+    return e->out_more;
+}
+
 /* ---- output ------------------------------------------------------------------------- */
+
+/* Our pending commands go out between messages, never inside a multipart one. */
+static void
+put_commands(sn_engine *e)
+{
+    if (e->ctl_len > 0 && !e->out_more && !e->have_big &&
+        e->out_len + e->ctl_len <= OUT_BUF) {
+        memcpy(e->out + e->out_len, e->ctl, e->ctl_len);
+        e->out_len += e->ctl_len;
+        e->ctl_len = 0;
+    }
+}
 
 /* Moves messages from the pipe into the write buffer (and at most one large message
  * to be written from its own buffer). */
@@ -470,12 +494,14 @@ fill_output(sn_engine *e)
         return;
     if (e->out_off == e->out_len)
         e->out_off = e->out_len = 0;
+    put_commands(e);
     while (!e->have_big && e->out_len + SN_ZMTP_FRAME_HEADER_MAX < OUT_BUF) {
         sn_msg m;
         if (sn_pipe_read_burst(e->pipe, &m) < 0)
             break;
         size_t size = sn_msg_size(&m);
-        int flags = sn_msg_more(&m) ? SN_ZMTP_FLAG_MORE : 0;
+        e->out_more = sn_msg_more(&m);
+        int flags = e->out_more ? SN_ZMTP_FLAG_MORE : 0;
         if (m.flags & SN_MSG_COMMAND)
             flags |= SN_ZMTP_FLAG_COMMAND;
         e->out_len += (size_t) sn_zmtp_frame_header(e->out + e->out_len, flags, size);
@@ -488,6 +514,7 @@ fill_output(sn_engine *e)
             e->big_off = 0;
             e->have_big = true;
         }
+        put_commands(e);
     }
     sn_pipe_read_end(e->pipe);
 }
@@ -593,7 +620,7 @@ handle_command(sn_engine *e, const sn_zmtp_command *cmd)
         uint8_t pong[CMD_MAX];
         ssize_t n = sn_zmtp_command_build_pong_for(pong, sizeof pong, cmd);
         if (n > 0)
-            queue_bytes(e, pong, (size_t) n);
+            queue_command(e, pong, (size_t) n);
         if (cmd->ttl > 0)
             e->peer_ttl_ms = (uint64_t) cmd->ttl * 100u;
         if (e->peer_ttl_ms > 0 && e->hb_timer == 0)
@@ -635,8 +662,10 @@ start_traffic(sn_engine *e)
     const uint8_t *p;
     size_t len;
     sn_zmtp_handshake_output(&e->hs, &p, &len);
-    if (len > 0) {
-        queue_bytes(e, p, len);
+    if (len > 0 && len <= OUT_BUF) { /* no pipe yet: the buffer is the handshake's */
+        memcpy(e->out, p, len);
+        e->out_off = 0;
+        e->out_len = len;
         sn_zmtp_handshake_output_consumed(&e->hs, len);
     }
     e->pipe = e->ops->ready(e->owner, e, sn_zmtp_handshake_result_get(&e->hs));

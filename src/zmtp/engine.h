@@ -62,6 +62,9 @@ bool sn_engine_input_return(sn_engine *e, uint64_t token, bool readable, bool ma
 bool sn_engine_input_resume(sn_engine *e);
 /* Nothing the engine took from its pipe is still waiting to be written. */
 bool sn_engine_output_empty(sn_engine *e);
+/* After `closed`: the connection ended in the middle of a message the engine was
+ * sending (the rest of it is still in the pipe). */
+bool sn_engine_out_partial(sn_engine *e);
 /* The owner is going away: close the connection and never call the owner again.
  * The engine itself is freed later with sn_engine_free. */
 void sn_engine_orphan(sn_engine *e);

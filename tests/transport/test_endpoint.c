@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transports/endpoint.h"
+#include "transports/transport.h"
 
 TestSuite(transport_endpoint, .timeout = 10.0);
 
