@@ -101,8 +101,9 @@ sn_ctx_term(sn_ctx *c)
     /* Sockets first; then connections flushing their last messages (linger). */
     while (c->nsockets > 0 || c->nnet > 0)
         pthread_cond_wait(&c->cond, &c->lock);
-    /* Every socket is closed, so their inproc entries are gone and no connection is
-     * left on the I/O threads. */
+    /* Every socket is closed: what is left of the inproc table are connects nobody
+     * bound, and no connection is left on the I/O threads. */
+    sn_inproc_fini(c);
     for (int i = 0; i < c->nio; i++) {
         sn_reactor_stop(c->io[i]);
         sn_reactor_free(c->io[i]);

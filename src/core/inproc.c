@@ -14,6 +14,7 @@ struct sn_inproc_entry {
     int type;          /* sock's socket type */
     int sndhwm, rcvhwm;/* sock's limits when the entry was made */
     sn_link *link;     /* pending connect only: end 1 waits for a binder */
+    sn_peer *peer;     /* sock as its peers see it (type, routing id) */
     struct sn_inproc_entry *next;
 };
 
@@ -22,6 +23,8 @@ sum_hwm(int a, int b)
 {
     return a == 0 || b == 0 ? 0 : (uint64_t) a + (uint64_t) b;
 }
+
+static void entry_free(sn_inproc_entry *e);
 
 static sn_inproc_entry *
 entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
@@ -40,12 +43,18 @@ entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
     e->sndhwm = s->opt.sndhwm;
     e->rcvhwm = s->opt.rcvhwm;
     e->link = link;
+    e->peer = sn_peer_new(s->opt.type, s->opt.routing_id, s->opt.routing_id_len, NULL, 0);
+    if (e->peer == NULL) {
+        entry_free(e);
+        return NULL;
+    }
     return e;
 }
 
 static void
 entry_free(sn_inproc_entry *e)
 {
+    sn_peer_unref(e->peer);
     free(e->name);
     free(e);
 }
@@ -97,7 +106,8 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
         } else {
             atomic_store(&l->queues[0].hwm, sum_hwm(x->sndhwm, s->opt.rcvhwm));
             atomic_store(&l->queues[1].hwm, sum_hwm(s->opt.sndhwm, x->rcvhwm));
-            sn_socket_attach(s, &l->ends[1], ep);
+            if (sn_socket_attach(s, &l->ends[1], ep) == 0)
+                sn_pipe_update_peer(&l->ends[1], e->peer, false); /* tell the connecter */
         }
         entry_free(x);
     }
@@ -107,10 +117,14 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
 int
 sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
 {
+    sn_peer *me = sn_peer_new(s->opt.type, s->opt.routing_id, s->opt.routing_id_len, NULL, 0);
+    if (me == NULL)
+        return -ENOMEM;
     pthread_mutex_lock(&c->lock);
     sn_inproc_entry *b = find_bound(c, name);
     if (b != NULL && !sn_zmtp_socket_type_compatible(s->opt.type, b->type)) {
         pthread_mutex_unlock(&c->lock);
+        sn_peer_unref(me);
         return -ENOCOMPATPROTO;
     }
     sn_link *l;
@@ -119,6 +133,10 @@ sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
                        : sn_link_new(&l, (uint64_t) s->opt.sndhwm, (uint64_t) s->opt.rcvhwm);
     if (rc < 0)
         goto out;
+    /* Each end knows its peer before anyone owns it. */
+    sn_pipe_set_peer(&l->ends[1], me);
+    if (b != NULL)
+        sn_pipe_set_peer(&l->ends[0], b->peer);
     /* Our end first, so anything the other side does later reaches us. */
     rc = sn_socket_attach(s, &l->ends[0], ep);
     if (rc < 0) {
@@ -148,6 +166,7 @@ sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
     }
 out:
     pthread_mutex_unlock(&c->lock);
+    sn_peer_unref(me);
     return rc;
 }
 
@@ -166,14 +185,21 @@ sn_inproc_unbind(sn_ctx *c, sn_socket *s, const char *name)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* closing: s is closing with a linger: its pending connects stay in the table, owned by
+ * nobody, so that a later binder still gets what was sent (as libzmq, and as
+ * sinew_inproc(7) promises); the end s let go of carries its linger deadline. */
 static void
-remove_matching(sn_ctx *c, sn_socket *s, int ep, bool any_ep)
+remove_matching(sn_ctx *c, sn_socket *s, int ep, bool any_ep, bool closing)
 {
     sn_inproc_entry *gone = NULL;
     pthread_mutex_lock(&c->lock);
     for (sn_inproc_entry **pp = &c->inproc; *pp != NULL;) {
         sn_inproc_entry *e = *pp;
-        if (e->sock == s && (any_ep || (e->link != NULL && e->ep == ep))) {
+        if (closing && e->sock == s && e->link != NULL && s->opt.linger != 0) {
+            e->sock = NULL;
+            e->ep = -1;
+            pp = &e->next;
+        } else if (e->sock == s && (any_ep || (e->link != NULL && e->ep == ep))) {
             *pp = e->next;
             e->next = gone;
             gone = e;
@@ -194,11 +220,23 @@ remove_matching(sn_ctx *c, sn_socket *s, int ep, bool any_ep)
 void
 sn_inproc_cancel_pending(sn_ctx *c, sn_socket *s, int ep)
 {
-    remove_matching(c, s, ep, false);
+    remove_matching(c, s, ep, false, false);
 }
 
 void
 sn_inproc_forget(sn_ctx *c, sn_socket *s)
 {
-    remove_matching(c, s, -1, true);
+    remove_matching(c, s, -1, true, true);
+}
+
+void
+sn_inproc_fini(sn_ctx *c)
+{
+    while (c->inproc != NULL) {
+        sn_inproc_entry *e = c->inproc;
+        c->inproc = e->next;
+        if (e->link != NULL)
+            sn_pipe_release(&e->link->ends[1], 0); /* never bound: nobody will read it */
+        entry_free(e);
+    }
 }

@@ -14,6 +14,10 @@ int sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep); /* -EADDR
 int sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep);
 void sn_inproc_unbind(sn_ctx *c, sn_socket *s, const char *name);
 void sn_inproc_cancel_pending(sn_ctx *c, sn_socket *s, int ep);
-void sn_inproc_forget(sn_ctx *c, sn_socket *s); /* s is closing: drop all its entries */
+/* s is closing: drop its entries, except pending connects when it lingers (a later
+ * binder still gets their messages). */
+void sn_inproc_forget(sn_ctx *c, sn_socket *s);
+/* The context ends (every socket closed): release what is left. Context lock held. */
+void sn_inproc_fini(sn_ctx *c);
 
 #endif

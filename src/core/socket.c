@@ -391,6 +391,9 @@ socket_drained(void *owner, sn_pipe *p)
     }
 }
 
+static void peer_left(sn_socket *s, sn_pipe *p);
+static void pattern_readable(sn_socket *s, sn_pipe *p);
+
 int
 sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
 {
@@ -426,6 +429,10 @@ sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
     }
     p->attached = true;
     s->pipes[s->npipes++] = p;
+    /* An end its peer let go of before we owned it (an inproc connect whose socket
+     * closed before anyone bound): its PEER_TERM went nowhere. */
+    if (atomic_load_explicit(&p->peer->released, memory_order_acquire))
+        peer_left(s, p);
     return 0;
 }
 
@@ -471,6 +478,19 @@ pattern_readable(sn_socket *s, sn_pipe *p)
         s->ops->readable(s->pattern, p);
 }
 
+/* p's peer let go: drain what it left until its linger deadline, then detach. */
+static void
+peer_left(sn_socket *s, sn_pipe *p)
+{
+    sn_link *l = p->link;
+    p->peer_gone = true;
+    p->drop_deadline = atomic_load(&l->linger_deadline[p->peer - l->ends]);
+    if (p->drop_deadline == 0 || !sn_pipe_check_read(p))
+        socket_drained(s, p);
+    else
+        pattern_readable(s, p);
+}
+
 static void
 handle_cmd(sn_socket *s, sn_cmd c)
 {
@@ -498,16 +518,9 @@ handle_cmd(sn_socket *s, sn_cmd c)
         if (s->ops->hiccup != NULL)
             s->ops->hiccup(s->pattern, p);
         break;
-    case SN_CMD_PEER_TERM: {
-        sn_link *l = p->link;
-        p->peer_gone = true;
-        p->drop_deadline = atomic_load(&l->linger_deadline[p->peer - l->ends]);
-        if (p->drop_deadline == 0 || !sn_pipe_check_read(p))
-            socket_drained(s, p);
-        else
-            pattern_readable(s, p);
+    case SN_CMD_PEER_TERM:
+        peer_left(s, p);
         break;
-    }
     }
 }
 

@@ -96,3 +96,279 @@ ParameterizedTest(transport *tr, core, req_round_robin_over_three_reps)
         tn_recv_str(req, "a");
     }
 }
+
+/* ---- raw ZMTP peers for the reconnect tests --------------------------------------- */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+static const uint8_t raw_greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1,
+                                         'N',  'U', 'L', 'L'};
+
+static int
+raw_listen(char *ep, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sl), 0);
+    cr_assert_eq(listen(fd, 8), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *) &sa, &sl), 0);
+    snprintf(ep, len, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    return fd;
+}
+
+static void
+raw_write(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        cr_assert_gt(n, 0, "raw write: errno %d", errno);
+        p += n;
+        len -= (size_t) n;
+    }
+}
+
+static void
+raw_read(int fd, void *buf, size_t len)
+{
+    uint64_t deadline = tn_now_ms() + 5000;
+    size_t got = 0;
+    while (got < len) {
+        cr_assert_lt(tn_now_ms(), deadline, "raw read timed out");
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = recv(fd, (uint8_t *) buf + got, len - got, 0);
+        cr_assert_gt(n, 0, "raw read: peer closed");
+        got += (size_t) n;
+    }
+}
+
+/* One frame: returns its flags; body (up to cap bytes kept) and size. */
+static int
+raw_frame(int fd, uint8_t *body, size_t cap, uint64_t *size)
+{
+    uint8_t h[9];
+    raw_read(fd, h, 2);
+    uint64_t n = h[1];
+    if (h[0] & 0x02) {
+        raw_read(fd, h + 2, 7);
+        n = 0;
+        for (int i = 1; i < 9; i++)
+            n = n << 8 | h[i];
+    }
+    *size = n;
+    for (uint64_t left = n; left > 0;) {
+        uint8_t sink[4096];
+        size_t take = left < sizeof sink ? (size_t) left : sizeof sink;
+        raw_read(fd, sink, take);
+        if (n - left < cap)
+            memcpy(body + (n - left), sink, take < cap - (n - left) ? take : cap - (n - left));
+        left -= take;
+    }
+    return h[0];
+}
+
+/* Accepts the next connection and does the NULL handshake as `type`. */
+static int
+raw_accept(int lfd, const char *type)
+{
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 5000), 1, "nothing to accept");
+    int fd = accept(lfd, NULL, NULL);
+    cr_assert_geq(fd, 0);
+    raw_write(fd, raw_greeting, sizeof raw_greeting);
+    uint8_t ready[64] = {0x04, 0, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't',
+                         '-', 'T', 'y', 'p', 'e', 0, 0, 0, (uint8_t) strlen(type)};
+    memcpy(ready + 24, type, strlen(type));
+    ready[1] = (uint8_t) (22 + strlen(type));
+    raw_write(fd, ready, 24 + strlen(type));
+    uint8_t g[64], body[256];
+    uint64_t n;
+    raw_read(fd, g, 64);
+    cr_assert_eq(raw_frame(fd, body, sizeof body, &n) & 0x04, 0x04, "peer READY");
+    return fd;
+}
+
+static uint64_t
+dropped(void *s)
+{
+    uint64_t v = 0;
+    size_t len = sizeof v;
+    cr_assert_eq(sinew_getsockopt(s, SINEW_MSGS_DROPPED, &v, &len), 0);
+    return v;
+}
+
+/* Multipart atomicity across a reconnect, incoming: the peer sent part A with MORE and
+ * its connection was lost; after the reconnect it sends B. The application must get B
+ * alone, never [A, B], a message nobody sent; A is counted as dropped. */
+Test(core, reconnect_discards_unfinished_incoming_message)
+{
+    char ep[64];
+    int lfd = raw_listen(ep, sizeof ep);
+    void *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RECONNECT_IVL, 20);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_connect(pull, ep);
+    int fd = raw_accept(lfd, "PUSH");
+    raw_write(fd, "\x01\x01" "A", 3);
+    close(fd);
+    fd = raw_accept(lfd, "PUSH");
+    raw_write(fd, "\x00\x01" "B", 3);
+    tn_recv_str(pull, "B");
+    cr_assert_eq(tn_rcvmore(pull), 0, "parts of two connections spliced into one message");
+    cr_assert_eq(dropped(pull), 1);
+    close(fd);
+    close(lfd);
+}
+
+/* Outgoing: [16 MiB part, "tail"] is being written when the connection drops. The
+ * reconnected peer must not get "tail" as a message of its own; the next message
+ * arrives whole. */
+Test(core, reconnect_drops_cut_outgoing_message_whole)
+{
+    char ep[64];
+    int lfd = raw_listen(ep, sizeof ep);
+    void *push = tn_sock(SINEW_PUSH);
+    tn_set(push, SINEW_RECONNECT_IVL, 20);
+    tn_set(push, SINEW_SNDTIMEO, 5000);
+    tn_connect(push, ep);
+    int fd = raw_accept(lfd, "PULL");
+    size_t big = 16u << 20;
+    sinew_msg_t m;
+    cr_assert_eq(sinew_msg_init_size(&m, big), 0);
+    memset(sinew_msg_data(&m), 'x', big);
+    cr_assert_eq(sinew_msg_send(&m, push, SINEW_SNDMORE), (int) big);
+    tn_send_str(push, "tail", 0);
+    uint8_t head[4096];
+    raw_read(fd, head, sizeof head); /* the big part is on its way */
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd); /* reset mid-part */
+    fd = raw_accept(lfd, "PULL");
+    tn_send_str(push, "next", 0);
+    uint8_t body[16] = {0};
+    uint64_t n;
+    int flags = raw_frame(fd, body, sizeof body, &n);
+    cr_assert_eq(flags & 0x01, 0, "a lone part of a cut message");
+    cr_assert_eq(n, 4);
+    cr_assert_eq(memcmp(body, "next", 4), 0, "got %.4s", body);
+    cr_assert_eq(dropped(push), 1);
+    close(fd);
+    close(lfd);
+}
+
+/* Waits for event on the monitor PAIR mon. */
+static void
+wait_event(void *mon, int event)
+{
+    uint64_t deadline = tn_now_ms() + 5000;
+    for (;;) {
+        cr_assert_lt(tn_now_ms(), deadline, "no event 0x%x", event);
+        uint8_t ev[6];
+        char addr[256];
+        if (sinew_recv(mon, ev, sizeof ev, 0) != 6)
+            continue;
+        cr_assert_geq(sinew_recv(mon, addr, sizeof addr, 0), 0);
+        uint16_t e;
+        memcpy(&e, ev, 2);
+        if (e == event)
+            return;
+    }
+}
+
+static void *
+monitor(void *s, int events)
+{
+    static int n;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://core-mon-%d", n++);
+    cr_assert_eq(sinew_socket_monitor(s, ep, events), 0);
+    void *mon = tn_sock(SINEW_PAIR);
+    tn_set(mon, SINEW_RCVTIMEO, 1000);
+    tn_connect(mon, ep);
+    return mon;
+}
+
+static transport net_transports[] = {{"ipc"}, {"tcp"}};
+
+/* With SINEW_RECONNECT_IVL -1 a lost connection is not made again: its pipe goes, so
+ * a PAIR may connect to another peer (libzmq tears the session down too). */
+ParameterizedTestParameters(core, pair_without_reconnect_takes_a_new_peer)
+{
+    return cr_make_param_array(transport, net_transports, 2);
+}
+
+ParameterizedTest(transport *tr, core, pair_without_reconnect_takes_a_new_peer)
+{
+    char ep1[256], ep2[256];
+    void *a = tn_sock(SINEW_PAIR), *c = tn_sock(SINEW_PAIR), *b = tn_sock(SINEW_PAIR);
+    bind_fresh(a, tr->name, ep1, sizeof ep1);
+    bind_fresh(c, tr->name, ep2, sizeof ep2);
+    tn_set(b, SINEW_RECONNECT_IVL, -1);
+    tn_set(a, SINEW_RCVTIMEO, 5000);
+    tn_set(c, SINEW_RCVTIMEO, 5000);
+    void *mon = monitor(b, SINEW_EVENT_DISCONNECTED);
+    tn_connect(b, ep1);
+    tn_send_str(b, "one", 0);
+    tn_recv_str(a, "one");
+    tn_set(a, SINEW_LINGER, 0);
+    tn_close(a);
+    wait_event(mon, SINEW_EVENT_DISCONNECTED);
+    cr_assert_eq(sinew_connect(b, ep2), 0, "the gone peer still holds the PAIR: errno %d",
+                 errno);
+    tn_send_str(b, "two", 0);
+    tn_recv_str(c, "two");
+}
+
+/* ...and a PUSH stops routing to the peer that is gone. */
+ParameterizedTestParameters(core, push_without_reconnect_stops_routing_to_gone_peer)
+{
+    return cr_make_param_array(transport, net_transports, 2);
+}
+
+ParameterizedTest(transport *tr, core, push_without_reconnect_stops_routing_to_gone_peer)
+{
+    char ep[2][256];
+    void *pull[2], *push = tn_sock(SINEW_PUSH);
+    tn_set(push, SINEW_RECONNECT_IVL, -1);
+    void *mon = monitor(push, SINEW_EVENT_DISCONNECTED);
+    for (int i = 0; i < 2; i++) {
+        pull[i] = tn_sock(SINEW_PULL);
+        tn_set(pull[i], SINEW_RCVTIMEO, 5000);
+        bind_fresh(pull[i], tr->name, ep[i], sizeof ep[i]);
+        tn_connect(push, ep[i]);
+    }
+    tn_send_str(push, "a", 0);
+    tn_send_str(push, "b", 0);
+    tn_recv_str(pull[0], "a"); /* both connected */
+    tn_recv_str(pull[1], "b");
+    tn_set(pull[1], SINEW_LINGER, 0);
+    tn_close(pull[1]);
+    wait_event(mon, SINEW_EVENT_DISCONNECTED);
+    for (int i = 0; i < 10; i++)
+        tn_send_str(push, "m", 0);
+    for (int i = 0; i < 10; i++)
+        tn_recv_str(pull[0], "m");
+}
+
+/* sinew_inproc(7): a message sent through a connect nobody has bound yet stays, with
+ * the default linger, after the sender closed, for the socket that binds later. */
+Test(core, inproc_connect_before_bind_keeps_messages_after_close)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://core-late-%d", (int) getpid());
+    void *push = tn_sock(SINEW_PUSH);
+    tn_connect(push, ep);
+    tn_send_str(push, "early", 0);
+    tn_close(push);
+    void *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RCVTIMEO, 2000);
+    tn_bind(pull, ep);
+    tn_recv_str(pull, "early");
+}
