@@ -45,3 +45,11 @@ tests_spec_test_io_sched_SOURCES = tests/spec/test_io_sched.c tests/support/net.
 tests_spec_test_io_sched_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_io_sched_LDADD = $(TEST_LIBS)
 endif
+if HAVE_CRITERION
+check_PROGRAMS += tests/transport/test_sigpipe
+TESTS += tests/transport/test_sigpipe
+tests_transport_test_sigpipe_SOURCES = tests/transport/test_sigpipe.c tests/support/net.h \
+	tests/support/zmtp_peer.h tests/support/deadline.h
+tests_transport_test_sigpipe_CFLAGS = $(TEST_CFLAGS)
+tests_transport_test_sigpipe_LDADD = $(TEST_LIBS)
+endif

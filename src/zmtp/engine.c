@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -519,6 +520,17 @@ fill_output(sn_engine *e)
     sn_pipe_read_end(e->pipe);
 }
 
+/* Every write to the connection goes through here, with MSG_NOSIGNAL: a peer that reset
+ * the connection must cost that connection (EPIPE), not the process (SIGPIPE). The I/O
+ * threads block signals, but application threads write too (direct output), under the
+ * application's signal mask. sendmsg serves tcp and ipc alike. */
+static ssize_t
+send_vec(int fd, struct iovec *iov, int niov)
+{
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t) niov};
+    return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
 /* Writes buffered output; 1 done (all out), 0 the kernel is full (EAGAIN), -1 the
  * connection failed. Output lock held. */
 static int
@@ -536,7 +548,7 @@ flush_output(sn_engine *e)
                                          sn_msg_size(&e->big) - e->big_off};
         if (niov == 0)
             return 1;
-        ssize_t n = writev(e->fd, iov, niov);
+        ssize_t n = send_vec(e->fd, iov, niov);
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
         size_t left = (size_t) n;
@@ -589,7 +601,8 @@ engine_write(sn_engine *e)
             want_out(e, false);
             return;
         }
-        ssize_t n = write(e->fd, p, len);
+        struct iovec iov = {(void *) p, len};
+        ssize_t n = send_vec(e->fd, &iov, 1);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) {
                 want_out(e, true);

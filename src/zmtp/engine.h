@@ -1,7 +1,7 @@
 /* The connection engine: runs ZMTP (RFC 37) on one connected, non-blocking fd on an I/O
  * thread. It moves bytes between the fd and its session's pipe: batched encoding (many
- * small messages per write), writev with the payload for large messages, a 64 KiB read
- * buffer, and large frame bodies read straight into the message buffer.
+ * small messages per write), a vectored send with the payload for large messages, a
+ * 64 KiB read buffer, and large frame bodies read straight into the message buffer.
  *
  * Reactor thread only. The session creates it, tells it about pipe activity, and gets
  * told (through sn_engine_owner) when the handshake is done and when the connection

@@ -12,6 +12,7 @@
 #undef ETERM
 #undef EMTHREAD
 #include "sinew.h"
+#include "support/zmtp_peer.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -456,41 +457,15 @@ ip_raw_closed(int fd, int timeout_ms)
     }
 }
 
-/* ZMTP 3.1 NULL greeting (as-server 0) and a READY for socket type name. */
-static const uint8_t ip_greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U',
-                                         'L', 'L'};
-
-static inline size_t
-ip_ready(uint8_t *out, const char *type)
-{
-    size_t tl = strlen(type);
-    size_t body = 1 + 5 + 1 + 11 + 4 + tl;
-    out[0] = 0x04;
-    out[1] = (uint8_t) body;
-    size_t i = 2;
-    out[i++] = 5;
-    memcpy(out + i, "READY", 5);
-    i += 5;
-    out[i++] = 11;
-    memcpy(out + i, "Socket-Type", 11);
-    i += 11;
-    out[i++] = 0;
-    out[i++] = 0;
-    out[i++] = 0;
-    out[i++] = (uint8_t) tl;
-    memcpy(out + i, type, tl);
-    return i + tl;
-}
-
 /* Raw peer: full NULL handshake as socket type `type`; reads and checks the peer's
  * greeting and skips its READY. Returns the fd, ready for traffic. */
 static inline int
 ip_raw_handshake(const char *ep, const char *type)
 {
     int fd = ip_raw_connect(ep);
-    ip_raw_write(fd, ip_greeting, sizeof ip_greeting);
+    ip_raw_write(fd, zp_greeting, sizeof zp_greeting);
     uint8_t ready[64];
-    size_t rl = ip_ready(ready, type);
+    size_t rl = zp_ready(ready, type);
     ip_raw_write(fd, ready, rl);
     uint8_t g[64];
     cr_assert_eq(ip_raw_read(fd, g, 64, IP_WAIT_MS), 64, "peer greeting");
@@ -515,9 +490,9 @@ ip_raw_accept_pair(int lfd)
     cr_assert_eq(poll(&p, 1, 5000), 1, "nothing to accept");
     int fd = accept(lfd, NULL, NULL);
     cr_assert_geq(fd, 0);
-    ip_raw_write(fd, ip_greeting, sizeof ip_greeting);
+    ip_raw_write(fd, zp_greeting, sizeof zp_greeting);
     uint8_t ready[64];
-    ip_raw_write(fd, ready, ip_ready(ready, "PAIR"));
+    ip_raw_write(fd, ready, zp_ready(ready, "PAIR"));
     return fd;
 }
 

@@ -97,9 +97,9 @@ Test(interop_robust, raw_mismatch, .init = ip_setup, .fini = ip_teardown, .timeo
         char ep[256];
         ip_bind(s, transports[t], ep, sizeof ep);
         int fd = ip_raw_connect(ep);
-        ip_raw_write(fd, ip_greeting, sizeof ip_greeting);
+        ip_raw_write(fd, zp_greeting, sizeof zp_greeting);
         uint8_t ready[64];
-        ip_raw_write(fd, ready, ip_ready(ready, "PUSH"));
+        ip_raw_write(fd, ready, zp_ready(ready, "PUSH"));
         ip_event ev;
         ip_expect_event(mon,
                         SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL | SINEW_EVENT_HANDSHAKE_SUCCEEDED |
@@ -138,7 +138,7 @@ typedef struct bad_case {
 static size_t
 greeting_with(uint8_t *out, int byte, uint8_t value)
 {
-    memcpy(out, ip_greeting, 64);
+    memcpy(out, zp_greeting, 64);
     if (byte >= 0)
         out[byte] = value;
     return 64;
@@ -258,7 +258,7 @@ Test(interop_robust, handshake_stall, .init = ip_setup, .fini = ip_teardown, .ti
     ip_bind(pull, "tcp", ep, sizeof ep);
     ip_expect_event(mon, SINEW_EVENT_LISTENING, NULL, 2000);
     int fd = ip_raw_connect(ep);
-    ip_raw_write(fd, ip_greeting, sizeof ip_greeting);
+    ip_raw_write(fd, zp_greeting, sizeof zp_greeting);
     uint64_t t0 = ip_now_ms();
     ip_event ev;
     ip_expect_event(mon, SINEW_EVENT_ACCEPTED, &ev, 2000);
@@ -321,7 +321,7 @@ Test(interop_robust, closed_mid_handshake_events_as_libzmq, .init = ip_setup,
         ip_connect(mon, name);
         ip_bind(pull, "tcp", ep, sizeof ep);
         int fd = ip_raw_connect(ep);
-        ip_raw_write(fd, ip_greeting, 5);
+        ip_raw_write(fd, zp_greeting, 5);
         usleep(50000); /* let the listener read the half greeting */
         close(fd);
         n[zmq] = event_sequence(mon, seq[zmq], 8, 3000);
