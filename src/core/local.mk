@@ -16,4 +16,5 @@ src_libsinew_core_la_SOURCES += \
 	src/core/monitor.c src/core/monitor.h \
 	src/core/net.h src/core/session.c src/core/session.h src/core/listener.c \
 	src/core/connecter.c src/core/connecter.h src/core/stats.h \
-	src/zmtp/engine.c src/zmtp/engine.h
+	src/zmtp/engine.c src/zmtp/engine.h src/zmtp/engine_impl.h \
+	src/zmtp/wire.c src/zmtp/direct.c
