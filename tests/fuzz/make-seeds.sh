@@ -54,10 +54,15 @@ seed xpub-subscriptions 09000000 "$(segs xsub_send_subscribe_zmtp31.hex zmq)"
 seed refuse-zmtp20 05000000 "$(segs compat_zmtp20_peer.hex peer)"
 seed refuse-plain 05000000 "$(segs plain_server_zap_400.hex peer)"
 seed router-refuses-pub 06000000 "$(segs null_pub.hex zmq)"
-# Hand-made: ERROR "400" instead of READY; a draft CLIENT talking to a SERVER.
+# Hand-made: ERROR "400" instead of READY; a draft CLIENT talking to a SERVER; bodies
+# too big for the decoder's inline buffer (600 and 601 bytes, then a short frame).
+router_ready=041c0552454144590b536f636b65742d5479706500000006524f55544552
+big600=$(awk 'BEGIN { for (i = 0; i < 600; i++) printf "59" }')
 seed peer-error 05000000 "${greeting}040a054552524f5203343030"
 seed client-from-server 0d000000 \
     "${greeting}041c0552454144590b536f636b65742d5479706500000006534552564552"
+seed dealer-large-frames 05000000 "${greeting}${router_ready}030000000000000258${big600}\
+0200000000000002595a${big600}0001ab"
 
 i=0
 for addr in 'tcp://127.0.0.1:5555' 'tcp://*:*' 'tcp://[::1]:*' 'tcp://[fe80::1%lo]:1' \
