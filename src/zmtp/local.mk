@@ -26,14 +26,7 @@ EXTRA_DIST += \
 	tests/vectors/xsub_send_subscribe_zmtp31.hex tests/vectors/pub_filtering.hex \
 	tests/vectors/req_envelope.hex tests/vectors/rep_envelope.hex \
 	tests/vectors/plain_server_zap_400.hex \
-	tests/zmtp/zmtp_test.h \
-	tests/fuzz/fuzz_zmtp.c tests/fuzz/run-fuzz.sh \
-	tests/fuzz/corpus/zmtp/decoder-multipart \
-	tests/fuzz/corpus/zmtp/decoder-pings \
-	tests/fuzz/corpus/zmtp/handshake-dealer \
-	tests/fuzz/corpus/zmtp/handshake-dealer-bytewise \
-	tests/fuzz/corpus/zmtp/handshake-sub-zmtp30 \
-	tests/fuzz/corpus/zmtp/parse-ready
+	tests/zmtp/zmtp_test.h
 
 if HAVE_CRITERION
 ZMTP_TEST_CFLAGS = $(TEST_CFLAGS) -DSN_VECTORS_DIR=\"$(abs_top_srcdir)/tests/vectors\"

@@ -1,0 +1,9 @@
+# tests/fuzz: libFuzzer targets, built with clang straight from the sources by
+# run-fuzz.sh (not by automake: they need -fsanitize=fuzzer). make check runs each for a
+# few seconds through check-fuzz.sh (skipped without clang), CI for a minute each.
+TESTS += tests/fuzz/check-fuzz.sh
+EXTRA_DIST += \
+	tests/fuzz/check-fuzz.sh tests/fuzz/run-fuzz.sh tests/fuzz/make-seeds.sh \
+	tests/fuzz/fuzz_zmtp.c tests/fuzz/fuzz_handshake.c tests/fuzz/fuzz_endpoint.c \
+	tests/fuzz/endpoint.dict \
+	tests/fuzz/corpus/zmtp tests/fuzz/corpus/handshake tests/fuzz/corpus/endpoint
