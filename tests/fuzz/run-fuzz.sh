@@ -22,14 +22,15 @@ fi
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sinew-fuzz.XXXXXX")}
 
 zmtp_src="src/zmtp/greeting.c src/zmtp/codec.c src/zmtp/command.c src/zmtp/metadata.c
-    src/zmtp/null.c src/zmtp/handshake.c"
+    src/zmtp/null.c src/zmtp/handshake.c src/zmtp/socktype.c"
 
 for t in $targets; do
     # Sources each target links besides its own file, and its longest input.
     case $t in
     zmtp) src=$zmtp_src max_len=4096 ;;
     handshake) src=$zmtp_src max_len=4096 ;;
-    endpoint) src="src/transports/endpoint.c" max_len=1024 ;;
+    endpoint) src="src/transports/endpoint.c src/transports/tcp.c src/transports/ipc.c"
+              max_len=1024 ;;
     *)
         echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint)" >&2
         exit 2
