@@ -162,7 +162,8 @@ TN_TRAN_TEST(spec_pipeline, pull_fair_queues_across_three_pushes)
     if (tn_tran_is_net(tran))
         for (int p = 0; p < 3; p++)
             cr_assert_eq(tn_wait_event(mon, SINEW_EVENT_DISCONNECTED, 5000),
-                         SINEW_EVENT_DISCONNECTED, "%d of 3 pushers' connections ended", p);
+                         SINEW_EVENT_DISCONNECTED, "%d of 3 pushers' connections ended",
+                         p);
     uint32_t next[3] = {0, 0, 0};
     uint32_t window[3];
     for (int i = 0; i < 30; i++) {
@@ -174,8 +175,8 @@ TN_TRAN_TEST(spec_pipeline, pull_fair_queues_across_three_pushes)
         if (i % 3 == 2)
             cr_assert(window[0] != window[1] && window[0] != window[2] &&
                           window[1] != window[2],
-                      "not fair-queued: three consecutive messages at %d from %u,%u,%u", i,
-                      window[0], window[1], window[2]);
+                      "not fair-queued: three consecutive messages at %d from %u,%u,%u",
+                      i, window[0], window[1], window[2]);
     }
 }
 
@@ -289,8 +290,8 @@ TN_TRAN_TEST(spec_pipeline, blocked_send_resumes_when_receiver_drains)
     cr_assert_eq(pthread_create(&t, NULL, drain_all, &d), 0);
     /* Blocks each time the queue is full until the other thread makes room. */
     for (int i = n; i < n + 50; i++)
-        cr_assert_eq(sinew_send(push, &i, sizeof i, 0), (int) sizeof i, "send %d: errno %d",
-                     i, errno);
+        cr_assert_eq(sinew_send(push, &i, sizeof i, 0), (int) sizeof i,
+                     "send %d: errno %d", i, errno);
     void *ret;
     pthread_join(t, &ret);
     cr_assert_null(ret, "receiver lost or reordered messages");
@@ -361,7 +362,8 @@ TN_TRAN_TEST(spec_pipeline, incompatible_peer_refused)
 TN_TRAN_TEST(spec_pipeline, partial_multipart_discarded_when_sender_closes)
 {
     char ep[TN_EP_MAX];
-    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL), *push2 = tn_sock(SINEW_PUSH);
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    void *push2 = tn_sock(SINEW_PUSH);
     tn_set(pull, SINEW_RCVTIMEO, 2000);
     tn_connect(push, tn_bind_any(pull, tran, ep));
     tn_send_str(push, "p1", SINEW_SNDMORE);
@@ -394,8 +396,9 @@ Test(spec_pipeline, push_skips_a_full_peer)
     while (sinew_recv(a, &v, sizeof v, SINEW_DONTWAIT) == sizeof v) got++;
     cr_assert_eq(got, 2);
     /* b still full: push must route to a */
-    cr_assert_eq(sinew_send(push, &n, sizeof n, SINEW_DONTWAIT), (int) sizeof n, "errno %d", errno);
-    cr_assert_eq(sinew_send(push, &n, sizeof n, SINEW_DONTWAIT), (int) sizeof n, "errno %d", errno);
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(sinew_send(push, &n, sizeof n, SINEW_DONTWAIT), (int) sizeof n,
+                     "errno %d", errno);
 }
 
 /* The free function runs on whichever thread lets go of the data last (an I/O thread
@@ -538,8 +541,14 @@ TN_TRAN_TEST(spec_pipeline, hwm_zero_is_unlimited)
     tn_connect(push, tn_bind_any(pull, tran, ep));
     int rflags = tn_tran_is_net(tran) ? 0 : SINEW_DONTWAIT;
     for (int i = 0; i < 5000; i++)
-        cr_assert_eq(sinew_send(push, &i, sizeof i, SINEW_DONTWAIT), (int) sizeof i, "i=%d errno %d", i, errno);
-    for (int i = 0; i < 5000; i++) { int v; cr_assert_eq(sinew_recv(pull, &v, sizeof v, rflags), 4); cr_assert_eq(v, i); }
+        cr_assert_eq(sinew_send(push, &i, sizeof i, SINEW_DONTWAIT), (int) sizeof i,
+                     "i=%d errno %d", i, errno);
+    for (int i = 0; i < 5000; i++) {
+        int v;
+        cr_assert_eq(sinew_recv(pull, &v, sizeof v, rflags), 4, "i=%d: errno %d", i,
+                     errno);
+        cr_assert_eq(v, i);
+    }
 }
 
 /* The HWM is the real queue depth: a writer is never refused because the reader's
