@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "support/net.h"
@@ -148,6 +149,36 @@ tn_bind_any(void *s, const char *tran, char *ep)
     cr_assert_eq(strncmp(ep, "tcp://127.0.0.1:", 16), 0, "LAST_ENDPOINT %s", ep);
     cr_assert_null(strchr(ep, '*'), "LAST_ENDPOINT %s not resolved", ep);
     return ep;
+}
+
+/* A plain stream socket connected to a tcp:// or ipc:// endpoint (no ZMTP: it says
+ * nothing). connect(2) returns once the kernel queued the connection for the listener's
+ * accept, so the sinew socket has not necessarily seen it yet. */
+static inline int
+tn_raw_connect(const char *ep)
+{
+    int fd;
+    if (strncmp(ep, "tcp://", 6) == 0) {
+        const char *port = strrchr(ep, ':');
+        cr_assert_not_null(port, "%s", ep);
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        a.sin_port = htons((uint16_t) atoi(port + 1));
+        cr_assert_eq(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert_geq(fd, 0, "socket: errno %d", errno);
+        cr_assert_eq(connect(fd, (struct sockaddr *) &a, sizeof a), 0,
+                     "connect %s: errno %d", ep, errno);
+        return fd;
+    }
+    cr_assert_eq(strncmp(ep, "ipc://", 6), 0, "no raw connection to %s", ep);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    cr_assert_lt(strlen(ep + 6), sizeof a.sun_path, "%s", ep);
+    strcpy(a.sun_path, ep + 6);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0, "socket: errno %d", errno);
+    cr_assert_eq(connect(fd, (struct sockaddr *) &a, sizeof a), 0, "connect %s: errno %d",
+                 ep, errno);
+    return fd;
 }
 
 /* Milliseconds left until deadline (a tn_now_ms value), 0 once it passed. */
