@@ -91,8 +91,8 @@ accept_cb(void *arg, uint32_t events)
         if (l->tr->tune != NULL)
             l->tr->tune(fd, &l->cfg.tcp);
         sn_monitor_emit(l->mon, SINEW_EVENT_ACCEPTED, (uint32_t) fd, l->addr);
-        sn_session_accepted(l, l->sock, l->sock_gen, l->r, &l->cfg, l->mon, l->stats,
-                            l->endpoint, fd, l->addr);
+        sn_session_accepted(l, l->ctx, l->sock, l->sock_gen, l->r, &l->cfg, l->mon,
+                            l->stats, l->endpoint, fd, l->addr);
     }
 }
 

@@ -485,9 +485,9 @@ sn_session_stop(sn_session *ss)
 /* ---- accepted connections (called by the listener, reactor thread) --------------- */
 
 void
-sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor *r,
-                    const sn_net_config *cfg, sn_monitor *mon, sn_stats *stats,
-                    int endpoint, int fd, const char *addr)
+sn_session_accepted(sn_listener *parent, sn_ctx *ctx, sn_socket *s, uint64_t gen,
+                    sn_reactor *r, const sn_net_config *cfg, sn_monitor *mon,
+                    sn_stats *stats, int endpoint, int fd, const char *addr)
 {
     sn_session *ss = calloc(1, sizeof *ss);
     if (ss == NULL) {
@@ -495,7 +495,7 @@ sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor 
         return;
     }
     ss->r = r;
-    ss->ctx = s->ctx;
+    ss->ctx = ctx; /* not s->ctx: s may be closed and finalized already */
     ss->mon = sn_monitor_ref(mon);
     ss->stats = sn_stats_ref(stats);
     ss->sock = s;

@@ -35,9 +35,11 @@ struct sn_session {
     bool stop_requested; /* the socket (or listener) is done with us */
 };
 
-void sn_session_accepted(sn_listener *parent, sn_socket *s, uint64_t gen, sn_reactor *r,
-                         const sn_net_config *cfg, sn_monitor *mon, sn_stats *stats,
-                         int endpoint, int fd, const char *addr);
+/* A connection the listener accepted. s is only an identity here (with gen): it may be
+ * closed and finalized already, its fields are not to be read. */
+void sn_session_accepted(sn_listener *parent, sn_ctx *ctx, sn_socket *s, uint64_t gen,
+                         sn_reactor *r, const sn_net_config *cfg, sn_monitor *mon,
+                         sn_stats *stats, int endpoint, int fd, const char *addr);
 /* The listener is going away: end this session as if its socket stopped it. */
 void sn_session_stop_local(sn_session *ss);
 void sn_listener_adopt(sn_listener *l, sn_session *ss);

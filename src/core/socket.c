@@ -253,7 +253,10 @@ socket_post(void *owner, sn_pipe *p, int cmd)
         return false;
     if (cmd == SN_CMD_ACTIVATE_READ || cmd == SN_CMD_ATTACH)
         fd_signal(&s->ready_fd, &s->ready_signaled);
-    sn_socket_wake(s);
+    /* Who the peer is changes nothing the application waits for: it is taken in at
+     * the next call, before any message from that peer is looked at. */
+    if (cmd != SN_CMD_PEER_INFO)
+        sn_socket_wake(s);
     return true;
 }
 

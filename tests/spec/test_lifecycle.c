@@ -1,13 +1,14 @@
-/* Lifecycle: linger, context termination, closed handles, endpoints, socket limits. */
+/* Lifecycle: linger, context termination, closed handles, endpoints, socket limits. The
+ * tests that involve a transport run over inproc, ipc and tcp (support/transports.h). */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "support/deadline.h"
 #include "support/net.h"
+#include "support/transports.h"
 
-TestSuite(lifecycle, .init = tn_setup, .fini = tn_teardown, .timeout = 30);
-
-static char ep[64];
+TestSuite(spec_lifecycle, .init = tn_tran_setup, .fini = tn_tran_teardown, .timeout = 30);
 
 typedef struct term_arg {
     void *ctx;
@@ -43,11 +44,15 @@ wait_done(term_arg *a, int ms)
     return d;
 }
 
-Test(lifecycle, ctx_term_waits_for_open_sockets_then_returns)
+TN_TRAN_TEST(spec_lifecycle, ctx_term_waits_for_open_sockets_then_returns)
 {
+    char ep[TN_EP_MAX];
     void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "term"));
-    tn_connect(push, ep);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_connect(push, tn_bind_any(pull, tran, ep));
+    /* With the connection up. */
+    tn_send_str(push, "up", 0);
+    tn_recv_str(pull, "up");
     term_arg a = {.ctx = tn_ctx, .lock = PTHREAD_MUTEX_INITIALIZER,
                   .cond = PTHREAD_COND_INITIALIZER};
     atomic_init(&a.done, 0);
@@ -87,21 +92,23 @@ blocked_recv(void *p)
     return NULL;
 }
 
-Test(lifecycle, blocked_recv_gets_eterm_on_ctx_term)
+TN_TRAN_TEST(spec_lifecycle, blocked_recv_gets_eterm_on_ctx_term)
 {
+    char ep[TN_EP_MAX];
     void *pull = tn_sock(SINEW_PULL);
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "eterm"));
+    tn_bind_any(pull, tran, ep);
     blocked_arg b = {pull, 0, 0};
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, blocked_recv, &b), 0);
-    cr_assert_eq(sinew_ctx_term(tn_ctx), 0); /* returns once the thread closed its socket */
+    /* Returns once the thread closed its socket. */
+    cr_assert_eq(sinew_ctx_term(tn_ctx), 0);
     tn_ctx = NULL;
     pthread_join(t, NULL);
     cr_assert_eq(b.rc, -1);
     cr_assert_eq(b.err, ETERM);
 }
 
-Test(lifecycle, blocked_recv_gets_eterm_on_ctx_shutdown)
+Test(spec_lifecycle, blocked_recv_gets_eterm_on_ctx_shutdown)
 {
     void *pull = tn_sock(SINEW_PULL);
     blocked_arg b = {pull, 0, 0};
@@ -117,19 +124,23 @@ Test(lifecycle, blocked_recv_gets_eterm_on_ctx_shutdown)
     cr_assert_eq(errno, ETERM);
 }
 
-Test(lifecycle, blocked_send_gets_eterm_on_ctx_shutdown)
+TN_TRAN_TEST(spec_lifecycle, blocked_send_gets_eterm_on_ctx_shutdown)
 {
+    char ep[TN_EP_MAX];
     void *push = tn_sock(SINEW_PUSH); /* no peer: send blocks */
     cr_assert_eq(sinew_ctx_shutdown(tn_ctx), 0);
     errno = 0;
     cr_assert_eq(sinew_send(push, "x", 1, 0), -1);
     cr_assert_eq(errno, ETERM);
     errno = 0;
-    cr_assert_eq(sinew_connect(push, "inproc://after-shutdown"), -1);
+    cr_assert_eq(sinew_connect(push, tn_tran_endpoint(tran, ep)), -1);
+    cr_assert_eq(errno, ETERM);
+    errno = 0;
+    cr_assert_eq(sinew_bind(push, tn_tran_endpoint(tran, ep)), -1);
     cr_assert_eq(errno, ETERM);
 }
 
-Test(lifecycle, closed_socket_handle_enotsock)
+Test(spec_lifecycle, closed_socket_handle_enotsock)
 {
     void *s = tn_sock(SINEW_PUSH);
     tn_close(s);
@@ -158,7 +169,7 @@ Test(lifecycle, closed_socket_handle_enotsock)
     cr_assert_eq(tn_get(s2, SINEW_TYPE), SINEW_PULL);
 }
 
-Test(lifecycle, terminated_ctx_handle_efault)
+Test(spec_lifecycle, terminated_ctx_handle_efault)
 {
     void *c = sinew_ctx_new();
     cr_assert_not_null(c);
@@ -188,12 +199,12 @@ Test(lifecycle, terminated_ctx_handle_efault)
 }
 
 /* Linger -1 (default): "messages sent before close are delivered". */
-Test(lifecycle, push_close_with_infinite_linger_delivers_everything)
+TN_TRAN_TEST(spec_lifecycle, push_close_with_infinite_linger_delivers_everything)
 {
+    char ep[TN_EP_MAX];
     void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
     tn_set(pull, SINEW_RCVTIMEO, 5000);
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "linger"));
-    tn_connect(push, ep);
+    tn_connect(push, tn_bind_any(pull, tran, ep));
     cr_assert_eq(tn_get(push, SINEW_LINGER), -1);
     for (uint32_t i = 0; i < 1000; i++)
         tn_send_u32(push, i, 0);
@@ -207,12 +218,13 @@ Test(lifecycle, push_close_with_infinite_linger_delivers_everything)
     cr_assert_eq(errno, EAGAIN);
 }
 
-Test(lifecycle, bound_push_close_delivers_to_connected_pull)
+TN_TRAN_TEST(spec_lifecycle, bound_push_close_delivers_to_connected_pull)
 {
+    char ep[TN_EP_MAX];
     void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
     tn_set(pull, SINEW_RCVTIMEO, 5000);
-    tn_bind(push, tn_endpoint(ep, sizeof ep, "linger-bound"));
-    tn_connect(pull, ep);
+    tn_set(push, SINEW_SNDTIMEO, 5000); /* until the PULL's connection is attached */
+    tn_connect(pull, tn_bind_any(push, tran, ep));
     tn_send_str(push, "a", 0);
     tn_send_str(push, "b", 0);
     tn_close(push);
@@ -220,10 +232,16 @@ Test(lifecycle, bound_push_close_delivers_to_connected_pull)
     tn_recv_str(pull, "b");
 }
 
-Test(lifecycle, unbind_frees_the_name)
+/* sinew_unbind(3): over tcp the name is the resolved address (SINEW_LAST_ENDPOINT), and
+ * over ipc and tcp the listening socket is closed on its I/O thread, which a monitor sees
+ * as SINEW_EVENT_CLOSED: the name is free once that came. Over inproc it is free when
+ * unbind returns. */
+TN_TRAN_TEST(spec_lifecycle, unbind_frees_the_name)
 {
+    char ep[TN_EP_MAX];
     void *a = tn_sock(SINEW_PULL), *b = tn_sock(SINEW_PULL);
-    tn_bind(a, tn_endpoint(ep, sizeof ep, "unbind"));
+    void *mon = tn_monitor(a, SINEW_EVENT_CLOSED);
+    tn_bind_any(a, tran, ep);
     errno = 0;
     cr_assert_eq(sinew_bind(b, ep), -1);
     cr_assert_eq(errno, EADDRINUSE);
@@ -231,6 +249,9 @@ Test(lifecycle, unbind_frees_the_name)
     errno = 0;
     cr_assert_eq(sinew_unbind(a, ep), -1, "second unbind succeeded");
     cr_assert_eq(errno, ENOENT);
+    if (tn_tran_is_net(tran))
+        cr_assert_eq(tn_wait_event(mon, SINEW_EVENT_CLOSED, 5000), SINEW_EVENT_CLOSED,
+                     "listener not closed 5 s after unbind");
     tn_bind(b, ep);
     /* New connections go to the new binder. */
     void *push = tn_sock(SINEW_PUSH);
@@ -244,16 +265,19 @@ Test(lifecycle, unbind_frees_the_name)
     cr_assert_eq(errno, EAGAIN);
 }
 
-Test(lifecycle, disconnect_stops_routing_to_that_peer)
+/* Disconnects a live connection: over ipc and tcp both are up (each PULL got a message)
+ * before the disconnect. */
+TN_TRAN_TEST(spec_lifecycle, disconnect_stops_routing_to_that_peer)
 {
-    void *push = tn_sock(SINEW_PUSH), *p1 = tn_sock(SINEW_PULL), *p2 = tn_sock(SINEW_PULL);
-    char ep2[64];
+    char ep[TN_EP_MAX], ep2[TN_EP_MAX];
+    void *push = tn_sock(SINEW_PUSH);
+    void *p1 = tn_sock(SINEW_PULL), *p2 = tn_sock(SINEW_PULL);
     tn_set(p1, SINEW_RCVTIMEO, 5000);
     tn_set(p2, SINEW_RCVTIMEO, 5000);
-    tn_bind(p1, tn_endpoint(ep, sizeof ep, "disc1"));
-    tn_bind(p2, tn_endpoint(ep2, sizeof ep2, "disc2"));
-    tn_connect(push, ep);
-    tn_connect(push, ep2);
+    tn_connect(push, tn_bind_any(p1, tran, ep));
+    tn_connect(push, tn_bind_any(p2, tran, ep2));
+    void *pulls[2] = {p1, p2};
+    tn_wait_routes(push, pulls, 2);
     cr_assert_eq(sinew_disconnect(push, ep), 0);
     errno = 0;
     cr_assert_eq(sinew_disconnect(push, ep), -1);
@@ -269,17 +293,16 @@ Test(lifecycle, disconnect_stops_routing_to_that_peer)
     cr_assert_eq(errno, EAGAIN);
 }
 
-Test(lifecycle, five_hundred_push_pull_pairs)
+TN_TRAN_TEST(spec_lifecycle, five_hundred_push_pull_pairs)
 {
     enum { N = 500 };
     static void *push[N], *pull[N];
     for (int i = 0; i < N; i++) {
-        char e[64];
+        char e[TN_EP_MAX];
         push[i] = tn_sock(SINEW_PUSH);
         pull[i] = tn_sock(SINEW_PULL);
         tn_set(pull[i], SINEW_RCVTIMEO, 5000);
-        tn_bind(pull[i], tn_endpoint(e, sizeof e, "many"));
-        tn_connect(push[i], e);
+        tn_connect(push[i], tn_bind_any(pull[i], tran, e));
     }
     for (uint32_t i = 0; i < N; i++)
         tn_send_u32(push[i], i, 0);
@@ -291,7 +314,7 @@ Test(lifecycle, five_hundred_push_pull_pairs)
     }
 }
 
-Test(lifecycle, max_sockets_limit_emfile)
+Test(spec_lifecycle, max_sockets_limit_emfile)
 {
     void *c = sinew_ctx_new();
     cr_assert_not_null(c);
@@ -312,7 +335,7 @@ Test(lifecycle, max_sockets_limit_emfile)
     cr_assert_eq(sinew_ctx_term(c), 0);
 }
 
-Test(lifecycle, default_max_sockets_is_enforced)
+Test(spec_lifecycle, default_max_sockets_is_enforced)
 {
     /* 1023 sockets fit in a default context, the 1024th fails with EMFILE. */
     int n = 0;
@@ -327,13 +350,15 @@ Test(lifecycle, default_max_sockets_is_enforced)
     cr_assert_eq(n, 1023);
 }
 
-/* sinew_close(3): with SINEW_LINGER 0 the peer does not receive unread messages. */
-Test(lifecycle, linger_zero_discards_unread_messages)
+/* sinew_close(3): with SINEW_LINGER 0 the peer does not receive unread messages. Inproc
+ * only: over ipc and tcp the message may be on the wire before close runs; see
+ * linger_zero_close_before_bind_discards_queued for them. */
+Test(spec_lifecycle, linger_zero_discards_unread_messages)
 {
+    char ep[TN_EP_MAX];
     void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
     tn_set(push, SINEW_LINGER, 0);
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "linger0"));
-    tn_connect(push, ep);
+    tn_connect(push, tn_bind_any(pull, "inproc", ep));
     tn_send_str(push, "x", 0);
     tn_close(push);
     char b[4];
@@ -341,6 +366,81 @@ Test(lifecycle, linger_zero_discards_unread_messages)
     cr_assert_eq(sinew_recv(pull, b, sizeof b, SINEW_DONTWAIT), -1,
                  "message delivered after a linger-0 close");
     cr_assert_eq(errno, EAGAIN);
+}
+
+/* sinew_close(3): with SINEW_LINGER 0 messages not yet sent are discarded. The PUSH
+ * connects before anything is bound, so nothing can have left when it closes; the PULL
+ * then binds and must get nothing, over 300 ms (three of the connecter's default 100 ms
+ * reconnect intervals, had its session survived the close). */
+TN_TRAN_TEST(spec_lifecycle, linger_zero_close_before_bind_discards_queued)
+{
+    char ep[TN_EP_MAX];
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_LINGER, 0);
+    tn_connect(push, tn_tran_endpoint(tran, ep));
+    tn_send_str(push, "x", 0);
+    tn_close(push);
+    tn_bind(pull, ep);
+    tn_expect_nothing(pull, 300, "message delivered after a linger-0 close");
+}
+
+/* sinew_close(3): with a linger the messages queued before close are still delivered,
+ * here to a peer that binds only after the close. The linger is finite (5 s), so that a
+ * defect fails the test instead of hanging ctx_term. */
+TN_TRAN_TEST(spec_lifecycle, linger_close_before_bind_delivers_after_bind)
+{
+    char ep[TN_EP_MAX];
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_set(push, SINEW_LINGER, 5000);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_connect(push, tn_tran_endpoint(tran, ep));
+    tn_send_str(push, "a", 0);
+    tn_send_str(push, "b", 0);
+    tn_close(push);
+    tn_bind(pull, ep);
+    tn_recv_str(pull, "a");
+    tn_recv_str(pull, "b");
+}
+
+/* Closing a bound socket while peers are still connecting to it: over ipc and tcp the
+ * connections wait in the listener's accept queue (plain connect(2): the kernel queues
+ * them before the sinew listener accepts), over inproc PUSH sockets are attached. Close
+ * and ctx_term must neither crash nor hang. Rounds widen the window of the race between
+ * the close and the I/O thread's accepts. */
+TN_TRAN_TEST(spec_lifecycle, close_with_connections_waiting_to_be_accepted)
+{
+    enum { ROUNDS = 40, CONNS = 50 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char ep[TN_EP_MAX];
+        void *ctx = sinew_ctx_new();
+        cr_assert_not_null(ctx);
+        void *pull = tn_socket(ctx, SINEW_PULL);
+        tn_bind_any(pull, tran, ep);
+        int fds[CONNS];
+        void *push[CONNS];
+        for (int i = 0; i < CONNS; i++) {
+            fds[i] = -1;
+            push[i] = NULL;
+            if (tn_tran_is_net(tran)) {
+                fds[i] = tn_raw_connect(ep);
+            } else {
+                push[i] = tn_socket(ctx, SINEW_PUSH);
+                tn_connect(push[i], ep);
+            }
+        }
+        tn_set(pull, SINEW_LINGER, 0);
+        tn_close(pull);
+        for (int i = 0; i < CONNS; i++) {
+            if (push[i] != NULL) {
+                tn_set(push[i], SINEW_LINGER, 0);
+                tn_close(push[i]);
+            }
+        }
+        cr_assert_eq(sinew_ctx_term(ctx), 0);
+        for (int i = 0; i < CONNS; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+    }
 }
 
 static void *
@@ -355,7 +455,7 @@ blocked_recv_no_close(void *p)
 
 /* sinew_close(3): "Threads that were blocked in a call on the socket wake up and fail
  * with ENOTSOCK." */
-Test(lifecycle, close_wakes_blocked_recv_with_enotsock)
+Test(spec_lifecycle, close_wakes_blocked_recv_with_enotsock)
 {
     void *pull = tn_sock(SINEW_PULL);
     blocked_arg b = {pull, 0, 0};
@@ -379,7 +479,7 @@ blocked_send(void *p)
     return NULL;
 }
 
-Test(lifecycle, blocked_send_gets_eterm_on_ctx_term)
+Test(spec_lifecycle, blocked_send_gets_eterm_on_ctx_term)
 {
     void *push = tn_sock(SINEW_PUSH);
     blocked_arg a = {push, 0, 0};

@@ -1,12 +1,12 @@
-/* Thread safety and stress: several threads on separate and on shared sockets. */
+/* Thread safety and stress: several threads on separate and on shared sockets, each
+ * test over inproc, ipc and tcp (support/transports.h). */
 #include <criterion/criterion.h>
 #include <pthread.h>
 
 #include "support/net.h"
+#include "support/transports.h"
 
-TestSuite(threads, .init = tn_setup, .fini = tn_teardown, .timeout = 60);
-
-static char ep[64];
+TestSuite(spec_threads, .init = tn_tran_setup, .fini = tn_tran_teardown, .timeout = 60);
 
 typedef struct rec {
     uint32_t producer, seq;
@@ -65,16 +65,18 @@ consume_records(void *pull, int producers, uint32_t per_producer)
 }
 
 /* 4 producers x 250000 messages, one PUSH socket each, into one PULL. */
-Test(threads, four_producers_million_messages_in_order)
+TN_TRAN_TEST(spec_threads, four_producers_million_messages_in_order)
 {
+    char ep[TN_EP_MAX];
     enum { P = 4, N = 250000 };
     void *pull = tn_sock(SINEW_PULL);
     tn_set(pull, SINEW_RCVTIMEO, 20000);
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "stress"));
+    tn_bind_any(pull, tran, ep);
     producer_arg a[P];
     pthread_t t[P];
     for (uint32_t p = 0; p < P; p++) {
-        a[p] = (producer_arg){.sock = tn_sock(SINEW_PUSH), .id = p, .count = N, .parts = 1};
+        a[p] = (producer_arg){
+            .sock = tn_sock(SINEW_PUSH), .id = p, .count = N, .parts = 1};
         tn_set(a[p].sock, SINEW_SNDTIMEO, 20000);
         tn_connect(a[p].sock, ep);
     }
@@ -88,15 +90,16 @@ Test(threads, four_producers_million_messages_in_order)
 }
 
 /* 4 threads share one thread-safe PUSH socket. */
-Test(threads, four_threads_share_one_push_socket)
+TN_TRAN_TEST(spec_threads, four_threads_share_one_push_socket)
 {
+    char ep[TN_EP_MAX];
     enum { P = 4, N = 50000 };
     void *pull = tn_sock(SINEW_PULL), *push = tn_sock(SINEW_PUSH);
     cr_assert_eq(tn_get(push, SINEW_THREAD_SAFE), 1);
     tn_set(pull, SINEW_RCVTIMEO, 20000);
     tn_set(push, SINEW_SNDTIMEO, 20000);
     tn_set(push, SINEW_SNDHWM, 100); /* make the producers block and contend */
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "shared"));
+    tn_bind_any(pull, tran, ep);
     tn_connect(push, ep);
     producer_arg a[P];
     pthread_t t[P];
@@ -112,14 +115,15 @@ Test(threads, four_threads_share_one_push_socket)
 }
 
 /* A multipart message belongs to the thread that started it until its last part. */
-Test(threads, multipart_from_two_threads_on_one_socket_never_interleaves)
+TN_TRAN_TEST(spec_threads, multipart_from_two_threads_on_one_socket_never_interleaves)
 {
+    char ep[TN_EP_MAX];
     enum { P = 2, N = 30000 };
     void *pull = tn_sock(SINEW_PULL), *push = tn_sock(SINEW_PUSH);
     tn_set(pull, SINEW_RCVTIMEO, 20000);
     tn_set(push, SINEW_SNDTIMEO, 20000);
     tn_set(push, SINEW_SNDHWM, 50);
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "shared-multi"));
+    tn_bind_any(pull, tran, ep);
     tn_connect(push, ep);
     producer_arg a[P];
     pthread_t t[P];
@@ -133,7 +137,8 @@ Test(threads, multipart_from_two_threads_on_one_socket_never_interleaves)
         for (int k = 0; k < 3; k++) {
             cr_assert_eq(sinew_recv(pull, &v[k], sizeof v[k], 0), (int) sizeof v[k],
                          "errno %d", errno);
-            cr_assert_eq(tn_rcvmore(pull), k < 2, "message %d part %d: wrong RCVMORE", n, k);
+            cr_assert_eq(tn_rcvmore(pull), k < 2, "message %d part %d: wrong RCVMORE", n,
+                         k);
         }
         cr_assert_lt(v[0], (uint32_t) P);
         cr_assert_eq(v[1], next[v[0]], "producer %u: seq %u, expected %u (interleaved?)",
@@ -174,15 +179,16 @@ receive_seq(void *p)
 }
 
 /* One thread sends while another receives on the same PAIR socket. */
-Test(threads, pair_send_and_recv_from_two_threads_on_one_socket)
+TN_TRAN_TEST(spec_threads, pair_send_and_recv_from_two_threads_on_one_socket)
 {
+    char ep[TN_EP_MAX];
     enum { N = 100000 };
     void *a = tn_sock(SINEW_PAIR), *b = tn_sock(SINEW_PAIR);
     tn_set(a, SINEW_RCVTIMEO, 20000);
     tn_set(a, SINEW_SNDTIMEO, 20000);
     tn_set(b, SINEW_RCVTIMEO, 20000);
     tn_set(b, SINEW_SNDTIMEO, 20000);
-    tn_bind(a, tn_endpoint(ep, sizeof ep, "pair-duplex"));
+    tn_bind_any(a, tran, ep);
     tn_connect(b, ep);
     recv_arg r = {a, N, 0, 0};
     pthread_t tr, ts;
@@ -225,13 +231,14 @@ echo(void *p)
     return NULL;
 }
 
-Test(threads, req_rep_ping_pong_across_threads)
+TN_TRAN_TEST(spec_threads, req_rep_ping_pong_across_threads)
 {
+    char ep[TN_EP_MAX];
     enum { N = 20000 };
     void *req = tn_sock(SINEW_REQ), *rep = tn_sock(SINEW_REP);
     tn_set(req, SINEW_RCVTIMEO, 20000);
     tn_set(rep, SINEW_RCVTIMEO, 20000);
-    tn_bind(rep, tn_endpoint(ep, sizeof ep, "pingpong"));
+    tn_bind_any(rep, tran, ep);
     tn_connect(req, ep);
     echo_arg e = {rep, N, 0};
     pthread_t t;
@@ -271,13 +278,14 @@ receive_whole(void *p)
     }
 }
 
-Test(threads, two_receivers_on_one_pull_get_whole_messages)
+TN_TRAN_TEST(spec_threads, two_receivers_on_one_pull_get_whole_messages)
 {
+    char ep[TN_EP_MAX];
     enum { N = 20000 };
     void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
     tn_set(pull, SINEW_RCVTIMEO, 20000);
     tn_set(push, SINEW_SNDTIMEO, 20000);
-    tn_bind(pull, tn_endpoint(ep, sizeof ep, "two-rx"));
+    tn_bind_any(pull, tran, ep);
     tn_connect(push, ep);
     rx_arg a = {pull, 0, 0, 0}, b = {pull, 0, 0, 0};
     pthread_t t1, t2;
