@@ -158,6 +158,7 @@ stop_task(void *arg)
     }
     sn_monitor_unref(l->mon);
     sn_stats_unref(l->stats);
+    sn_zmtp_security_wipe(&l->cfg.sec);
     sn_ctx *ctx = l->ctx;
     free(l);
     sn_ctx_net_done(ctx);

@@ -24,6 +24,11 @@ enum sn_msg_flags {
     SN_MSG_MORE = 1,    /* more parts follow */
     SN_MSG_COMMAND = 2, /* ZMTP command frame, never seen by applications */
     SN_MSG_SHARED = 4,  /* CMSG that has been copied */
+    /* A subscription on its way between SUB/XSUB and PUB/XPUB, the topic as its body:
+     * patterns and the engine's encode and decode points use this one form (the wire
+     * has two, src/zmtp/wire.c); applications never see the flags. */
+    SN_MSG_SUBSCRIBE = 8,
+    SN_MSG_CANCEL = 16,
 };
 
 typedef struct sn_msg_content {

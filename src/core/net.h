@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/options.h"
+#include "zmtp/mechanism.h"
 #include "transports/endpoint.h"
 #include "transports/tcp.h"
 
@@ -40,6 +41,7 @@ typedef struct sn_net_config {
     int backlog;
     int linger;
     sn_tcp_opts tcp;
+    sn_zmtp_security sec;  /* for the handshake's mechanism; wiped when freed */
 } sn_net_config;
 
 void sn_net_config_init(sn_net_config *c, const sn_options *o);

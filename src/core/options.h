@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zmtp/mechanism.h"
+
 #define SN_ROUTING_ID_MAX 255
 #define SN_LAST_ENDPOINT_MAX 1024 /* room for any endpoint string we accept */
 
@@ -28,6 +30,7 @@ typedef struct sn_options {
     uint8_t routing_id[SN_ROUTING_ID_MAX];
     size_t routing_id_len;
     char last_endpoint[SN_LAST_ENDPOINT_MAX];
+    sn_zmtp_security sec;  /* mechanism, role, credentials, ZAP domain (NULL by default) */
 } sn_options;
 
 void sn_options_defaults(sn_options *o, int type, int linger);

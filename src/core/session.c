@@ -49,6 +49,7 @@ sn_net_config_init(sn_net_config *c, const sn_options *o)
     c->tcp.keepalive_cnt = o->tcp_keepalive_cnt;
     c->tcp.keepalive_idle = o->tcp_keepalive_idle;
     c->tcp.keepalive_intvl = o->tcp_keepalive_intvl;
+    c->sec = o->sec;
 }
 
 /* ---- pipe notifications, posted from other threads ------------------------------- */
@@ -226,6 +227,7 @@ session_free(sn_session *ss)
         sn_listener_forget(ss->parent, ss);
     sn_monitor_unref(ss->mon);
     sn_stats_unref(ss->stats);
+    sn_zmtp_security_wipe(&ss->cfg.sec);
     sn_ctx *ctx = ss->ctx;
     free(ss);
     sn_ctx_net_done(ctx);

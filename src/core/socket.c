@@ -166,6 +166,7 @@ close_fd(atomic_int *fd)
 static void
 socket_finalize(sn_socket *s)
 {
+    sn_zmtp_security_wipe(&s->opt.sec);
     pattern_fini(s);
     free(s->pattern);
     s->pattern = NULL;

@@ -212,6 +212,12 @@ sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_ev
     }
 }
 
+void
+sn_zmtp_decoder_set_command_max(sn_zmtp_decoder *d, size_t max)
+{
+    d->command_max = max;
+}
+
 int
 sn_zmtp_decoder_set_body(sn_zmtp_decoder *d, void *buf)
 {

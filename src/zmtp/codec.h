@@ -117,6 +117,10 @@ void *sn_zmtp_decoder_take_body(sn_zmtp_decoder *d);
  * the decoder has failed: lets a caller that may only take message frames stop first. */
 bool sn_zmtp_decoder_command_next(const sn_zmtp_decoder *d, const uint8_t *in, size_t n);
 
+/* Raises (or lowers) the largest command body buffered, e.g. once a mechanism sends
+ * every message as a command (CURVE's MESSAGE). maxmsgsize still applies. */
+void sn_zmtp_decoder_set_command_max(sn_zmtp_decoder *d, size_t max);
+
 /* Protocol error code of the last failure (SN_ZMTP_ERR_*), 0 if none. */
 int sn_zmtp_decoder_error(const sn_zmtp_decoder *d);
 

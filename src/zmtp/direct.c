@@ -196,7 +196,9 @@ sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *
     static _Atomic uint64_t next_token = 1;
     if (atomic_load_explicit(&e->in_busy, memory_order_acquire) || e->in_kicked)
         return -EBUSY; /* the reactor thread has it for now */
-    if (input_taken(e) || e->handshaking || e->in_blocked || e->in_off != e->in_len)
+    /* Steps aside while a mechanism transforms frames: they are all commands then. */
+    if (input_taken(e) || e->handshaking || e->in_blocked || e->in_off != e->in_len ||
+        e->codec != NULL)
         return -1;
     e->borrow_wake = wake;
     e->borrow_arg = arg;

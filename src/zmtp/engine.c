@@ -180,6 +180,9 @@ sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
         .routing_id = cfg->routing_id,
         .routing_id_len = cfg->routing_id_len,
         .maxmsgsize = cfg->maxmsgsize,
+        .mechanism = cfg->sec.mechanism,
+        .as_server = cfg->sec.as_server,
+        .security = &e->cfg.sec,
     };
     int rc = sn_zmtp_handshake_init(&e->hs, &hc);
     if (rc < 0)
@@ -230,6 +233,7 @@ sn_engine_free(sn_engine *e)
         sn_msg_close(&e->big);
     sn_zmtp_decoder_fini(&e->dec);
     sn_zmtp_handshake_fini(&e->hs);
+    sn_zmtp_security_wipe(&e->cfg.sec);
     pthread_mutex_destroy(&e->mask_lock);
     free(e->in);
     free(e->out);
@@ -340,12 +344,20 @@ sn_engine_start_traffic(sn_engine *e)
     const uint8_t *p;
     size_t len;
     sn_zmtp_handshake_output(&e->hs, &p, &len);
-    if (len > 0 && len <= OUT_BUF) { /* no pipe yet: the buffer is the handshake's */
+    if (len > OUT_BUF) {
+        sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ENOBUFS);
+        return false;
+    }
+    if (len > 0) { /* no pipe yet: the buffer is the handshake's */
         memcpy(e->out, p, len);
         e->out_off = 0;
         e->out_len = len;
         sn_zmtp_handshake_output_consumed(&e->hs, len);
     }
+    /* A mechanism that boxes frames (CURVE) sends messages as commands: those may then
+     * be as large as maxmsgsize lets any frame be. */
+    if (sn_zmtp_handshake_codec(&e->hs, &e->codec, &e->codec_state))
+        sn_zmtp_decoder_set_command_max(&e->dec, SIZE_MAX);
     e->pipe = e->ops->ready(e->owner, e, sn_zmtp_handshake_result_get(&e->hs));
     if (e->pipe == NULL) {
         sn_engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
@@ -357,6 +369,29 @@ sn_engine_start_traffic(sn_engine *e)
                                            sn_engine_hb_timer, e);
     sn_engine_write(e);
     return e->fd >= 0;
+}
+
+void
+sn_engine_handshake_resume(sn_engine *e, const void *answer)
+{
+    if (e->fd < 0 || !e->handshaking || !sn_zmtp_handshake_waiting(&e->hs))
+        return;
+    if (sn_zmtp_handshake_resume(&e->hs, answer) < 0) {
+        sn_engine_write(e); /* an ERROR command may be waiting */
+        if (e->fd >= 0)
+            sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                           (uint32_t) sn_zmtp_handshake_error(&e->hs, NULL));
+        return;
+    }
+    if (!sn_engine_input_begin(e))
+        return;
+    if (!sn_zmtp_handshake_waiting(&e->hs)) {
+        sn_engine_want_in(e, true);
+        sn_engine_resume_input(e); /* what the peer sent meanwhile, then the fd */
+    }
+    sn_engine_input_end(e);
+    if (e->fd >= 0 && e->handshaking)
+        sn_engine_write(e);
 }
 
 void

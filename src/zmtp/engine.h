@@ -40,6 +40,11 @@ void sn_engine_free(sn_engine *e);
  * for the I/O thread to do); false leaves the rest to the I/O thread. */
 bool sn_engine_direct_write(sn_engine *e);
 
+/* The mechanism waited (SN_MECHANISM_WAIT) for an answer from outside the connection,
+ * e.g. a ZAP reply, and here it is: the handshake goes on from where it stopped. The
+ * answer's meaning is the mechanism's. Reactor thread. */
+void sn_engine_handshake_resume(sn_engine *e, const void *answer);
+
 /* The pipe has messages again (ACTIVATE_READ): write what it can. */
 void sn_engine_pipe_readable(sn_engine *e);
 /* The pipe has room again (ACTIVATE_WRITE): resume reading from the fd. */

@@ -37,6 +37,9 @@ struct sn_engine {
 
     sn_zmtp_handshake hs;
     bool handshaking;
+    /* The mechanism's frame codec once traffic starts (CURVE), else NULL. */
+    const sn_mechanism_ops *codec;
+    void *codec_state;
     sn_timer_id hs_timer;
 
     sn_pipe *pipe;

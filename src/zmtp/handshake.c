@@ -154,6 +154,7 @@ sn_zmtp_handshake_init(sn_zmtp_handshake *hs, const sn_zmtp_handshake_config *cf
         return -EINVAL;
     hs->socket_type = cfg->socket_type;
     hs->mech = cfg->mechanism ? cfg->mechanism : &sn_zmtp_mechanism_null;
+    hs->security = cfg->security;
     if (hs->mech->start == NULL || hs->mech->command == NULL)
         return -EINVAL;
 
@@ -271,7 +272,7 @@ sn_zmtp_handshake_feed(sn_zmtp_handshake *hs, const uint8_t *in, size_t n)
     size_t used = 0;
     if (hs->state == SN_ZMTP_HS_FAILED)
         return hs->rc;
-    if (hs->state == SN_ZMTP_HS_DONE)
+    if (hs->state == SN_ZMTP_HS_DONE || hs->waiting)
         return 0;
     if (n > INT_MAX) /* the count must fit the return value */
         n = INT_MAX;
@@ -328,6 +329,10 @@ sn_zmtp_handshake_feed(sn_zmtp_handshake *hs, const uint8_t *in, size_t n)
             int mrc = hs->mech->command(hs->mech_state, hs, &ev.cmd);
             if (mrc < 0 || hs->state == SN_ZMTP_HS_FAILED)
                 return hs->state == SN_ZMTP_HS_FAILED ? hs->rc : mrc;
+            if (mrc == SN_MECHANISM_WAIT) {
+                hs->waiting = true; /* the rest waits for sn_zmtp_handshake_resume */
+                return (int)used;
+            }
             if (mrc > 0) {
                 hs->state = SN_ZMTP_HS_DONE;
                 return (int)used;
@@ -352,6 +357,54 @@ sn_zmtp_handshake_output_consumed(sn_zmtp_handshake *hs, size_t n)
     hs->out_off += n > pending ? pending : n;
     if (hs->out_off == hs->out_len)
         hs->out_off = hs->out_len = 0;
+}
+
+bool
+sn_zmtp_handshake_waiting(const sn_zmtp_handshake *hs)
+{
+    return hs->waiting;
+}
+
+int
+sn_zmtp_handshake_resume(sn_zmtp_handshake *hs, const void *answer)
+{
+    if (!hs->waiting || hs->state != SN_ZMTP_HS_RUNNING || hs->mech->resume == NULL)
+        return -EINVAL;
+    hs->waiting = false;
+    int rc = hs->mech->resume(hs->mech_state, hs, answer);
+    if (rc < 0 || hs->state == SN_ZMTP_HS_FAILED)
+        return hs->state == SN_ZMTP_HS_FAILED ? hs->rc : rc;
+    if (rc == SN_MECHANISM_WAIT)
+        hs->waiting = true;
+    else if (rc > 0)
+        hs->state = SN_ZMTP_HS_DONE;
+    return 0;
+}
+
+bool
+sn_zmtp_handshake_codec(const sn_zmtp_handshake *hs, const sn_mechanism_ops **ops,
+                        void **state)
+{
+    if (hs->mech == NULL || hs->mech->encode == NULL || hs->mech->decode == NULL)
+        return false;
+    *ops = hs->mech;
+    *state = hs->mech_state;
+    return true;
+}
+
+const sn_zmtp_security *
+sn_zmtp_handshake_security(const sn_zmtp_handshake *hs)
+{
+    static const sn_zmtp_security none;
+    return hs->security != NULL ? hs->security : &none;
+}
+
+void
+sn_zmtp_security_wipe(sn_zmtp_security *sec)
+{
+    volatile uint8_t *p = (volatile uint8_t *)sec;
+    for (size_t i = 0; i < sizeof *sec; i++)
+        p[i] = 0;
 }
 
 sn_zmtp_hs_state

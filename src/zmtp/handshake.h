@@ -48,6 +48,8 @@ typedef struct sn_zmtp_handshake_config {
     size_t nproperties;
     int64_t maxmsgsize;              /* -1 = unlimited; applies to handshake commands */
     bool greeting_whole;             /* send 64 greeting bytes at once, not staged */
+    const sn_zmtp_security *security; /* credentials, ZAP domain for the mechanism (may
+                                       * be NULL); must outlive the handshake */
 } sn_zmtp_handshake_config;
 
 /* What we learnt about the peer. Valid once DONE (fields filled so far are readable
@@ -81,6 +83,8 @@ struct sn_zmtp_handshake {
     int greeting_stage;              /* 0: signature queued, 1: + major, 2: all */
     sn_zmtp_greeting_reader peer_greeting;
     bool in_commands;                /* greeting done, decoder in use */
+    bool waiting;                    /* the mechanism waits for an outside answer */
+    const sn_zmtp_security *security;
     sn_zmtp_decoder decoder;
 
     uint8_t *metadata;               /* our encoded properties (for READY/INITIATE) */
@@ -111,6 +115,21 @@ void sn_zmtp_handshake_output(sn_zmtp_handshake *hs, const uint8_t **ptr, size_t
 void sn_zmtp_handshake_output_consumed(sn_zmtp_handshake *hs, size_t n);
 
 sn_zmtp_hs_state sn_zmtp_handshake_state(const sn_zmtp_handshake *hs);
+
+/* The mechanism is waiting for an answer from outside the connection (SN_MECHANISM_WAIT:
+ * a ZAP reply): feed takes nothing meanwhile (keep the bytes), and the caller delivers
+ * the answer with resume, then writes the output and feeds the kept bytes again. resume
+ * returns 0 (the state says where the handshake is now) or the failure; -EINVAL if the
+ * handshake was not waiting. */
+bool sn_zmtp_handshake_waiting(const sn_zmtp_handshake *hs);
+int sn_zmtp_handshake_resume(sn_zmtp_handshake *hs, const void *answer);
+
+/* For the traffic phase: the mechanism's frame codec, if it has one (CURVE); false for
+ * NULL and PLAIN. *state lives as long as the handshake. */
+bool sn_zmtp_handshake_codec(const sn_zmtp_handshake *hs, const sn_mechanism_ops **ops,
+                             void **state);
+/* For mechanisms: the socket's security settings (never NULL: empty ones if none). */
+const sn_zmtp_security *sn_zmtp_handshake_security(const sn_zmtp_handshake *hs);
 /* SN_ZMTP_ERR_* of a FAILED handshake (0 otherwise); *reason (may be NULL) gets text. */
 int sn_zmtp_handshake_error(const sn_zmtp_handshake *hs, const char **reason);
 const sn_zmtp_handshake_result *sn_zmtp_handshake_result_get(const sn_zmtp_handshake *hs);

@@ -8,9 +8,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/msg.h"
 #include "zmtp/command.h"
 
 typedef struct sn_zmtp_handshake sn_zmtp_handshake;
+
+/* command's (and resume's) answer when the mechanism waits for something outside the
+ * connection (a ZAP reply): the handshake stops taking input until
+ * sn_zmtp_handshake_resume. */
+#define SN_MECHANISM_WAIT 2
+
+/* What the socket's options say about security, handed to the mechanism through the
+ * handshake (the options themselves are SINEW_PLAIN_*, SINEW_CURVE_*, SINEW_ZAP_DOMAIN).
+ * Secrets are wiped by whoever frees a copy (sn_zmtp_security_wipe). */
+typedef struct sn_zmtp_security {
+    const struct sn_mechanism_ops *mechanism; /* NULL: the NULL mechanism */
+    bool as_server;
+    char zap_domain[256];
+    uint8_t username[256], password[256];
+    size_t username_len, password_len;
+    uint8_t curve_public[32], curve_secret[32], curve_server[32];
+} sn_zmtp_security;
+
+/* Zeroes a copy of the settings so no secret lingers in freed memory. */
+void sn_zmtp_security_wipe(sn_zmtp_security *sec);
 
 /* A mechanism. Slots are called only by src/zmtp/handshake.c, on the connection's thread,
  * never concurrently for one handshake; none blocks (a ZAP round-trip, when added, must
@@ -39,13 +60,21 @@ typedef struct sn_mechanism_ops {
 
     void (*fini)(void *st);
 
-    /* Traffic phase (CURVE boxes every frame, RFC 25 MESSAGE). NULL for NULL and PLAIN:
-     * frames go through unchanged. Slots reserved, contract fixed when CURVE lands:
-     * encode wraps one frame body (flags as on the wire) into out; decode unwraps. */
-    int (*encode)(void *st, int flags, const uint8_t *body, size_t len, uint8_t *out,
-                  size_t cap);
-    int (*decode)(void *st, const uint8_t *in, size_t len, int *flags, uint8_t *out,
-                  size_t cap);
+    /* An answer from elsewhere arrived (a ZAP reply, ...) for a command that returned
+     * SN_MECHANISM_WAIT: go on as command would (0, 1 or < 0). NULL for mechanisms that
+     * never wait. answer is the mechanism's own business (passed through the engine). */
+    int (*resume)(void *st, sn_zmtp_handshake *hs, const void *answer);
+
+    /* Traffic phase: a mechanism that transforms frames (CURVE boxes each one in a
+     * MESSAGE command, RFC 26) sets both; NULL and PLAIN leave them NULL, and frames go
+     * through unchanged. They run at the engine's one encode and one decode point, for
+     * every frame of any size, on whoever owns that direction (see src/zmtp/direct.c):
+     * encode replaces *part (a message part; *flags as it would go on the wire: MORE,
+     * COMMAND) with the frame to send in its place and its flags; decode replaces *frame
+     * (as received, with its flags) with the plain frame. Both return 0 or -errno (the
+     * connection then ends: -EPROTO for a frame that does not decode). */
+    int (*encode)(void *st, sn_msg *part, int *flags);
+    int (*decode)(void *st, sn_msg *frame, int *flags);
 } sn_mechanism_ops;
 
 /* The NULL mechanism (src/zmtp/null.c). */

@@ -55,38 +55,87 @@ put_commands(sn_engine *e)
     }
 }
 
+/* A subscription part (SN_MSG_SUBSCRIBE/CANCEL, the topic as its body) in the form the
+ * peer's ZMTP version expects: a SUBSCRIBE/CANCEL command for 3.1, a message 01/00 +
+ * topic for 3.0 (RFC 29, RFC 37). */
+static int
+subscription_frame(sn_engine *e, sn_msg *m, int *flags)
+{
+    bool subscribe = (m->flags & SN_MSG_SUBSCRIBE) != 0;
+    bool v31 = sn_zmtp_handshake_result_get(&e->hs)->zmtp_minor >= 1;
+    const char *name = subscribe ? "SUBSCRIBE" : "CANCEL";
+    size_t prefix = v31 ? 1 + strlen(name) : 1;
+    size_t topic = sn_msg_size(m);
+    sn_msg f;
+    if (sn_msg_init_size(&f, prefix + topic) < 0)
+        return -ENOMEM;
+    uint8_t *d = sn_msg_data(&f);
+    if (v31) {
+        d[0] = (uint8_t) strlen(name);
+        memcpy(d + 1, name, strlen(name));
+    } else {
+        d[0] = subscribe ? 1 : 0;
+    }
+    memcpy(d + prefix, sn_msg_data(m), topic);
+    sn_msg_close(m);
+    *m = f;
+    *flags = v31 ? SN_ZMTP_FLAG_COMMAND : 0;
+    return 0;
+}
+
+/* The one place a message part becomes a frame: subscriptions take their wire form,
+ * then the mechanism's codec (CURVE) transforms the frame, then it is framed into the
+ * write buffer, or, when large, written later from its own buffer. Takes m. */
+static int
+encode_part(sn_engine *e, sn_msg *m)
+{
+    e->out_more = sn_msg_more(m);
+    int flags = e->out_more ? SN_ZMTP_FLAG_MORE : 0;
+    if (m->flags & SN_MSG_COMMAND)
+        flags |= SN_ZMTP_FLAG_COMMAND;
+    int rc = 0;
+    if (m->flags & (SN_MSG_SUBSCRIBE | SN_MSG_CANCEL))
+        rc = subscription_frame(e, m, &flags);
+    if (rc == 0 && e->codec != NULL)
+        rc = e->codec->encode(e->codec_state, m, &flags);
+    if (rc < 0) {
+        sn_msg_close(m);
+        return rc;
+    }
+    size_t size = sn_msg_size(m);
+    e->out_len += (size_t) sn_zmtp_frame_header(e->out + e->out_len, flags, size);
+    if (size <= COPY_MAX && e->out_len + size <= OUT_BUF) {
+        memcpy(e->out + e->out_len, sn_msg_data(m), size);
+        e->out_len += size;
+        sn_msg_close(m);
+    } else {
+        e->big = *m;
+        e->big_off = 0;
+        e->have_big = true;
+    }
+    return 0;
+}
+
 /* Moves messages from the pipe into the write buffer (and at most one large message
- * to be written from its own buffer). */
-static void
+ * to be written from its own buffer). 0, or < 0 if a part could not be encoded. */
+static int
 fill_output(sn_engine *e)
 {
     if (e->handshaking || e->pipe == NULL)
-        return;
+        return 0;
     if (e->out_off == e->out_len)
         e->out_off = e->out_len = 0;
     put_commands(e);
-    while (!e->have_big && e->out_len + SN_ZMTP_FRAME_HEADER_MAX < OUT_BUF) {
+    int rc = 0;
+    while (rc == 0 && !e->have_big && e->out_len + SN_ZMTP_FRAME_HEADER_MAX < OUT_BUF) {
         sn_msg m;
         if (sn_pipe_read_burst(e->pipe, &m) < 0)
             break;
-        size_t size = sn_msg_size(&m);
-        e->out_more = sn_msg_more(&m);
-        int flags = e->out_more ? SN_ZMTP_FLAG_MORE : 0;
-        if (m.flags & SN_MSG_COMMAND)
-            flags |= SN_ZMTP_FLAG_COMMAND;
-        e->out_len += (size_t) sn_zmtp_frame_header(e->out + e->out_len, flags, size);
-        if (size <= COPY_MAX && e->out_len + size <= OUT_BUF) {
-            memcpy(e->out + e->out_len, sn_msg_data(&m), size);
-            e->out_len += size;
-            sn_msg_close(&m);
-        } else {
-            e->big = m;
-            e->big_off = 0;
-            e->have_big = true;
-        }
+        rc = encode_part(e, &m);
         put_commands(e);
     }
     sn_pipe_read_end(e->pipe);
+    return rc;
 }
 
 /* Every write to the connection goes through here, with MSG_NOSIGNAL: a peer that reset
@@ -106,8 +155,8 @@ int
 sn_engine_flush_output(sn_engine *e)
 {
     for (int rounds = 0; rounds < 64; rounds++) {
-        if (e->out_off == e->out_len && !e->have_big)
-            fill_output(e);
+        if (e->out_off == e->out_len && !e->have_big && fill_output(e) < 0)
+            return -1;
         struct iovec iov[2];
         int niov = 0;
         if (e->out_off < e->out_len)
@@ -140,10 +189,37 @@ sn_engine_flush_output(sn_engine *e)
 
 /* ---- input -------------------------------------------------------------------------- */
 
-static void
+static int deliver(sn_engine *e, sn_msg *m, int flags);
+
+/* PUB and XPUB are told what their peers subscribe to; other types ignore it. */
+static bool
+takes_subscriptions(const sn_engine *e)
+{
+    return e->cfg.type == SN_ZMTP_PUB || e->cfg.type == SN_ZMTP_XPUB;
+}
+
+/* A subscription for the pattern: the topic as a part flagged SUBSCRIBE or CANCEL. */
+static int
+deliver_subscription(sn_engine *e, bool subscribe, const uint8_t *topic, size_t len)
+{
+    sn_msg m;
+    if (sn_msg_init_buffer(&m, topic, len) < 0)
+        return -ENOMEM;
+    m.flags |= subscribe ? SN_MSG_SUBSCRIBE : SN_MSG_CANCEL;
+    return deliver(e, &m, 0);
+}
+
+/* 0, or < 0 if the connection must end. */
+static int
 handle_command(sn_engine *e, const sn_zmtp_command *cmd)
 {
     switch (cmd->type) {
+    case SN_ZMTP_CMD_SUBSCRIBE:
+    case SN_ZMTP_CMD_CANCEL:
+        if (!takes_subscriptions(e))
+            return 0;
+        return deliver_subscription(e, cmd->type == SN_ZMTP_CMD_SUBSCRIBE, cmd->data,
+                                    cmd->data_len);
     case SN_ZMTP_CMD_PING: {
         uint8_t pong[CMD_MAX];
         ssize_t n = sn_zmtp_command_build_pong_for(pong, sizeof pong, cmd);
@@ -154,13 +230,13 @@ handle_command(sn_engine *e, const sn_zmtp_command *cmd)
         if (e->peer_ttl_ms > 0 && e->hb_timer == 0)
             e->hb_timer = sn_reactor_timer_add(e->r, e->peer_ttl_ms, sn_engine_hb_timer, e);
         sn_engine_write(e);
-        break;
+        return 0;
     }
     case SN_ZMTP_CMD_ERROR:
         sn_engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);
-        break;
+        return 0;
     default:
-        break; /* PONG refreshes last_rx; others are not ours to act on (RFC 37) */
+        return 0; /* PONG refreshes last_rx; others are not ours to act on (RFC 37) */
     }
 }
 
@@ -177,23 +253,72 @@ deliver(sn_engine *e, sn_msg *m, int flags)
     return rc;
 }
 
+/* The one place a frame from the peer becomes a message part or a command, taken whole:
+ * the mechanism's codec (CURVE) unboxes it first; then a command is acted on, and a part
+ * goes to the pipe. A subscription becomes a part flagged SUBSCRIBE/CANCEL whichever
+ * ZMTP form it came in (3.1 command, or 3.0 message 01/00 + topic to a PUB or XPUB, which
+ * libzmq accepts on any version), so patterns see one form. Takes m. Returns false if the
+ * connection ended. */
+static bool
+take_frame(sn_engine *e, sn_msg *m, int flags)
+{
+    int rc = 0;
+    if (e->codec != NULL)
+        rc = e->codec->decode(e->codec_state, m, &flags);
+    if (rc < 0) {
+        sn_msg_close(m);
+    } else if (flags & SN_ZMTP_FLAG_COMMAND) {
+        sn_zmtp_command cmd;
+        int err = 0;
+        rc = sn_zmtp_command_parse(sn_msg_data(m), sn_msg_size(m), &cmd, &err);
+        if (rc == 0)
+            rc = handle_command(e, &cmd);
+        sn_msg_close(m);
+    } else {
+        bool sub;
+        const uint8_t *topic;
+        size_t len;
+        if (takes_subscriptions(e) && !e->in_more && !(flags & SN_ZMTP_FLAG_MORE) &&
+            sn_zmtp_subscription_from_message(sn_msg_data(m), sn_msg_size(m), &sub, &topic,
+                                              &len)) {
+            rc = deliver_subscription(e, sub, topic, len);
+            sn_msg_close(m);
+        } else {
+            rc = deliver(e, m, flags);
+        }
+    }
+    if (rc < 0 && e->fd >= 0)
+        sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+    return rc == 0 && e->fd >= 0 && !e->in_deferred;
+}
+
 /* Decodes in[in_off..in_len). Returns false if the engine stopped (closed or blocked). */
 static bool
 process_input(sn_engine *e)
 {
     for (;;) {
         if (e->handshaking) {
-            if (e->in_off == e->in_len)
-                return true;
-            int n = sn_zmtp_handshake_feed(&e->hs, e->in + e->in_off, e->in_len - e->in_off);
-            if (n < 0) {
-                sn_engine_write(e); /* an ERROR command may be waiting */
-                if (e->fd >= 0)
-                    sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                                (uint32_t) sn_zmtp_handshake_error(&e->hs, NULL));
-                return false;
+            if (sn_zmtp_handshake_state(&e->hs) != SN_ZMTP_HS_DONE) {
+                if (e->in_off == e->in_len)
+                    return true;
+                int n = sn_zmtp_handshake_feed(&e->hs, e->in + e->in_off,
+                                               e->in_len - e->in_off);
+                if (n < 0) {
+                    sn_engine_write(e); /* an ERROR command may be waiting */
+                    if (e->fd >= 0)
+                        sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                                       (uint32_t) sn_zmtp_handshake_error(&e->hs, NULL));
+                    return false;
+                }
+                e->in_off += (size_t) n;
+                if (sn_zmtp_handshake_waiting(&e->hs)) {
+                    /* An answer from outside is due (sn_engine_handshake_resume): the
+                     * rest of the input stays buffered, the fd unwatched until then. */
+                    sn_engine_write(e);
+                    sn_engine_want_in(e, false);
+                    return false;
+                }
             }
-            e->in_off += (size_t) n;
             if (sn_zmtp_handshake_state(&e->hs) == SN_ZMTP_HS_DONE) {
                 if (!sn_engine_start_traffic(e))
                     return false;
@@ -217,17 +342,21 @@ process_input(sn_engine *e)
         int sflags;
         const uint8_t *sbody;
         size_t ssize;
-        size_t sn = sn_zmtp_decoder_short_frame(&e->dec, e->in + e->in_off,
-                                                e->in_len - e->in_off, &sflags, &sbody, &ssize);
+        size_t sn = e->codec != NULL ? 0
+                                      : sn_zmtp_decoder_short_frame(&e->dec, e->in + e->in_off,
+                                                                    e->in_len - e->in_off,
+                                                                    &sflags, &sbody, &ssize);
         if (sn > 0) {
             e->in_off += sn;
             if (!(sflags & SN_ZMTP_FLAG_MORE)) /* envelope parts before a large body */
                 e->in_large = false;
             sn_msg m;
-            if (sn_msg_init_buffer(&m, sbody, ssize) < 0 || deliver(e, &m, sflags) < 0) {
+            if (sn_msg_init_buffer(&m, sbody, ssize) < 0) {
                 sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
                 return false;
             }
+            if (!take_frame(e, &m, sflags))
+                return false;
             continue;
         }
         /* Commands are the reactor thread's: a borrowing thread stops before one. */
@@ -268,17 +397,20 @@ process_input(sn_engine *e)
             } else {
                 sn_msg_init_buffer(&m, ev.data, (size_t) ev.size);
             }
-            if (deliver(e, &m, ev.flags) < 0) {
+            if (!take_frame(e, &m, ev.flags))
+                return false;
+            break;
+        }
+        case SN_ZMTP_EV_COMMAND: {
+            sn_msg m;
+            if (sn_msg_init_buffer(&m, ev.data, (size_t) ev.size) < 0) {
                 sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
                 return false;
             }
-            break;
-        }
-        case SN_ZMTP_EV_COMMAND:
-            handle_command(e, &ev.cmd);
-            if (e->fd < 0)
+            if (!take_frame(e, &m, ev.flags))
                 return false;
             break;
+        }
         }
     }
 }
