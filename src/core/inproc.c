@@ -1,5 +1,7 @@
 /* inproc transport (see inproc.h). Queue limits follow libzmq: the queue from A to B
- * holds A's SNDHWM plus B's RCVHWM messages (unlimited if either is 0). */
+ * holds A's SNDHWM plus B's RCVHWM messages (unlimited if either is 0); the pipe layer
+ * computes them from what each end's socket says (sn_pipe_set_hwm), again whenever one
+ * of them changes its limits. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,16 +13,11 @@ struct sn_inproc_entry {
     sn_socket *sock;   /* binder, or the connecter of a pending connect */
     int ep;
     int type;          /* sock's socket type */
-    int sndhwm, rcvhwm;/* sock's limits when the entry was made */
+    int sndhwm, rcvhwm;/* sock's limits when the entry was made (a binder's count
+                          for a new pipe until the binder attaches it) */
     sn_link *link;     /* pending connect only: end 1 waits for a binder */
     struct sn_inproc_entry *next;
 };
-
-static uint64_t
-sum_hwm(int a, int b)
-{
-    return a == 0 || b == 0 ? 0 : (uint64_t) a + (uint64_t) b;
-}
 
 static sn_inproc_entry *
 entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
@@ -94,9 +91,7 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
             sn_socket_count_drop(s); /* refused peer: visible in SINEW_MSGS_DROPPED */
             sn_pipe_release(&l->ends[1], 0);
         } else {
-            atomic_store(&l->queues[0].hwm, sum_hwm(x->sndhwm, s->opt.rcvhwm));
-            atomic_store(&l->queues[1].hwm, sum_hwm(s->opt.sndhwm, x->rcvhwm));
-            sn_socket_attach(s, &l->ends[1], ep);
+            sn_socket_attach(s, &l->ends[1], ep); /* our limits join the connecter's */
         }
         entry_free(x);
     }
@@ -113,11 +108,11 @@ sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
         return -ENOCOMPATPROTO;
     }
     sn_link *l;
-    int rc = b != NULL ? sn_link_new(&l, sum_hwm(s->opt.sndhwm, b->rcvhwm),
-                                     sum_hwm(b->sndhwm, s->opt.rcvhwm))
-                       : sn_link_new(&l, (uint64_t) s->opt.sndhwm, (uint64_t) s->opt.rcvhwm);
+    int rc = sn_link_new(&l, (uint64_t) s->opt.sndhwm, (uint64_t) s->opt.rcvhwm);
     if (rc < 0)
         goto out;
+    if (b != NULL)
+        sn_pipe_set_hwm(&l->ends[1], b->sndhwm, b->rcvhwm);
     /* Our end first, so anything the other side does later reaches us. */
     rc = sn_socket_attach(s, &l->ends[0], ep);
     if (rc < 0) {
