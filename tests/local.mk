@@ -41,7 +41,8 @@ tests_spec_test_threads_LDADD = $(TEST_LIBS)
 tests_spec_test_io_sched_SOURCES = tests/spec/test_io_sched.c tests/support/net.h tests/support/io_threads.h
 tests_spec_test_io_sched_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_io_sched_LDADD = $(TEST_LIBS)
-tests_spec_test_hwm_SOURCES = tests/spec/test_hwm.c tests/support/net.h tests/support/deadline.h
+tests_spec_test_hwm_SOURCES = tests/spec/test_hwm.c tests/support/net.h tests/support/deadline.h \
+	tests/support/thread_state.h
 tests_spec_test_hwm_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_hwm_LDADD = $(TEST_LIBS)
 endif

@@ -13,6 +13,7 @@
 
 #include "support/deadline.h"
 #include "support/net.h"
+#include "support/thread_state.h"
 
 static char ep[256];
 static char tmpdir[64]; /* ipc tests: the endpoint's directory */
@@ -141,22 +142,6 @@ blocked_send(void *arg)
     return NULL;
 }
 
-/* True once thread tid sleeps (in the kernel: here, the send's futex wait). */
-static bool
-thread_sleeps(int tid)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')'); /* "tid (comm) S ..." */
-    return end != NULL && end[1] == ' ' && end[2] == 'S';
-}
-
 /* Starts a thread whose send blocks on push's full queue and waits until it sleeps. */
 static void
 start_blocked_sender(blocked *b, pthread_t *t, void *push)
@@ -168,7 +153,7 @@ start_blocked_sender(blocked *b, pthread_t *t, void *push)
     tn_set(push, SINEW_SNDTIMEO, 10000);  /* far beyond the wait below */
     cr_assert_eq(pthread_create(t, NULL, blocked_send, b), 0);
     uint64_t deadline = tn_now_ms() + 5000;
-    while (atomic_load(&b->tid) == 0 || !thread_sleeps(atomic_load(&b->tid)))
+    while (atomic_load(&b->tid) == 0 || !tn_thread_sleeps(atomic_load(&b->tid)))
         cr_assert_lt(tn_now_ms(), deadline, "the sender never blocked");
 }
 
