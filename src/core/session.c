@@ -314,6 +314,10 @@ engine_closed(void *owner, sn_engine *e, int event, uint32_t value, int fd)
 {
     (void) e;
     sn_session *ss = owner;
+    /* A dropped connection says why (see engine.h); one that simply ended reports the
+     * descriptor it had, as libzmq. */
+    if (event == SINEW_EVENT_DISCONNECTED && value == 0)
+        value = (uint32_t) fd;
     sn_monitor_emit(ss->mon, event, value, ss->addr);
     if (event != SINEW_EVENT_DISCONNECTED) /* every connection's end, as libzmq */
         sn_monitor_emit(ss->mon, SINEW_EVENT_DISCONNECTED, (uint32_t) fd, ss->addr);

@@ -419,8 +419,6 @@ engine_fail(sn_engine *e, int event, uint32_t value)
         value = EPIPE;
     }
     int fd = e->fd;
-    if (event == SINEW_EVENT_DISCONNECTED && value == 0)
-        value = (uint32_t) fd; /* libzmq reports the fd */
     close(e->fd);
     e->fd = -1;
     /* Parts of a message the peer did not finish stay unpublished in the pipe and are
@@ -713,7 +711,7 @@ process_input(sn_engine *e)
                 e->in_large = false;
             sn_msg m;
             if (sn_msg_init_buffer(&m, sbody, ssize) < 0 || deliver(e, &m, sflags) < 0) {
-                input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                input_fail(e, SINEW_EVENT_DISCONNECTED, ENOMEM);
                 return false;
             }
             continue;
@@ -727,7 +725,12 @@ process_input(sn_engine *e)
         sn_zmtp_event ev;
         int n = sn_zmtp_decoder_feed(&e->dec, e->in + e->in_off, e->in_len - e->in_off, &ev);
         if (n < 0) {
-            input_fail(e, SINEW_EVENT_DISCONNECTED, (uint32_t) sn_zmtp_decoder_error(&e->dec));
+            /* A malformed frame: the ZMTP code; a frame over SINEW_MAXMSGSIZE (or too
+             * large for a size_t): EMSGSIZE; a body the decoder could not allocate:
+             * ENOMEM. */
+            input_fail(e, SINEW_EVENT_DISCONNECTED,
+                       n == -EPROTO ? (uint32_t) sn_zmtp_decoder_error(&e->dec)
+                                    : (uint32_t) -n);
             return false;
         }
         e->in_off += (size_t) n;
@@ -741,7 +744,9 @@ process_input(sn_engine *e)
                 e->in_large = false;
             if (ev.size > SN_MSG_VSM_MAX) {
                 if (sn_msg_init_size(&e->part, (size_t) ev.size) < 0) {
-                    input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                    /* Without SINEW_MAXMSGSIZE the peer chooses the size: one it
+                     * announces and we cannot allocate costs it the connection. */
+                    input_fail(e, SINEW_EVENT_DISCONNECTED, ENOMEM);
                     return false;
                 }
                 e->have_part = true;
@@ -757,7 +762,7 @@ process_input(sn_engine *e)
                 sn_msg_init_buffer(&m, ev.data, (size_t) ev.size);
             }
             if (deliver(e, &m, ev.flags) < 0) {
-                input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                input_fail(e, SINEW_EVENT_DISCONNECTED, ENOMEM);
                 return false;
             }
             break;
