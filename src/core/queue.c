@@ -74,7 +74,8 @@ sn_queue_check_write(sn_queue *q)
             return true;
         if (a & 1)
             break;
-        if (atomic_compare_exchange_weak_explicit(&q->ack, &a, a | 1, memory_order_seq_cst,
+        if (atomic_compare_exchange_weak_explicit(&q->ack, &a, a | 1,
+                                                  memory_order_seq_cst,
                                                   memory_order_acquire))
             break;
     }

@@ -9,7 +9,7 @@
 
 #define ERR_INVALID_METADATA 0x10000018u /* ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA */
 
-/* ---- mismatched socket types -------------------------------------------------------- */
+/* ---- mismatched socket types ------------------------------------------------------- */
 
 typedef struct mismatch {
     char transport[4];
@@ -128,7 +128,7 @@ Test(interop_robust, raw_mismatch, .init = ip_setup, .fini = ip_teardown, .timeo
     }
 }
 
-/* ---- malformed input against a listener that keeps serving ---------------------------- */
+/* ---- malformed input against a listener that keeps serving ------------------------- */
 
 typedef struct bad_case {
     const char *name;
@@ -342,7 +342,7 @@ Test(interop_robust, closed_mid_handshake_events_as_libzmq, .init = ip_setup,
                      seq[0][i], seq[1][i]);
 }
 
-/* ---- frames the receiver cannot take ---------------------------------------------------
+/* ---- frames the receiver cannot take -----------------------------------------------
  * libzmq drops such a connection too (a frame over ZMQ_MAXMSGSIZE, or one it cannot
  * allocate) and reports only DISCONNECTED with the descriptor; sinew says why. */
 
@@ -377,7 +377,8 @@ drop_frame(const char *transport, int64_t maxmsgsize, uint64_t size, uint32_t va
     ip_sock *pull = ip_socket(false, SINEW_PULL);
     ip_setint(pull, SINEW_RCVTIMEO, 5000);
     ip_setint64(pull, SINEW_MAXMSGSIZE, maxmsgsize);
-    ip_sock *mon = ip_monitor(pull, SINEW_EVENT_HANDSHAKE_SUCCEEDED | SINEW_EVENT_DISCONNECTED);
+    ip_sock *mon = ip_monitor(pull, SINEW_EVENT_HANDSHAKE_SUCCEEDED |
+                                        SINEW_EVENT_DISCONNECTED);
     char ep[256];
     ip_bind(pull, transport, ep, sizeof ep);
     ip_sock *push = ip_socket(true, ZMQ_PUSH);
@@ -386,14 +387,16 @@ drop_frame(const char *transport, int64_t maxmsgsize, uint64_t size, uint32_t va
     ip_recv_str(pull, "first");
     ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000); /* libzmq's */
     int fd = ip_raw_handshake(ep, "PUSH");
-    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000); /* the raw peer's */
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000); /* the raw one's */
     uint8_t frame[16];
     ip_raw_write(fd, frame, huge_frame(frame, size));
     cr_assert(ip_raw_closed(fd, 3000), "%s: sinew kept the connection", transport);
     close(fd);
     ip_event ev;
-    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED | SINEW_EVENT_DISCONNECTED, &ev, 3000);
-    cr_assert_eq(ev.event, SINEW_EVENT_DISCONNECTED, "%s: event 0x%x", transport, ev.event);
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED | SINEW_EVENT_DISCONNECTED, &ev,
+                    3000);
+    cr_assert_eq(ev.event, SINEW_EVENT_DISCONNECTED, "%s: event 0x%x", transport,
+                 ev.event);
     cr_assert_eq(ev.value, value, "%s: DISCONNECTED %u, expected %u", transport, ev.value,
                  value);
     ip_send_str(push, "after", 0);
@@ -408,8 +411,8 @@ Test(interop_robust, unallocatable_frame_drops_the_connection_enomem, .init = ip
     drop_frame("ipc", -1, UINT64_C(1) << 62, ENOMEM);
 }
 
-Test(interop_robust, frame_over_maxmsgsize_drops_the_connection_emsgsize, .init = ip_setup,
-     .fini = ip_teardown, .timeout = 20)
+Test(interop_robust, frame_over_maxmsgsize_drops_the_connection_emsgsize,
+     .init = ip_setup, .fini = ip_teardown, .timeout = 20)
 {
     drop_frame("tcp", 1000, 2000, EMSGSIZE);
     drop_frame("ipc", 1000, UINT64_C(1) << 62, EMSGSIZE); /* refused before allocating */
@@ -438,7 +441,8 @@ Test(interop_robust, unallocatable_frame_read_by_a_waiting_receiver, .init = ip_
 {
     ip_sock *pull = ip_socket(false, SINEW_PULL);
     ip_setint(pull, SINEW_RCVTIMEO, 1000);
-    ip_sock *mon = ip_monitor(pull, SINEW_EVENT_HANDSHAKE_SUCCEEDED | SINEW_EVENT_DISCONNECTED);
+    ip_sock *mon = ip_monitor(pull, SINEW_EVENT_HANDSHAKE_SUCCEEDED |
+                                        SINEW_EVENT_DISCONNECTED);
     char ep[256];
     ip_bind(pull, "tcp", ep, sizeof ep);
     int fd = ip_raw_handshake(ep, "PUSH");
@@ -459,7 +463,7 @@ Test(interop_robust, unallocatable_frame_read_by_a_waiting_receiver, .init = ip_
     close(fd);
 }
 
-/* ---- heartbeats ----------------------------------------------------------------------- */
+/* ---- heartbeats -------------------------------------------------------------------- */
 
 /* sinew connects to a raw listener that completes the handshake, then goes silent. */
 Test(interop_robust, heartbeat_timeout_silent_peer, .init = ip_setup, .fini = ip_teardown,

@@ -39,7 +39,8 @@ static int
 fill(void *push, uint32_t *next, int max)
 {
     int n = 0;
-    while (n < max && sinew_send(push, next, sizeof *next, SINEW_DONTWAIT) == sizeof *next) {
+    while (n < max &&
+           sinew_send(push, next, sizeof *next, SINEW_DONTWAIT) == (int) sizeof *next) {
         (*next)++;
         n++;
     }
@@ -66,7 +67,7 @@ inproc_pushpull(void **push, void **pull)
     tn_connect(*push, ep);
 }
 
-/* ---- inproc: exact counts -------------------------------------------------------------- */
+/* ---- inproc: exact counts ---------------------------------------------------------- */
 
 Test(hwm, lowered_after_connect_bounds_new_messages_inproc)
 {
@@ -123,7 +124,7 @@ Test(hwm, raised_sndhwm_lets_a_stopped_sender_go_on_inproc)
     drain(pull, &got, 55);
 }
 
-/* ---- a sender blocked in sinew_send ----------------------------------------------------- */
+/* ---- a sender blocked in sinew_send ------------------------------------------------ */
 
 typedef struct blocked {
     void *push;
@@ -217,7 +218,7 @@ Test(hwm, bind_after_connect_wakes_a_stopped_connecter_inproc)
     drain(pull, &got, 10);
 }
 
-/* ---- tcp and ipc: the kernel buffers some more ------------------------------------------ */
+/* ---- tcp and ipc: the kernel buffers some more ------------------------------------- */
 
 #define NET_MSG 32768  /* large messages: few fit in the kernel's buffers */
 #define NET_SLACK 16   /* messages in socket buffers and in the engines' hands */
@@ -280,8 +281,8 @@ net_drain(void *pull, uint32_t *next, int count)
 {
     static uint8_t buf[NET_MSG];
     for (int i = 0; i < count; i++, (*next)++) {
-        cr_assert_eq(sinew_recv(pull, buf, sizeof buf, 0), NET_MSG, "recv %d: errno %d", i,
-                     errno);
+        cr_assert_eq(sinew_recv(pull, buf, sizeof buf, 0), NET_MSG, "recv %d: errno %d",
+                     i, errno);
         uint32_t v;
         memcpy(&v, buf, sizeof v);
         cr_assert_eq(v, *next);
@@ -317,7 +318,8 @@ raised_net(const char *transport)
     tn_set(pull, SINEW_RCVHWM, 100);
     tn_set(push, SINEW_SNDHWM, 100);
     int m = net_fill(push, &sent);
-    cr_log_info("%s: %d, then %d more messages of %d bytes queued", transport, n, m, NET_MSG);
+    cr_log_info("%s: %d, then %d more messages of %d bytes queued", transport, n, m,
+                NET_MSG);
     cr_assert_geq(n + m, net_least(100, 100), "%d messages queued in all", n + m);
     cr_assert_leq(n + m, 100 + 100 + NET_SLACK, "%d messages queued in all", n + m);
     net_drain(pull, &got, n + m);

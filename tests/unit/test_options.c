@@ -291,7 +291,7 @@ Test(ctx_options, ipv6_is_the_default_of_new_sockets)
     void *c = sinew_ctx_new();
     cr_assert_not_null(c);
     void *before = tn_socket(c, SINEW_PUSH);
-    cr_assert_eq(sinew_connect(before, "tcp://[::1]:5555"), -1, "IPv6 without SINEW_IPV6");
+    cr_assert_eq(sinew_connect(before, "tcp://[::1]:5555"), -1, "IPv6 without IPV6");
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(sinew_ctx_set(c, SINEW_IPV6, 1), 0);
     void *after = tn_socket(c, SINEW_PUSH);
