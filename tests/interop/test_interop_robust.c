@@ -347,10 +347,10 @@ Test(interop_robust, closed_mid_handshake_events_as_libzmq, .init = ip_setup,
  * allocate) and reports only DISCONNECTED with the descriptor; sinew says why. */
 
 /* ASan's allocator aborts on a request as absurd as 2^62 bytes unless told to fail as
- * malloc does; sinew handles the failure. */
+ * malloc does; sinew handles the failure. (Visible: the build hides symbols.) */
 #if defined(__SANITIZE_ADDRESS__)
 const char *__asan_default_options(void);
-const char *
+__attribute__((visibility("default"), used)) const char *
 __asan_default_options(void)
 {
     return "allocator_may_return_null=1";
