@@ -14,7 +14,7 @@ tests_unit_test_msgpool_LDADD = $(TEST_LIBS)
 tests_unit_test_options_SOURCES = tests/unit/test_options.c tests/support/net.h
 tests_unit_test_options_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_options_LDADD = $(TEST_LIBS)
-SPEC_TESTS = tests/spec/test_core tests/spec/test_pipeline tests/spec/test_pair tests/spec/test_reqrep tests/spec/test_lifecycle tests/spec/test_poll tests/spec/test_bad_input tests/spec/test_threads tests/spec/test_io_sched
+SPEC_TESTS = tests/spec/test_core tests/spec/test_pipeline tests/spec/test_pair tests/spec/test_reqrep tests/spec/test_lifecycle tests/spec/test_poll tests/spec/test_bad_input tests/spec/test_threads tests/spec/test_io_sched tests/spec/test_hwm
 check_PROGRAMS += $(SPEC_TESTS)
 TESTS += $(SPEC_TESTS)
 tests_spec_test_core_SOURCES = tests/spec/test_core.c tests/support/net.h
@@ -44,6 +44,10 @@ tests_spec_test_threads_LDADD = $(TEST_LIBS)
 tests_spec_test_io_sched_SOURCES = tests/spec/test_io_sched.c tests/support/net.h tests/support/io_threads.h
 tests_spec_test_io_sched_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_io_sched_LDADD = $(TEST_LIBS)
+tests_spec_test_hwm_SOURCES = tests/spec/test_hwm.c tests/support/net.h tests/support/deadline.h \
+	tests/support/thread_state.h
+tests_spec_test_hwm_CFLAGS = $(TEST_CFLAGS)
+tests_spec_test_hwm_LDADD = $(TEST_LIBS)
 endif
 if HAVE_CRITERION
 check_PROGRAMS += tests/transport/test_sigpipe

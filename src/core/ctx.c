@@ -39,6 +39,7 @@ sn_ctx_create(sn_ctx **out)
     c->io_threads = SINEW_IO_THREADS_DFLT;
     c->max_sockets = SINEW_MAX_SOCKETS_DFLT;
     c->blocky = 1;
+    c->ipv6 = 0;
     c->sched_policy = SINEW_THREAD_SCHED_POLICY_DFLT;
     c->sched_priority = SINEW_THREAD_PRIORITY_DFLT;
     c->started = false;
@@ -168,6 +169,12 @@ sn_ctx_set(sn_ctx *c, int option, int value)
         else
             c->blocky = value;
         break;
+    case SINEW_IPV6:
+        if (value != 0 && value != 1)
+            rc = -EINVAL;
+        else
+            c->ipv6 = value;
+        break;
     default:
         rc = -EINVAL;
     }
@@ -195,6 +202,9 @@ sn_ctx_get(sn_ctx *c, int option)
         break;
     case SINEW_BLOCKY:
         rc = c->blocky;
+        break;
+    case SINEW_IPV6:
+        rc = c->ipv6;
         break;
     default:
         rc = -EINVAL;

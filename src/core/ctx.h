@@ -24,6 +24,7 @@ typedef struct sn_ctx {
     int io_threads;
     int max_sockets;
     int blocky;
+    int ipv6;             /* SINEW_IPV6: the default of sockets created from now on */
     int sched_policy;     /* SINEW_THREAD_SCHED_POLICY, -1: inherited */
     int sched_priority;   /* SINEW_THREAD_PRIORITY, -1: the policy's lowest */
     bool started;         /* first socket created: the I/O thread settings are fixed */

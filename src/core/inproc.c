@@ -1,5 +1,7 @@
 /* inproc transport (see inproc.h). Queue limits follow libzmq: the queue from A to B
- * holds A's SNDHWM plus B's RCVHWM messages (unlimited if either is 0). */
+ * holds A's SNDHWM plus B's RCVHWM messages (unlimited if either is 0); the pipe layer
+ * computes them from what each end's socket says (sn_pipe_set_hwm), again whenever one
+ * of them changes its limits. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,17 +14,12 @@ struct sn_inproc_entry {
     sn_socket *sock;   /* binder, or the connecter of a pending connect */
     int ep;
     int type;          /* sock's socket type */
-    int sndhwm, rcvhwm;/* sock's limits when the entry was made */
+    int sndhwm, rcvhwm;/* sock's limits when the entry was made (a binder's count
+                          for a new pipe until the binder attaches it) */
     sn_link *link;     /* pending connect only: end 1 waits for a binder */
     sn_peer *peer;     /* sock as its peers see it (type, routing id) */
     struct sn_inproc_entry *next;
 };
-
-static uint64_t
-sum_hwm(int a, int b)
-{
-    return a == 0 || b == 0 ? 0 : (uint64_t) a + (uint64_t) b;
-}
 
 static void entry_free(sn_inproc_entry *e);
 
@@ -104,10 +101,9 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
             sn_socket_count_drop(s); /* refused peer: visible in SINEW_MSGS_DROPPED */
             sn_pipe_release(&l->ends[1], 0);
         } else {
-            atomic_store(&l->queues[0].hwm, sum_hwm(x->sndhwm, s->opt.rcvhwm));
-            atomic_store(&l->queues[1].hwm, sum_hwm(s->opt.sndhwm, x->rcvhwm));
+            /* Our limits join the connecter's; the connecter learns who we are. */
             if (sn_socket_attach(s, &l->ends[1], ep) == 0)
-                sn_pipe_update_peer(&l->ends[1], e->peer, false); /* tell the connecter */
+                sn_pipe_update_peer(&l->ends[1], e->peer, false);
         }
         entry_free(x);
     }
@@ -128,15 +124,15 @@ sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
         return -ENOCOMPATPROTO;
     }
     sn_link *l;
-    int rc = b != NULL ? sn_link_new(&l, sum_hwm(s->opt.sndhwm, b->rcvhwm),
-                                     sum_hwm(b->sndhwm, s->opt.rcvhwm))
-                       : sn_link_new(&l, (uint64_t) s->opt.sndhwm, (uint64_t) s->opt.rcvhwm);
+    int rc = sn_link_new(&l, (uint64_t) s->opt.sndhwm, (uint64_t) s->opt.rcvhwm);
     if (rc < 0)
         goto out;
-    /* Each end knows its peer before anyone owns it. */
+    /* Each end knows its peer, and the binder's limits, before anyone owns it. */
     sn_pipe_set_peer(&l->ends[1], me);
-    if (b != NULL)
+    if (b != NULL) {
         sn_pipe_set_peer(&l->ends[0], b->peer);
+        sn_pipe_set_hwm(&l->ends[1], b->sndhwm, b->rcvhwm);
+    }
     /* Our end first, so anything the other side does later reaches us. */
     rc = sn_socket_attach(s, &l->ends[0], ep);
     if (rc < 0) {

@@ -60,7 +60,7 @@ find(int option)
 }
 
 void
-sn_options_defaults(sn_options *o, int type, int linger)
+sn_options_defaults(sn_options *o, int type, int linger, int ipv6)
 {
     memset(o, 0, sizeof *o);
     o->type = type;
@@ -77,6 +77,7 @@ sn_options_defaults(sn_options *o, int type, int linger)
     o->tcp_keepalive_intvl = -1;
     o->handshake_ivl = 30000;
     o->heartbeat_timeout = -1;
+    o->ipv6 = ipv6;
 }
 
 int

@@ -33,7 +33,8 @@ typedef struct sn_options {
     sn_zmtp_security sec;  /* mechanism, role, credentials, ZAP domain (NULL by default) */
 } sn_options;
 
-void sn_options_defaults(sn_options *o, int type, int linger);
+/* linger and ipv6: the context's defaults (SINEW_BLOCKY, SINEW_IPV6). */
+void sn_options_defaults(sn_options *o, int type, int linger, int ipv6);
 int sn_options_set(sn_options *o, int option, const void *val, size_t len);
 /* -ENOENT: not an option stored here (the socket answers it), -EINVAL: bad length. */
 int sn_options_get(const sn_options *o, int option, void *val, size_t *len);

@@ -21,6 +21,8 @@ sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
         goto fail_q0;
     for (int i = 0; i < 2; i++) {
         sn_pipe *p = &l->ends[i];
+        p->sndhwm = i == 0 ? (int64_t) hwm0 : -1;
+        p->rcvhwm = i == 0 ? (int64_t) hwm1 : -1;
         p->out = &l->queues[i];
         p->in = &l->queues[!i];
         p->peer = &l->ends[!i];
@@ -33,6 +35,7 @@ sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1)
         atomic_init(&p->io_pending, 0);
     }
     atomic_init(&l->refs, 2);
+    pthread_mutex_init(&l->hwm_lock, NULL);
     pthread_mutex_init(&l->direct.lock, NULL);
     atomic_init(&l->direct.last_ns, 0);
     *out = l;
@@ -61,6 +64,7 @@ sn_link_unref(sn_link *l)
         sn_peer_unref(l->ends[i].peer_info);
         sn_peer_unref(atomic_load(&l->next_peer[i]));
     }
+    pthread_mutex_destroy(&l->hwm_lock);
     pthread_mutex_destroy(&l->direct.lock);
     free(l);
 }
@@ -172,6 +176,40 @@ owe_writer(sn_pipe *p)
         p->in->rwake = false;
         sn_pipe_notify_peer(p, SN_CMD_ACTIVATE_WRITE);
     }
+}
+
+/* The limit of the queue from an end whose owner has SNDHWM snd to one whose owner has
+ * RCVHWM rcv (see sn_pipe_set_hwm; -1: no say, 0: no limit). */
+static uint64_t
+queue_limit(int64_t snd, int64_t rcv)
+{
+    if (snd < 0 || rcv < 0)
+        return snd >= 0 ? (uint64_t) snd : rcv >= 0 ? (uint64_t) rcv : 0;
+    return snd == 0 || rcv == 0 ? 0 : (uint64_t) snd + (uint64_t) rcv;
+}
+
+static bool
+limit_rose(uint64_t from, uint64_t to)
+{
+    return from != 0 && (to == 0 || to > from);
+}
+
+void
+sn_pipe_set_hwm(sn_pipe *p, int sndhwm, int rcvhwm)
+{
+    sn_link *l = p->link;
+    pthread_mutex_lock(&l->hwm_lock);
+    p->sndhwm = sndhwm;
+    p->rcvhwm = rcvhwm;
+    uint64_t in_was = atomic_load_explicit(&p->in->hwm, memory_order_relaxed);
+    uint64_t in = queue_limit(p->peer->sndhwm, p->rcvhwm);
+    sn_queue_set_hwm(p->out, queue_limit(p->sndhwm, p->peer->rcvhwm));
+    sn_queue_set_hwm(p->in, in);
+    pthread_mutex_unlock(&l->hwm_lock);
+    /* We read p->in: a writer stopped at the old limit waits for ACTIVATE_WRITE, which
+     * would otherwise come only once we drained to the low-water mark. */
+    if (limit_rose(in_was, in) && sn_queue_writer_release(p->in))
+        sn_pipe_notify_peer(p, SN_CMD_ACTIVATE_WRITE);
 }
 
 /* After the peer let go, input is drained until its linger deadline, then dropped. */

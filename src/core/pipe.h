@@ -69,6 +69,10 @@ struct sn_pipe {
     void *owner_aux;        /* set with the owner, never changed: e.g. its I/O thread */
     _Atomic(const sn_pipe_owner_ops *) owner_ops; /* NULL until an owner takes the end */
     _Atomic bool released; /* the owner let go; set once, by the owner */
+    /* The owner's high-water marks, which the link's queue limits are computed from
+     * (see sn_pipe_set_hwm); -1: the owner has no say (a session). Under the link's
+     * hwm_lock. */
+    int64_t sndhwm, rcvhwm;
 
     /* Owner's thread only. */
     bool peer_gone;        /* PEER_TERM seen: drain what is left, then detach */
@@ -96,6 +100,7 @@ struct sn_link {
     sn_pipe ends[2];
     sn_queue queues[2];
     atomic_int refs;
+    pthread_mutex_t hwm_lock; /* the ends' sndhwm and rcvhwm, and the queue limits */
     _Atomic uint64_t linger_deadline[2]; /* set by end i when it lets go: when end
                                             !i must stop draining (ms clock) */
     /* A reconnect's new peer for end i, posted with HICCUP; its owner takes it. */
@@ -113,7 +118,9 @@ struct sn_link {
 };
 
 /* Creates a link with both ends unowned, refs = 2 (one per end). end 0 writes queues[0]
- * with hwm0, end 1 writes queues[1] with hwm1. */
+ * and reads queues[1]. Its owner-to-be has SNDHWM hwm0 and RCVHWM hwm1; end 1 has no
+ * say until sn_pipe_set_hwm is called on it: so queues[0] holds hwm0 messages and
+ * queues[1] hwm1 (0 = no limit). */
 int sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1);
 void sn_link_ref(sn_link *l);
 void sn_link_unref(sn_link *l); /* frees on the last reference, closing queued messages */
@@ -147,6 +154,15 @@ void sn_pipe_read_end(sn_pipe *p);
  * return the number of parts dropped. */
 size_t sn_pipe_rollback(sn_pipe *p);
 size_t sn_pipe_skip_rest(sn_pipe *p);
+
+/* Owner's thread (or whoever is about to make itself p's owner): p's owner now has
+ * SNDHWM sndhwm and RCVHWM rcvhwm. Recomputes both queue limits of the link: the queue
+ * from end A to end B holds A's SNDHWM plus B's RCVHWM messages, no limit if either is
+ * 0 (libzmq's inproc rule); an end with no say adds nothing, so a network pipe's queues
+ * hold the socket's SNDHWM and RCVHWM. A lower limit applies to new messages. If the
+ * limit of p's in-queue rose and the peer waits for room, it gets ACTIVATE_WRITE; if
+ * p's out-queue's rose, waking its writer (p's owner) is the caller's business. */
+void sn_pipe_set_hwm(sn_pipe *p, int sndhwm, int rcvhwm);
 
 /* Owner lets go of its end: the peer gets PEER_TERM and may drain queued messages until
  * linger_deadline (ms clock; 0 = discard now, UINT64_MAX = forever). Drops the owner's

@@ -73,11 +73,30 @@ sn_queue_check_write(sn_queue *q)
         if (q->wmsgs - q->wacked < hwm)
             return true;
         if (a & 1)
-            return false;
-        if (atomic_compare_exchange_weak_explicit(&q->ack, &a, a | 1, memory_order_acq_rel,
+            break;
+        if (atomic_compare_exchange_weak_explicit(&q->ack, &a, a | 1,
+                                                  memory_order_seq_cst,
                                                   memory_order_acquire))
-            return false;
+            break;
     }
+    /* Waiting (the bit is armed). The limit may have been raised meanwhile: look again,
+     * after arming. Either the reader's side sees the bit (sn_queue_writer_release, after
+     * its store of the new limit) and wakes us, or we see the new limit here. */
+    hwm = atomic_load_explicit(&q->hwm, memory_order_seq_cst);
+    return hwm == 0 || q->wmsgs - q->wacked < hwm;
+}
+
+void
+sn_queue_set_hwm(sn_queue *q, uint64_t hwm)
+{
+    atomic_store_explicit(&q->hwm, hwm, memory_order_seq_cst);
+}
+
+bool
+sn_queue_writer_release(sn_queue *q)
+{
+    uint64_t a = atomic_fetch_and_explicit(&q->ack, ~(uint64_t) 1, memory_order_seq_cst);
+    return (a & 1) != 0;
 }
 
 int

@@ -57,8 +57,8 @@ typedef struct sn_queue {
 
     /* Shared: spare is written once per chunk, hwm almost never. */
     _Alignas(SN_CACHELINE) _Atomic(sn_queue_chunk *) spare; /* one recycled chunk */
-    _Alignas(SN_CACHELINE) _Atomic uint64_t hwm; /* messages; 0 = no limit. May be raised
-                                                    by a late binder. */
+    _Alignas(SN_CACHELINE) _Atomic uint64_t hwm; /* messages; 0 = no limit. Changed by
+                                                    sn_queue_set_hwm, from either side. */
 } sn_queue;
 
 int sn_queue_init(sn_queue *q, uint64_t hwm);   /* -ENOMEM */
@@ -74,6 +74,14 @@ bool sn_queue_flush(sn_queue *q);
 /* Writer side: discards the parts of an unfinished message (written with MORE and no
  * last part yet), which were never published. Returns how many parts went. */
 size_t sn_queue_rollback(sn_queue *q);
+
+/* Either side: a new limit (0 = none), for new messages; queued ones stay. A writer
+ * that waits for room under the old limit is not told: see writer_release. */
+void sn_queue_set_hwm(sn_queue *q, uint64_t hwm);
+/* Reader side, after set_hwm raised the limit: disarms writer_waiting; true if it was
+ * armed, and then the caller wakes the writer (which re-arms if still full). Race-free
+ * against a writer arming at the same time: it looks at the limit again after arming. */
+bool sn_queue_writer_release(sn_queue *q);
 
 /* Reader side. check_read: true if a message is available; when false it has armed
  * reader_asleep, so the next flush reports it. read: -EAGAIN (and armed) if empty, else

@@ -320,14 +320,15 @@ engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
 /* The connection ended with a message cut in the middle: multipart messages stay whole
  * across reconnects. What the peer sent of an unfinished message is discarded (never
  * published), and so is the rest of one we were sending (its first parts are gone with
- * the connection); each counts as one dropped message. */
-static void
+ * the connection); each counts as one dropped message. True if an incoming one was. */
+static bool
 cut_partial_messages(sn_session *ss, sn_engine *e)
 {
     if (ss->pipe == NULL)
-        return;
+        return false;
     uint64_t dropped = 0;
-    if (sn_pipe_rollback(ss->pipe) > 0)
+    bool cut_in = sn_pipe_rollback(ss->pipe) > 0;
+    if (cut_in)
         dropped++;
     sn_pipe_flush(ss->pipe); /* the complete messages before it are delivered */
     if (sn_engine_out_partial(e)) {
@@ -336,19 +337,27 @@ cut_partial_messages(sn_session *ss, sn_engine *e)
     }
     if (dropped > 0)
         sn_stats_add(&ss->stats->dropped, dropped);
+    return cut_in;
 }
 
 static void
 engine_closed(void *owner, sn_engine *e, int event, uint32_t value, int fd)
 {
     sn_session *ss = owner;
-    cut_partial_messages(ss, e);
+    bool cut_in = cut_partial_messages(ss, e);
     drop_engine(ss);
     /* Messages queued toward a peer that connected to us go with it (libzmq), and so
      * does the pipe of a connect that will not be made again: the socket sees the pipe
      * end before the monitor reports why. */
     if (ss->parent != NULL || ss->cfg.immediate || !sn_connecter_retries(ss->conn))
         release_pipe(ss);
+    /* A connection dropped for what the peer sent says why (see engine.h), and the
+     * message it was sending counts as dropped (an unallocatable or oversized frame, a
+     * malformed one); one that simply ended reports the descriptor it had, as libzmq. */
+    if (event == SINEW_EVENT_DISCONNECTED && value != 0 && !cut_in)
+        sn_stats_add(&ss->stats->dropped, 1);
+    if (event == SINEW_EVENT_DISCONNECTED && value == 0)
+        value = (uint32_t) fd;
     sn_monitor_emit(ss->mon, event, value, ss->addr);
     if (event != SINEW_EVENT_DISCONNECTED) /* every connection's end, as libzmq */
         sn_monitor_emit(ss->mon, SINEW_EVENT_DISCONNECTED, (uint32_t) fd, ss->addr);

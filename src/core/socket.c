@@ -84,7 +84,9 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     if (rc < 0)
         goto fail;
     s->ctx = ctx;
-    sn_options_defaults(&s->opt, type, ctx->blocky ? -1 : 0);
+    pthread_mutex_lock(&ctx->lock); /* the context's defaults for new sockets */
+    sn_options_defaults(&s->opt, type, ctx->blocky ? -1 : 0, ctx->ipv6);
+    pthread_mutex_unlock(&ctx->lock);
     s->spin_ns = (uint32_t) s->opt.spin_us * 1000u;
     s->send_busy = s->recv_busy = s->rcvmore = false;
     atomic_init(&s->event_fd, -1);
@@ -424,6 +426,7 @@ sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
             return -ENOMEM;
         }
     }
+    sn_pipe_set_hwm(p, s->opt.sndhwm, s->opt.rcvhwm); /* today's, not the bind's */
     int rc = s->ops->attach(s->pattern, p);
     if (rc < 0) {
         free(p->pstate);
@@ -856,6 +859,19 @@ sn_socket_setopt(sn_socket *s, int option, const void *val, size_t len)
     int rc = sn_options_set(&s->opt, option, val, len);
     if (rc == 0 && option == SINEW_SPIN_US)
         s->spin_ns = (uint32_t) s->opt.spin_us * 1000u;
+    if (rc == 0 && (option == SINEW_SNDHWM || option == SINEW_RCVHWM)) {
+        /* As libzmq 4.3: existing pipes take the new limits (pipes still in the mailbox
+         * too: adopted now, they take them in sn_socket_attach). A writer stopped at the
+         * old limit resumes: ours (the pattern set the pipe aside until ACTIVATE_WRITE,
+         * and a blocked send waits for a wake-up), and the peer's (sn_pipe_set_hwm). */
+        process_commands(s);
+        for (int i = 0; i < s->npipes; i++) {
+            sn_pipe_set_hwm(s->pipes[i], s->opt.sndhwm, s->opt.rcvhwm);
+            if (s->ops->writable != NULL)
+                s->ops->writable(s->pattern, s->pipes[i]);
+        }
+        sn_socket_wake(s);
+    }
     return rc;
 }
 

@@ -256,8 +256,6 @@ sn_engine_fail(sn_engine *e, int event, uint32_t value)
         value = EPIPE;
     }
     int fd = e->fd;
-    if (event == SINEW_EVENT_DISCONNECTED && value == 0)
-        value = (uint32_t) fd; /* libzmq reports the fd */
     close(e->fd);
     e->fd = -1;
     /* Parts of a message the peer did not finish stay unpublished in the pipe and are

@@ -27,7 +27,13 @@ typedef struct sn_engine_owner_ops {
      * SINEW_EVENT_DISCONNECTED for an established connection, else one of the
      * HANDSHAKE_FAILED_* events (value: the ZMTP error code for _PROTOCOL; ETIMEDOUT
      * or EPIPE for _NO_DETAIL). As in libzmq, a failed handshake is to be reported
-     * followed by DISCONNECTED too. */
+     * followed by DISCONNECTED too.
+     * For DISCONNECTED, value 0 means the connection simply ended (the peer closed or
+     * reset it, an ERROR command, heartbeat silence; libzmq reports the fd then);
+     * anything else means the engine dropped it for what the peer sent, and says why:
+     * EMSGSIZE (a frame over SINEW_MAXMSGSIZE), ENOMEM (a frame or queue entry this
+     * process could not allocate) or a ZMTP protocol error code (>= 0x10000000, a
+     * malformed frame). The owner counts those. */
     void (*closed)(void *owner, sn_engine *e, int event, uint32_t value, int fd);
 } sn_engine_owner_ops;
 

@@ -288,7 +288,7 @@ take_frame(sn_engine *e, sn_msg *m, int flags)
         }
     }
     if (rc < 0 && e->fd >= 0)
-        sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+        sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, rc == -EPROTO ? EPROTO : ENOMEM);
     return rc == 0 && e->fd >= 0 && !e->in_deferred;
 }
 
@@ -352,7 +352,7 @@ process_input(sn_engine *e)
                 e->in_large = false;
             sn_msg m;
             if (sn_msg_init_buffer(&m, sbody, ssize) < 0) {
-                sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, ENOMEM);
                 return false;
             }
             if (!take_frame(e, &m, sflags))
@@ -368,7 +368,12 @@ process_input(sn_engine *e)
         sn_zmtp_event ev;
         int n = sn_zmtp_decoder_feed(&e->dec, e->in + e->in_off, e->in_len - e->in_off, &ev);
         if (n < 0) {
-            sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, (uint32_t) sn_zmtp_decoder_error(&e->dec));
+            /* A malformed frame: the ZMTP code; a frame over SINEW_MAXMSGSIZE (or too
+             * large for a size_t): EMSGSIZE; a body the decoder could not allocate:
+             * ENOMEM. */
+            sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED,
+                                 n == -EPROTO ? (uint32_t) sn_zmtp_decoder_error(&e->dec)
+                                              : (uint32_t) -n);
             return false;
         }
         e->in_off += (size_t) n;
@@ -382,7 +387,9 @@ process_input(sn_engine *e)
                 e->in_large = false;
             if (ev.size > SN_MSG_VSM_MAX) {
                 if (sn_msg_init_size(&e->part, (size_t) ev.size) < 0) {
-                    sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                    /* Without SINEW_MAXMSGSIZE the peer chooses the size: one it
+                     * announces and we cannot allocate costs it the connection. */
+                    sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, ENOMEM);
                     return false;
                 }
                 e->have_part = true;
@@ -404,7 +411,7 @@ process_input(sn_engine *e)
         case SN_ZMTP_EV_COMMAND: {
             sn_msg m;
             if (sn_msg_init_buffer(&m, ev.data, (size_t) ev.size) < 0) {
-                sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, 0);
+                sn_engine_input_fail(e, SINEW_EVENT_DISCONNECTED, ENOMEM);
                 return false;
             }
             if (!take_frame(e, &m, ev.flags))

@@ -8,7 +8,7 @@ tests_interop_test_interop_data_SOURCES = tests/interop/test_interop_data.c test
 tests_interop_test_interop_data_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_data_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 tests_interop_test_interop_robust_SOURCES = tests/interop/test_interop_robust.c tests/interop/interop.h \
-	tests/support/zmtp_peer.h
+	tests/support/zmtp_peer.h tests/support/thread_state.h
 tests_interop_test_interop_robust_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_robust_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 tests_interop_test_interop_net_SOURCES = tests/interop/test_interop_net.c tests/interop/interop.h

@@ -1,11 +1,15 @@
 /* Interop robustness: socket-type mismatches with libzmq, malformed raw ZMTP input
- * against a sinew listener that keeps serving a well-behaved libzmq peer, handshake
+ * against a sinew listener that keeps serving a well-behaved libzmq peer, frames the
+ * receiver cannot take (too large to allocate, over SINEW_MAXMSGSIZE), handshake
  * deadline, heartbeats (silent raw peer; libzmq PINGs answered). */
 #include "interop.h"
+#include "support/thread_state.h"
+
+#include <pthread.h>
 
 #define ERR_INVALID_METADATA 0x10000018u /* ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA */
 
-/* ---- mismatched socket types -------------------------------------------------------- */
+/* ---- mismatched socket types ------------------------------------------------------- */
 
 typedef struct mismatch {
     char transport[4];
@@ -124,7 +128,7 @@ Test(interop_robust, raw_mismatch, .init = ip_setup, .fini = ip_teardown, .timeo
     }
 }
 
-/* ---- malformed input against a listener that keeps serving ---------------------------- */
+/* ---- malformed input against a listener that keeps serving ------------------------- */
 
 typedef struct bad_case {
     const char *name;
@@ -338,7 +342,128 @@ Test(interop_robust, closed_mid_handshake_events_as_libzmq, .init = ip_setup,
                      seq[0][i], seq[1][i]);
 }
 
-/* ---- heartbeats ----------------------------------------------------------------------- */
+/* ---- frames the receiver cannot take -----------------------------------------------
+ * libzmq drops such a connection too (a frame over ZMQ_MAXMSGSIZE, or one it cannot
+ * allocate) and reports only DISCONNECTED with the descriptor; sinew says why. */
+
+/* ASan's allocator aborts on a request as absurd as 2^62 bytes unless told to fail as
+ * malloc does; sinew handles the failure. (Visible: the build hides symbols.) */
+#if defined(__SANITIZE_ADDRESS__)
+const char *__asan_default_options(void);
+__attribute__((visibility("default"), used)) const char *
+__asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+#endif
+
+/* A message frame header announcing size body bytes (LONG form), and a few of them. */
+static size_t
+huge_frame(uint8_t *out, uint64_t size)
+{
+    out[0] = 0x02;
+    for (int i = 0; i < 8; i++)
+        out[1 + i] = (uint8_t) (size >> (56 - 8 * i));
+    memcpy(out + 9, "body", 4);
+    return 13;
+}
+
+/* A raw PUSH announces a frame of size bytes to a sinew PULL (maxmsgsize) that a libzmq
+ * PUSH feeds too: the raw connection is dropped, with DISCONNECTED carrying value, and
+ * the libzmq peer goes on delivering. */
+static void
+drop_frame(const char *transport, int64_t maxmsgsize, uint64_t size, uint32_t value)
+{
+    ip_sock *pull = ip_socket(false, SINEW_PULL);
+    ip_setint(pull, SINEW_RCVTIMEO, 5000);
+    ip_setint64(pull, SINEW_MAXMSGSIZE, maxmsgsize);
+    ip_sock *mon = ip_monitor(pull, SINEW_EVENT_HANDSHAKE_SUCCEEDED |
+                                        SINEW_EVENT_DISCONNECTED);
+    char ep[256];
+    ip_bind(pull, transport, ep, sizeof ep);
+    ip_sock *push = ip_socket(true, ZMQ_PUSH);
+    ip_connect(push, ep);
+    ip_send_str(push, "first", 0);
+    ip_recv_str(pull, "first");
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000); /* libzmq's */
+    int fd = ip_raw_handshake(ep, "PUSH");
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000); /* the raw one's */
+    uint8_t frame[16];
+    ip_raw_write(fd, frame, huge_frame(frame, size));
+    cr_assert(ip_raw_closed(fd, 3000), "%s: sinew kept the connection", transport);
+    close(fd);
+    ip_event ev;
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED | SINEW_EVENT_DISCONNECTED, &ev,
+                    3000);
+    cr_assert_eq(ev.event, SINEW_EVENT_DISCONNECTED, "%s: event 0x%x", transport,
+                 ev.event);
+    cr_assert_eq(ev.value, value, "%s: DISCONNECTED %u, expected %u", transport, ev.value,
+                 value);
+    ip_send_str(push, "after", 0);
+    ip_recv_str(pull, "after");
+}
+
+/* No SINEW_MAXMSGSIZE: the peer picks the size, and 2^62 bytes cannot be had. */
+Test(interop_robust, unallocatable_frame_drops_the_connection_enomem, .init = ip_setup,
+     .fini = ip_teardown, .timeout = 20)
+{
+    drop_frame("tcp", -1, UINT64_C(1) << 62, ENOMEM);
+    drop_frame("ipc", -1, UINT64_C(1) << 62, ENOMEM);
+}
+
+Test(interop_robust, frame_over_maxmsgsize_drops_the_connection_emsgsize,
+     .init = ip_setup, .fini = ip_teardown, .timeout = 20)
+{
+    drop_frame("tcp", 1000, 2000, EMSGSIZE);
+    drop_frame("ipc", 1000, UINT64_C(1) << 62, EMSGSIZE); /* refused before allocating */
+}
+
+typedef struct late_writer {
+    int fd, tid; /* the raw connection; the thread to wait for */
+    const uint8_t *bytes;
+    size_t len;
+} late_writer;
+
+static void *
+write_when_asleep(void *arg)
+{
+    late_writer *w = arg;
+    for (int i = 0; i < 5000 && !tn_thread_sleeps(w->tid); i++)
+        sched_yield();
+    send(w->fd, w->bytes, w->len, MSG_NOSIGNAL);
+    return NULL;
+}
+
+/* The same frame read by an application thread waiting in sinew_recv on its only
+ * connection (direct input), not by the I/O thread. */
+Test(interop_robust, unallocatable_frame_read_by_a_waiting_receiver, .init = ip_setup,
+     .fini = ip_teardown, .timeout = 20)
+{
+    ip_sock *pull = ip_socket(false, SINEW_PULL);
+    ip_setint(pull, SINEW_RCVTIMEO, 1000);
+    ip_sock *mon = ip_monitor(pull, SINEW_EVENT_HANDSHAKE_SUCCEEDED |
+                                        SINEW_EVENT_DISCONNECTED);
+    char ep[256];
+    ip_bind(pull, "tcp", ep, sizeof ep);
+    int fd = ip_raw_handshake(ep, "PUSH");
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, NULL, 5000);
+    uint8_t frame[16];
+    late_writer w = {.fd = fd, .tid = (int) gettid(), .bytes = frame,
+                     .len = huge_frame(frame, UINT64_C(1) << 62)};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, write_when_asleep, &w), 0);
+    char buf[8];
+    cr_assert_eq(ip_recv_raw(pull, buf, sizeof buf, 0), -1, "a message came");
+    cr_assert_eq(errno, EAGAIN);
+    pthread_join(t, NULL);
+    ip_event ev;
+    ip_expect_event(mon, SINEW_EVENT_DISCONNECTED, &ev, 3000);
+    cr_assert_eq(ev.value, ENOMEM, "DISCONNECTED %u", ev.value);
+    cr_assert(ip_raw_closed(fd, 3000), "sinew kept the connection");
+    close(fd);
+}
+
+/* ---- heartbeats -------------------------------------------------------------------- */
 
 /* sinew connects to a raw listener that completes the handshake, then goes silent. */
 Test(interop_robust, heartbeat_timeout_silent_peer, .init = ip_setup, .fini = ip_teardown,

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 /* ZMTP 3.1 NULL greeting, as-server 0 (RFC 37). */
-static const uint8_t zp_greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U',
-                                        'L', 'L'};
+static const uint8_t zp_greeting[64] = {0xff, 0,   0, 0,   0,   0,   0,   0,
+                                        0,    0x7f, 3, 1, 'N', 'U', 'L', 'L'};
 
 /* Writes a READY command announcing Socket-Type `type` to out (64 bytes suffice);
  * returns its length. */

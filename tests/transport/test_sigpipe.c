@@ -3,7 +3,8 @@
  * Raw ZMTP peers connect, say what a REQ (a request) or a PULL says, and reset the
  * connection at once, thousands of times, against sinew REP and PUSH servers over tcp
  * and ipc. The test process keeps SIGPIPE's default disposition, so one unguarded write
- * to a reset connection ends it; afterwards the server still serves a well-behaved peer. */
+ * to a reset connection ends it; afterwards the server still serves a well-behaved
+ * peer. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
@@ -53,7 +54,7 @@ assert_sigpipe_default(void)
     cr_assert(!sigismember(&mask, SIGPIPE), "SIGPIPE is blocked in the test thread");
 }
 
-/* ---- the resetting peers (a helper thread: no Criterion asserts in it) ---------------- */
+/* ---- the resetting peers (a helper thread: no Criterion asserts in it) ------------- */
 
 typedef struct churn {
     char ep[256];
@@ -122,7 +123,7 @@ churn_join(churn *c, pthread_t t)
     cr_assert_gt(atomic_load(&c->made), CHURN_CONNS / 4, "too few connections made");
 }
 
-/* ---- servers -------------------------------------------------------------------------- */
+/* ---- servers ----------------------------------------------------------------------- */
 
 /* REP answers every request it gets while the REQ peers reset; each answer is written to
  * a connection that is, or is about to be, reset. */

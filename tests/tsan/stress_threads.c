@@ -1,8 +1,11 @@
 /* Thread-safety stress, a plain program so it also runs under ThreadSanitizer (Criterion
  * cannot start under TSan): several producers, one shared thread-safe socket, and
- * multipart messages from several threads, verified for count, order and atomicity.
+ * multipart messages from several threads, verified for count, order and atomicity;
+ * high-water marks changed while a stream flows.
  * Exit status 0 on success; each failure prints what went wrong. */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +158,65 @@ pair_send_while_receiving(void)
     sinew_close(b_sock);
 }
 
+/* High-water marks changed all along on both ends of a stream, inproc and tcp, while
+ * one thread sends and another receives: nothing lost or reordered, no send stuck. */
+static void *hwm_push, *hwm_pull;
+static atomic_bool hwm_done;
+
+static void *
+hwm_sender(void *arg)
+{
+    long count = (long) (intptr_t) arg;
+    for (long i = 0; i < count; i++)
+        CHECK(sinew_send(hwm_push, &i, sizeof i, 0) == sizeof i, "hwm send %ld", i);
+    return NULL;
+}
+
+static void *
+hwm_changer(void *arg)
+{
+    (void) arg;
+    static const int hwms[] = {1, 2, 5, 100, 0, 3, 1000};
+    for (unsigned i = 0; !atomic_load(&hwm_done); i++) {
+        int snd = hwms[i % 7], rcv = hwms[(i / 7) % 7];
+        CHECK(sinew_setsockopt(hwm_push, SINEW_SNDHWM, &snd, sizeof snd) == 0, "sndhwm");
+        CHECK(sinew_setsockopt(hwm_pull, SINEW_RCVHWM, &rcv, sizeof rcv) == 0, "rcvhwm");
+    }
+    return NULL;
+}
+
+static void
+hwm_changes_while_streaming(const char *bind_ep)
+{
+    hwm_push = sinew_socket(ctx, SINEW_PUSH);
+    hwm_pull = sinew_socket(ctx, SINEW_PULL);
+    int timeout = 10000, one = 1;
+    sinew_setsockopt(hwm_push, SINEW_SNDTIMEO, &timeout, sizeof timeout);
+    sinew_setsockopt(hwm_pull, SINEW_RCVTIMEO, &timeout, sizeof timeout);
+    sinew_setsockopt(hwm_push, SINEW_SNDHWM, &one, sizeof one);
+    sinew_setsockopt(hwm_pull, SINEW_RCVHWM, &one, sizeof one);
+    CHECK(sinew_bind(hwm_pull, bind_ep) == 0, "bind %s", bind_ep);
+    char ep[256];
+    size_t len = sizeof ep;
+    CHECK(sinew_getsockopt(hwm_pull, SINEW_LAST_ENDPOINT, ep, &len) == 0, "endpoint");
+    CHECK(sinew_connect(hwm_push, ep) == 0, "connect %s", ep);
+    long count = per_producer / 5;
+    atomic_store(&hwm_done, false);
+    pthread_t sender, changer;
+    pthread_create(&sender, NULL, hwm_sender, (void *) (intptr_t) count);
+    pthread_create(&changer, NULL, hwm_changer, NULL);
+    for (long i = 0; i < count; i++) {
+        long v = -1;
+        CHECK(sinew_recv(hwm_pull, &v, sizeof v, 0) == sizeof v, "hwm recv %ld", i);
+        CHECK(v == i, "hwm: got %ld, want %ld", v, i);
+    }
+    atomic_store(&hwm_done, true);
+    pthread_join(sender, NULL);
+    pthread_join(changer, NULL);
+    sinew_close(hwm_push);
+    sinew_close(hwm_pull);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -165,8 +227,11 @@ main(int argc, char **argv)
     many_producers();
     shared_socket_multipart();
     pair_send_while_receiving();
+    hwm_changes_while_streaming("inproc://stress-hwm");
+    hwm_changes_while_streaming("tcp://127.0.0.1:*");
     CHECK(sinew_ctx_term(ctx) == 0, "term");
-    printf("ok: %d producers x %ld messages, shared-socket multipart, pair send+recv\n",
+    printf("ok: %d producers x %ld messages, shared-socket multipart, pair send+recv, "
+           "HWM changes while streaming (inproc, tcp)\n",
            PRODUCERS, per_producer);
     return 0;
 }

@@ -230,6 +230,7 @@ Test(ctx_options, defaults)
     cr_assert_eq(sinew_ctx_get(c, SINEW_MAX_SOCKETS), 1023);
     cr_assert_eq(sinew_ctx_get(c, SINEW_MSG_T_SIZE), 64);
     cr_assert_eq(sinew_ctx_get(c, SINEW_BLOCKY), 1);
+    cr_assert_eq(sinew_ctx_get(c, SINEW_IPV6), 0);
     cr_assert_gt(sinew_ctx_get(c, SINEW_SOCKET_LIMIT), 1023);
     cr_assert_eq(sinew_ctx_term(c), 0);
 }
@@ -244,6 +245,8 @@ Test(ctx_options, set_get_round_trip)
     cr_assert_eq(sinew_ctx_get(c, SINEW_MAX_SOCKETS), 10);
     cr_assert_eq(sinew_ctx_set(c, SINEW_BLOCKY, 0), 0);
     cr_assert_eq(sinew_ctx_get(c, SINEW_BLOCKY), 0);
+    cr_assert_eq(sinew_ctx_set(c, SINEW_IPV6, 1), 0);
+    cr_assert_eq(sinew_ctx_get(c, SINEW_IPV6), 1);
     cr_assert_eq(sinew_ctx_term(c), 0);
 }
 
@@ -253,7 +256,7 @@ Test(ctx_options, bad_values_einval)
     cr_assert_not_null(c);
     int bad[][2] = {
         {SINEW_IO_THREADS, -1}, {SINEW_MAX_SOCKETS, 0}, {SINEW_MAX_SOCKETS, -3},
-        {SINEW_BLOCKY, 2},      {SINEW_MSG_T_SIZE, 64},
+        {SINEW_BLOCKY, 2},      {SINEW_MSG_T_SIZE, 64}, {SINEW_IPV6, 2}, {SINEW_IPV6, -1},
         {SINEW_SOCKET_LIMIT, 100}, /* 3 is also SINEW_THREAD_PRIORITY: 0 to 99, or -1 */
         {SINEW_THREAD_SCHED_POLICY, 7}, {4242, 1},
     };
@@ -278,6 +281,33 @@ Test(ctx_options, non_blocky_context_defaults_linger_zero)
     void *s = tn_socket(c, SINEW_PULL);
     cr_assert_eq(tn_get(s, SINEW_LINGER), 0);
     cr_assert_eq(sinew_close(s), 0);
+    cr_assert_eq(sinew_ctx_term(c), 0);
+}
+
+/* libzmq's ZMQ_IPV6 context option: the SINEW_IPV6 default of sockets created after
+ * it is set; sockets that exist keep theirs. */
+Test(ctx_options, ipv6_is_the_default_of_new_sockets)
+{
+    void *c = sinew_ctx_new();
+    cr_assert_not_null(c);
+    void *before = tn_socket(c, SINEW_PUSH);
+    cr_assert_eq(sinew_connect(before, "tcp://[::1]:5555"), -1, "IPv6 without IPV6");
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(sinew_ctx_set(c, SINEW_IPV6, 1), 0);
+    void *after = tn_socket(c, SINEW_PUSH);
+    cr_assert_eq(tn_get(before, SINEW_IPV6), 0);
+    cr_assert_eq(tn_get(after, SINEW_IPV6), 1);
+    cr_assert_eq(sinew_connect(after, "tcp://[::1]:5555"), 0, "connect: errno %d", errno);
+    tn_set(after, SINEW_IPV6, 0); /* still a socket option of its own */
+    cr_assert_eq(tn_get(after, SINEW_IPV6), 0);
+    cr_assert_eq(sinew_ctx_set(c, SINEW_IPV6, 0), 0);
+    void *last = tn_socket(c, SINEW_PUSH);
+    cr_assert_eq(tn_get(last, SINEW_IPV6), 0);
+    tn_set(before, SINEW_LINGER, 0);
+    tn_set(after, SINEW_LINGER, 0);
+    cr_assert_eq(sinew_close(before), 0);
+    cr_assert_eq(sinew_close(after), 0);
+    cr_assert_eq(sinew_close(last), 0);
     cr_assert_eq(sinew_ctx_term(c), 0);
 }
 
