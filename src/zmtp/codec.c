@@ -198,7 +198,9 @@ sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_ev
             ev->data = d->body;
             if (d->flags & SN_ZMTP_FLAG_COMMAND) {
                 int err = 0;
-                if (sn_zmtp_command_parse(d->body, (size_t)d->size, &ev->cmd, &err) < 0)
+                if (d->boxed)
+                    memset(&ev->cmd, 0, sizeof ev->cmd);
+                else if (sn_zmtp_command_parse(d->body, (size_t)d->size, &ev->cmd, &err) < 0)
                     return codec_fail(d, -EPROTO, err);
                 ev->type = SN_ZMTP_EV_COMMAND;
             } else {
@@ -213,9 +215,10 @@ sn_zmtp_decoder_feed(sn_zmtp_decoder *d, const uint8_t *in, size_t n, sn_zmtp_ev
 }
 
 void
-sn_zmtp_decoder_set_command_max(sn_zmtp_decoder *d, size_t max)
+sn_zmtp_decoder_set_boxed(sn_zmtp_decoder *d)
 {
-    d->command_max = max;
+    d->command_max = SIZE_MAX;
+    d->boxed = true;
 }
 
 int

@@ -73,6 +73,7 @@ typedef struct sn_zmtp_decoder {
     uint8_t *heap;            /* decoder-owned allocation, freed on the next frame */
     int64_t maxmsgsize;
     size_t command_max;
+    bool boxed;               /* commands are not parsed (see set_boxed) */
     int rc;                   /* sticky failure (-EPROTO, -EMSGSIZE, -ENOMEM) */
     int error;                /* SN_ZMTP_ERR_* for the sticky failure */
     uint8_t inline_buf[SN_ZMTP_DECODER_INLINE];
@@ -117,9 +118,10 @@ void *sn_zmtp_decoder_take_body(sn_zmtp_decoder *d);
  * the decoder has failed: lets a caller that may only take message frames stop first. */
 bool sn_zmtp_decoder_command_next(const sn_zmtp_decoder *d, const uint8_t *in, size_t n);
 
-/* Raises (or lowers) the largest command body buffered, e.g. once a mechanism sends
- * every message as a command (CURVE's MESSAGE). maxmsgsize still applies. */
-void sn_zmtp_decoder_set_command_max(sn_zmtp_decoder *d, size_t max);
+/* Once a mechanism boxes every frame (CURVE's MESSAGE commands): command frames are
+ * opaque and may be as large as maxmsgsize allows; COMMAND events then carry the raw
+ * body only (ev.cmd is not parsed: the caller unboxes, then parses). */
+void sn_zmtp_decoder_set_boxed(sn_zmtp_decoder *d);
 
 /* Protocol error code of the last failure (SN_ZMTP_ERR_*), 0 if none. */
 int sn_zmtp_decoder_error(const sn_zmtp_decoder *d);

@@ -355,7 +355,7 @@ sn_engine_start_traffic(sn_engine *e)
     /* A mechanism that boxes frames (CURVE) sends messages as commands: those may then
      * be as large as maxmsgsize lets any frame be. */
     if (sn_zmtp_handshake_codec(&e->hs, &e->codec, &e->codec_state))
-        sn_zmtp_decoder_set_command_max(&e->dec, SIZE_MAX);
+        sn_zmtp_decoder_set_boxed(&e->dec);
     e->pipe = e->ops->ready(e->owner, e, sn_zmtp_handshake_result_get(&e->hs));
     if (e->pipe == NULL) {
         sn_engine_fail(e, SINEW_EVENT_DISCONNECTED, 0);

@@ -70,8 +70,9 @@ struct sn_engine {
     uint8_t *out;
     size_t out_off, out_len;
     bool out_more;    /* the last part taken from the pipe had MORE: mid-message */
-    /* Our PINGs and PONGs wait here for a message boundary; a newer one replaces what
-     * does not fit (the peer needs only the latest), so none is lost to a full buffer. */
+    /* Our PINGs and PONGs wait here (bodies, each behind a length byte) for a message
+     * boundary; a newer one replaces what does not fit (the peer needs only the
+     * latest), so none is lost to a full buffer. */
     uint8_t ctl[2 * CMD_MAX];
     size_t ctl_len;
     sn_msg big;       /* a large message whose body is written from its own buffer */

@@ -57,3 +57,12 @@ tests_zmtp_test_greeting_SOURCES = tests/zmtp/test_greeting.c $(ZMTP_TEST_SUPPOR
 tests_zmtp_test_greeting_CFLAGS = $(ZMTP_TEST_CFLAGS)
 tests_zmtp_test_greeting_LDADD = $(ZMTP_TEST_LIBS)
 endif
+
+# The engine needs the core (pipes, reactor): its test links the whole core library.
+if HAVE_CRITERION
+check_PROGRAMS += tests/zmtp/test_engine
+TESTS += tests/zmtp/test_engine
+tests_zmtp_test_engine_SOURCES = tests/zmtp/test_engine.c
+tests_zmtp_test_engine_CFLAGS = $(TEST_CFLAGS)
+tests_zmtp_test_engine_LDADD = $(TEST_LIBS)
+endif

@@ -16,15 +16,21 @@
 
 /* ---- output ------------------------------------------------------------------------- */
 
-/* A command of ours (PING, PONG) for the peer; written at the next message boundary. */
+/* A command of ours (PING, PONG: frame as the command builders make it) for the peer;
+ * it goes through the encode point at the next message boundary. Kept as its body with
+ * a length byte in front (our commands are short frames). */
 void
-sn_engine_queue_command(sn_engine *e, const uint8_t *p, size_t n)
+sn_engine_queue_command(sn_engine *e, const uint8_t *frame, size_t n)
 {
+    if (n < 2 || (frame[0] & SN_ZMTP_FLAG_LONG) || (size_t) frame[1] + 2 != n)
+        return; /* not one of ours: the builders make short frames */
+    size_t body = frame[1];
     sn_engine_direct_lock(e);
-    if (e->ctl_len + n > sizeof e->ctl)
-        e->ctl_len = 0;
-    memcpy(e->ctl + e->ctl_len, p, n);
-    e->ctl_len += n;
+    if (e->ctl_len + 1 + body > sizeof e->ctl)
+        e->ctl_len = 0; /* the newest supersedes what did not fit */
+    e->ctl[e->ctl_len] = (uint8_t) body;
+    memcpy(e->ctl + e->ctl_len + 1, frame + 2, body);
+    e->ctl_len += 1 + body;
     sn_engine_direct_unlock(e);
 }
 
@@ -43,17 +49,6 @@ sn_engine_out_partial(sn_engine *e)
     return e->out_more;
 }
 
-/* Our pending commands go out between messages, never inside a multipart one. */
-static void
-put_commands(sn_engine *e)
-{
-    if (e->ctl_len > 0 && !e->out_more && !e->have_big &&
-        e->out_len + e->ctl_len <= OUT_BUF) {
-        memcpy(e->out + e->out_len, e->ctl, e->ctl_len);
-        e->out_len += e->ctl_len;
-        e->ctl_len = 0;
-    }
-}
 
 /* A subscription part (SN_MSG_SUBSCRIBE/CANCEL, the topic as its body) in the form the
  * peer's ZMTP version expects: a SUBSCRIBE/CANCEL command for 3.1, a message 01/00 +
@@ -116,6 +111,29 @@ encode_part(sn_engine *e, sn_msg *m)
     return 0;
 }
 
+/* Our pending commands go out between messages, never inside a multipart one, through
+ * the encode point like any frame. */
+static int
+put_commands(sn_engine *e)
+{
+    size_t off = 0;
+    while (off < e->ctl_len && !e->out_more && !e->have_big &&
+           e->out_len + SN_ZMTP_FRAME_HEADER_MAX + 256 < OUT_BUF) {
+        size_t body = e->ctl[off];
+        sn_msg m;
+        if (sn_msg_init_buffer(&m, e->ctl + off + 1, body) < 0)
+            return -ENOMEM;
+        m.flags |= SN_MSG_COMMAND;
+        off += 1 + body;
+        int rc = encode_part(e, &m);
+        if (rc < 0)
+            return rc;
+    }
+    memmove(e->ctl, e->ctl + off, e->ctl_len - off);
+    e->ctl_len -= off;
+    return 0;
+}
+
 /* Moves messages from the pipe into the write buffer (and at most one large message
  * to be written from its own buffer). 0, or < 0 if a part could not be encoded. */
 static int
@@ -125,14 +143,14 @@ fill_output(sn_engine *e)
         return 0;
     if (e->out_off == e->out_len)
         e->out_off = e->out_len = 0;
-    put_commands(e);
-    int rc = 0;
+    int rc = put_commands(e);
     while (rc == 0 && !e->have_big && e->out_len + SN_ZMTP_FRAME_HEADER_MAX < OUT_BUF) {
         sn_msg m;
         if (sn_pipe_read_burst(e->pipe, &m) < 0)
             break;
         rc = encode_part(e, &m);
-        put_commands(e);
+        if (rc == 0)
+            rc = put_commands(e);
     }
     sn_pipe_read_end(e->pipe);
     return rc;
