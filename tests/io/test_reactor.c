@@ -565,3 +565,43 @@ Test(io_reactor, stop_does_not_wait_for_timers)
     sn_reactor_stop(r);
     sn_reactor_free(r);
 }
+
+/* ---- caller-owned tasks ---- */
+
+struct owned {
+    sn_task task;
+    atomic_int runs, drops;
+    sn_reactor *r;
+    int again; /* times to post itself again from its own run */
+};
+
+static void
+owned_run(void *arg)
+{
+    struct owned *o = arg;
+    atomic_fetch_add(&o->runs, 1);
+    if (o->again-- > 0) /* off the queue while it runs: it may go back on */
+        cr_assert_eq(sn_reactor_post_task(o->r, &o->task), 0);
+}
+
+static void
+owned_drop(void *arg)
+{
+    atomic_fetch_add(&((struct owned *) arg)->drops, 1);
+}
+
+/* Posting a task the caller owns allocates nothing and the reactor never frees it; it
+ * may be posted again from its own run. */
+Test(io_reactor, owned_task_runs_and_reposts_without_allocation)
+{
+    static struct owned o;
+    o.r = reactor();
+    o.again = 3;
+    o.task = (sn_task){.fn = owned_run, .drop = owned_drop, .arg = &o};
+    cr_assert_eq(sn_reactor_post_task(o.r, &o.task), 0);
+    sn_reactor_stop(o.r);
+    cr_assert_eq(atomic_load(&o.runs), 4);
+    cr_assert_eq(atomic_load(&o.drops), 0);
+    cr_assert_eq(sn_reactor_post_task(o.r, &o.task), -ESHUTDOWN);
+    sn_reactor_free(o.r);
+}

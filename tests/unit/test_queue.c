@@ -279,3 +279,45 @@ Test(queue, burst_reads_publish_room_once_at_the_end)
     cr_assert_eq(take(&q, NULL), HWM - 1);
     sn_queue_fini(&q);
 }
+
+/* A connection lost mid-message: the parts of the unfinished message go, never seen by
+ * the reader; complete messages written before it stay, and so does what follows. */
+Test(queue, rollback_drops_only_the_unfinished_message)
+{
+    sn_queue q;
+    cr_assert_eq(sn_queue_init(&q, 0), 0);
+    put(&q, 1, false);
+    put(&q, 2, true);
+    put(&q, 3, false); /* a whole two-part message */
+    /* An unfinished message crossing a chunk boundary, so rollback frees a chunk. */
+    for (uint32_t i = 0; i < SN_QUEUE_CHUNK + 5; i++)
+        put(&q, 100 + i, true);
+    cr_assert_eq(sn_queue_rollback(&q), SN_QUEUE_CHUNK + 5);
+    cr_assert_eq(sn_queue_rollback(&q), 0, "nothing left to roll back");
+    put(&q, 4, false);
+    sn_queue_flush(&q);
+    bool more;
+    cr_assert_eq(take(&q, &more), 1);
+    cr_assert_eq(take(&q, &more), 2);
+    cr_assert(more);
+    cr_assert_eq(take(&q, &more), 3);
+    cr_assert_eq(take(&q, &more), 4, "a rolled-back part leaked to the reader");
+    cr_assert_not(more);
+    sn_msg m;
+    cr_assert_eq(sn_queue_read(&q, &m), -EAGAIN);
+    sn_queue_fini(&q);
+}
+
+/* The HWM counts messages: a rolled-back message never counted, so it takes no room. */
+Test(queue, rollback_leaves_the_hwm_count_alone)
+{
+    sn_queue q;
+    cr_assert_eq(sn_queue_init(&q, 2), 0);
+    put(&q, 1, false);
+    put(&q, 2, true);
+    sn_queue_rollback(&q);
+    cr_assert(sn_queue_check_write(&q), "the rolled-back message took a slot");
+    put(&q, 3, false);
+    cr_assert_not(sn_queue_check_write(&q));
+    sn_queue_fini(&q);
+}
