@@ -33,8 +33,10 @@ typedef struct sn_pattern_ops {
     /* The core hands the socket over: keep it for sn_socket_count_drop and the like. */
     int (*init)(void *st, sn_socket *s);
     void (*fini)(void *st);
-    /* A new pipe, its peer identity known (p->peer_type, p->peer_rid...). -EBUSY:
-     * refused (PAIR has its peer); the core releases it. */
+    /* A new pipe. Its peer's identity (p->peer_info: type, routing id, properties) is
+     * there for accepted and inproc pipes; a connect's pipe exists before its connection,
+     * so it may be NULL until the handshake (the core takes it in before the peer's first
+     * message is looked at). -EBUSY: refused (PAIR has its peer); the core releases it. */
     int (*attach)(void *st, sn_pipe *p);
     void (*detach)(void *st, sn_pipe *p);   /* forget p: it is being released */
     void (*readable)(void *st, sn_pipe *p); /* p went from empty to non-empty */

@@ -372,3 +372,74 @@ Test(core, inproc_connect_before_bind_keeps_messages_after_close)
     tn_bind(pull, ep);
     tn_recv_str(pull, "early");
 }
+
+/* ---- peer identity on the pipe (white-box: the core's own view of its pipes) ------- */
+
+#include "core/socket.h"
+
+/* The REP's pipe knows its peer: the socket type and the routing id the REQ set, from
+ * the ZMTP handshake (Socket-Type and Identity) or from the other socket (inproc); the
+ * REQ's pipe learns the REP's type once the connection is made. */
+ParameterizedTestParameters(core, pipes_know_their_peer)
+{
+    return cr_make_param_array(transport, transports, 3);
+}
+
+ParameterizedTest(transport *tr, core, pipes_know_their_peer)
+{
+    char ep[256];
+    void *rep = tn_sock(SINEW_REP), *req = tn_sock(SINEW_REQ);
+    tn_set(rep, SINEW_RCVTIMEO, 5000);
+    tn_set(req, SINEW_RCVTIMEO, 5000);
+    cr_assert_eq(sinew_setsockopt(req, SINEW_ROUTING_ID, "abc", 3), 0);
+    bind_fresh(rep, tr->name, ep, sizeof ep);
+    tn_connect(req, ep);
+    tn_send_str(req, "q", 0);
+    tn_recv_str(rep, "q");
+    tn_send_str(rep, "a", 0);
+    tn_recv_str(req, "a");
+    sn_socket *s = sn_socket_enter(rep);
+    cr_assert_not_null(s);
+    cr_assert_eq(s->npipes, 1);
+    sn_peer *peer = s->pipes[0]->peer_info;
+    cr_assert_not_null(peer, "no peer identity on the REP's pipe");
+    cr_assert_eq(peer->type, SINEW_REQ);
+    cr_assert_eq(peer->rid_len, 3);
+    cr_assert_eq(memcmp(peer->rid, "abc", 3), 0);
+    sn_socket_leave(s);
+    s = sn_socket_enter(req);
+    cr_assert_not_null(s);
+    cr_assert_eq(s->npipes, 1);
+    peer = s->pipes[0]->peer_info;
+    cr_assert_not_null(peer, "no peer identity on the REQ's pipe");
+    cr_assert_eq(peer->type, SINEW_REP);
+    sn_socket_leave(s);
+}
+
+/* A connection lost and made again reaches the socket as a hiccup (its pattern renews
+ * per-peer state; the socket counts it), with the new peer's identity. */
+Test(core, reconnect_is_a_hiccup_with_the_new_peer)
+{
+    char ep[64];
+    int lfd = raw_listen(ep, sizeof ep);
+    void *pull = tn_sock(SINEW_PULL);
+    tn_set(pull, SINEW_RECONNECT_IVL, 20);
+    tn_set(pull, SINEW_RCVTIMEO, 5000);
+    tn_connect(pull, ep);
+    int fd = raw_accept(lfd, "PUSH");
+    raw_write(fd, "\x00\x01" "1", 3);
+    tn_recv_str(pull, "1");
+    close(fd);
+    fd = raw_accept(lfd, "PUSH");
+    raw_write(fd, "\x00\x01" "2", 3);
+    tn_recv_str(pull, "2");
+    sn_socket *s = sn_socket_enter(pull);
+    cr_assert_not_null(s);
+    cr_assert_eq(atomic_load(&s->stats->reconnects), 1);
+    cr_assert_eq(s->npipes, 1, "the pipe outlives the connection");
+    cr_assert_not_null(s->pipes[0]->peer_info);
+    cr_assert_eq(s->pipes[0]->peer_info->type, SINEW_PUSH);
+    sn_socket_leave(s);
+    close(fd);
+    close(lfd);
+}
