@@ -14,12 +14,16 @@ tests_unit_test_msgpool_LDADD = $(TEST_LIBS)
 tests_unit_test_options_SOURCES = tests/unit/test_options.c tests/support/net.h
 tests_unit_test_options_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_options_LDADD = $(TEST_LIBS)
-SPEC_TESTS = tests/spec/test_core tests/spec/test_pipeline tests/spec/test_pair tests/spec/test_reqrep tests/spec/test_lifecycle tests/spec/test_poll tests/spec/test_bad_input tests/spec/test_threads tests/spec/test_io_sched tests/spec/test_hwm
+SPEC_TESTS = tests/spec/test_core tests/spec/test_pipeline tests/spec/test_pair tests/spec/test_reqrep tests/spec/test_lifecycle tests/spec/test_poll tests/spec/test_bad_input tests/spec/test_threads tests/spec/test_io_sched tests/spec/test_hwm tests/spec/test_noalloc
 check_PROGRAMS += $(SPEC_TESTS)
 TESTS += $(SPEC_TESTS)
 tests_spec_test_core_SOURCES = tests/spec/test_core.c tests/support/net.h
 tests_spec_test_core_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_core_LDADD = $(TEST_LIBS)
+tests_spec_test_noalloc_SOURCES = tests/spec/test_noalloc.c tests/support/net.h
+tests_spec_test_noalloc_CFLAGS = $(TEST_CFLAGS)
+tests_spec_test_noalloc_LDADD = $(TEST_LIBS)
+tests_spec_test_noalloc_LDFLAGS = -Wl,--wrap=malloc
 tests_spec_test_pipeline_SOURCES = tests/spec/test_pipeline.c tests/support/net.h tests/support/transports.h
 tests_spec_test_pipeline_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_pipeline_LDADD = $(TEST_LIBS)
