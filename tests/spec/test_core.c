@@ -99,13 +99,7 @@ ParameterizedTest(transport *tr, core, req_round_robin_over_three_reps)
 
 /* ---- raw ZMTP peers for the reconnect tests --------------------------------------- */
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-static const uint8_t raw_greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1,
-                                         'N',  'U', 'L', 'L'};
+#include "support/zmtp_peer.h"
 
 static int
 raw_listen(char *ep, size_t len)
@@ -124,29 +118,13 @@ raw_listen(char *ep, size_t len)
 static void
 raw_write(int fd, const void *buf, size_t len)
 {
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        cr_assert_gt(n, 0, "raw write: errno %d", errno);
-        p += n;
-        len -= (size_t) n;
-    }
+    cr_assert_eq(zp_send_all(fd, buf, len), 0, "raw write");
 }
 
 static void
 raw_read(int fd, void *buf, size_t len)
 {
-    uint64_t deadline = tn_now_ms() + 5000;
-    size_t got = 0;
-    while (got < len) {
-        cr_assert_lt(tn_now_ms(), deadline, "raw read timed out");
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        ssize_t n = recv(fd, (uint8_t *) buf + got, len - got, 0);
-        cr_assert_gt(n, 0, "raw read: peer closed");
-        got += (size_t) n;
-    }
+    cr_assert_eq(zp_read_exact(fd, buf, len, 5000), len, "raw read: peer closed or slow");
 }
 
 /* One frame: returns its flags; body (up to cap bytes kept) and size. */
@@ -182,17 +160,28 @@ raw_accept(int lfd, const char *type)
     cr_assert_eq(poll(&p, 1, 5000), 1, "nothing to accept");
     int fd = accept(lfd, NULL, NULL);
     cr_assert_geq(fd, 0);
-    raw_write(fd, raw_greeting, sizeof raw_greeting);
-    uint8_t ready[64] = {0x04, 0, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't',
-                         '-', 'T', 'y', 'p', 'e', 0, 0, 0, (uint8_t) strlen(type)};
-    memcpy(ready + 24, type, strlen(type));
-    ready[1] = (uint8_t) (22 + strlen(type));
-    raw_write(fd, ready, 24 + strlen(type));
+    raw_write(fd, zp_greeting, sizeof zp_greeting);
+    uint8_t ready[64];
+    raw_write(fd, ready, zp_ready(ready, type));
     uint8_t g[64], body[256];
     uint64_t n;
     raw_read(fd, g, 64);
     cr_assert_eq(raw_frame(fd, body, sizeof body, &n) & 0x04, 0x04, "peer READY");
     return fd;
+}
+
+/* A socket of type `type` connected to a raw listener (*lfd), reconnecting quickly. */
+static void *
+reconnecting(int type, int *lfd)
+{
+    char ep[64];
+    *lfd = raw_listen(ep, sizeof ep);
+    void *s = tn_sock(type);
+    tn_set(s, SINEW_RECONNECT_IVL, 20);
+    tn_set(s, SINEW_RCVTIMEO, 5000);
+    tn_set(s, SINEW_SNDTIMEO, 5000);
+    tn_connect(s, ep);
+    return s;
 }
 
 static uint64_t
@@ -209,12 +198,8 @@ dropped(void *s)
  * alone, never [A, B], a message nobody sent; A is counted as dropped. */
 Test(core, reconnect_discards_unfinished_incoming_message)
 {
-    char ep[64];
-    int lfd = raw_listen(ep, sizeof ep);
-    void *pull = tn_sock(SINEW_PULL);
-    tn_set(pull, SINEW_RECONNECT_IVL, 20);
-    tn_set(pull, SINEW_RCVTIMEO, 5000);
-    tn_connect(pull, ep);
+    int lfd;
+    void *pull = reconnecting(SINEW_PULL, &lfd);
     int fd = raw_accept(lfd, "PUSH");
     raw_write(fd, "\x01\x01" "A", 3);
     close(fd);
@@ -232,12 +217,8 @@ Test(core, reconnect_discards_unfinished_incoming_message)
  * arrives whole. */
 Test(core, reconnect_drops_cut_outgoing_message_whole)
 {
-    char ep[64];
-    int lfd = raw_listen(ep, sizeof ep);
-    void *push = tn_sock(SINEW_PUSH);
-    tn_set(push, SINEW_RECONNECT_IVL, 20);
-    tn_set(push, SINEW_SNDTIMEO, 5000);
-    tn_connect(push, ep);
+    int lfd;
+    void *push = reconnecting(SINEW_PUSH, &lfd);
     int fd = raw_accept(lfd, "PULL");
     size_t big = 16u << 20;
     sinew_msg_t m;
@@ -420,12 +401,8 @@ ParameterizedTest(transport *tr, core, pipes_know_their_peer)
  * per-peer state; the socket counts it), with the new peer's identity. */
 Test(core, reconnect_is_a_hiccup_with_the_new_peer)
 {
-    char ep[64];
-    int lfd = raw_listen(ep, sizeof ep);
-    void *pull = tn_sock(SINEW_PULL);
-    tn_set(pull, SINEW_RECONNECT_IVL, 20);
-    tn_set(pull, SINEW_RCVTIMEO, 5000);
-    tn_connect(pull, ep);
+    int lfd;
+    void *pull = reconnecting(SINEW_PULL, &lfd);
     int fd = raw_accept(lfd, "PUSH");
     raw_write(fd, "\x00\x01" "1", 3);
     tn_recv_str(pull, "1");

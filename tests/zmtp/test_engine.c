@@ -15,6 +15,7 @@
 #include "core/options.h"
 #include "core/pipe.h"
 #include "io/reactor.h"
+#include "support/zmtp_peer.h"
 #include "zmtp/engine.h"
 
 TestSuite(zmtp_engine, .timeout = 20);
@@ -264,22 +265,7 @@ raw_handshake(harness *h, const char *mech, int minor, const char *type)
     memcpy(g + 12, mech, strlen(mech));
     raw_write(h, g, sizeof g);
     uint8_t ready[64];
-    size_t rl = 0;
-    size_t tl = strlen(type);
-    ready[rl++] = 0x04;
-    ready[rl++] = (uint8_t) (1 + 5 + 1 + 11 + 4 + tl);
-    ready[rl++] = 5;
-    memcpy(ready + rl, "READY", 5);
-    rl += 5;
-    ready[rl++] = 11;
-    memcpy(ready + rl, "Socket-Type", 11);
-    rl += 11;
-    uint8_t len4[4] = {0, 0, 0, (uint8_t) tl};
-    memcpy(ready + rl, len4, 4);
-    rl += 4;
-    memcpy(ready + rl, type, tl);
-    rl += tl;
-    raw_write(h, ready, rl);
+    raw_write(h, ready, zp_ready(ready, type));
     uint8_t peer[64];
     raw_read(h, peer, 64);
     cr_assert_eq(memcmp(peer + 12, mech, strlen(mech)), 0, "engine's mechanism");
@@ -548,6 +534,19 @@ wait_resume(void *st, sn_zmtp_handshake *hs, const void *answer)
 
 static sn_mechanism_ops wait_mechanism;
 
+/* An engine with the waiting mechanism, and a peer that sent its greeting and READY. */
+static void
+wait_setup(harness *h)
+{
+    wait_mechanism = sn_zmtp_mechanism_null;
+    wait_mechanism.command = wait_command;
+    wait_mechanism.resume = wait_resume;
+    h_init(h, SINEW_PAIR, &wait_mechanism);
+    raw_write(h, zp_greeting, sizeof zp_greeting);
+    uint8_t ready[64];
+    raw_write(h, ready, zp_ready(ready, "PAIR"));
+}
+
 static void
 resume_now(harness *h)
 {
@@ -556,16 +555,8 @@ resume_now(harness *h)
 
 Test(zmtp_engine, handshake_waits_for_an_outside_answer_then_goes_on)
 {
-    wait_mechanism = sn_zmtp_mechanism_null;
-    wait_mechanism.command = wait_command;
-    wait_mechanism.resume = wait_resume;
     harness h;
-    h_init(&h, SINEW_PAIR, &wait_mechanism);
-    uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U', 'L', 'L'};
-    raw_write(&h, g, sizeof g);
-    uint8_t ready[64] = {0x04, 26, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e',
-                         't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 4, 'P', 'A', 'I', 'R'};
-    raw_write(&h, ready, 28);
+    wait_setup(&h);
     raw_write(&h, "\x00\x02ok", 4); /* traffic right behind READY, kept meanwhile */
     usleep(100000);
     cr_assert_eq(atomic_load(&h.ready), 0, "traffic started before the answer");
@@ -585,16 +576,8 @@ Test(zmtp_engine, handshake_waits_for_an_outside_answer_then_goes_on)
 
 Test(zmtp_engine, refusing_answer_fails_the_handshake)
 {
-    wait_mechanism = sn_zmtp_mechanism_null;
-    wait_mechanism.command = wait_command;
-    wait_mechanism.resume = wait_resume;
     harness h;
-    h_init(&h, SINEW_PAIR, &wait_mechanism);
-    uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U', 'L', 'L'};
-    raw_write(&h, g, sizeof g);
-    uint8_t ready[64] = {0x04, 26, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e',
-                         't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 4, 'P', 'A', 'I', 'R'};
-    raw_write(&h, ready, 28);
+    wait_setup(&h);
     usleep(50000);
     h.answer = "400";
     on_reactor(&h, resume_now);
