@@ -8,3 +8,8 @@ check_PROGRAMS += tests/tsan/stress_direct
 TESTS += tests/tsan/stress_direct
 tests_tsan_stress_direct_SOURCES = tests/tsan/stress_direct.c tests/tsan/check.h
 tests_tsan_stress_direct_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)
+check_PROGRAMS += tests/tsan/stress_churn
+TESTS += tests/tsan/stress_churn
+tests_tsan_stress_churn_SOURCES = tests/tsan/stress_churn.c tests/tsan/check.h \
+	tests/support/zmtp_peer.h
+tests_tsan_stress_churn_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)
