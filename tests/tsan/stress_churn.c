@@ -1339,6 +1339,25 @@ count_fds(void)
     return n;
 }
 
+/* A failed run leaves no ipc socket files behind (a passing one checks there are none). */
+static void
+remove_ipc_dir(void)
+{
+    if (ipc_dir[0] == 0)
+        return;
+    DIR *d = opendir(ipc_dir);
+    if (d != NULL) {
+        for (struct dirent *e; (e = readdir(d)) != NULL;) {
+            char path[sizeof ipc_dir + 256];
+            snprintf(path, sizeof path, "%s/%s", ipc_dir, e->d_name);
+            if (e->d_name[0] != '.')
+                unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(ipc_dir);
+}
+
 static void
 on_alarm(int sig)
 {
@@ -1365,6 +1384,7 @@ main(int argc, char **argv)
     int fds_before = count_fds();
     snprintf(ipc_dir, sizeof ipc_dir, "/tmp/sinew-churn-XXXXXX");
     CHECK(mkdtemp(ipc_dir) != NULL, "mkdtemp: errno %d", errno);
+    atexit(remove_ipc_dir);
     seen = calloc(IDS, 1);
     CHECK(seen != NULL, "calloc");
     uint64_t t0 = now_ms();
@@ -1401,6 +1421,7 @@ main(int argc, char **argv)
     uint64_t t2 = now_ms();
     CHECK(rmdir(ipc_dir) == 0, "rmdir %s: errno %d (a socket file left behind?)", ipc_dir,
           errno);
+    ipc_dir[0] = 0;
     int fds_after = count_fds();
     CHECK(fds_after == fds_before, "%d descriptors open after ctx_term, %d before",
           fds_after, fds_before);
