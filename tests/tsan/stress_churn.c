@@ -269,6 +269,9 @@ enum {
     C_CONN_REQS, /* REQ sockets made against it */
     C_BINDERS,   /* bound sockets closed with connections waiting */
     C_EVENTS,    /* monitor events */
+    C_SLOW_RAW, C_SLOW_TAGGED,           /* messages the slow PULL received... */
+    C_SLOW_WANT_RAW, C_SLOW_WANT_TAGGED, /* ...and must receive */
+    C_SLOW_UNSURE, /* raw messages that may or may not come (handshake not seen) */
     C_COUNT
 };
 
@@ -290,8 +293,8 @@ typedef struct hostile {
 
 struct arena {
     const char *tr; /* "tcp" or "ipc" */
-    char pull_ep[128], rep_ep[128], pair_ep[128], reset_ep[128], mon_ep[64];
-    void *pull, *rep, *pair;
+    char pull_ep[128], rep_ep[128], pair_ep[128], slow_ep[128], reset_ep[128], mon_ep[64];
+    void *pull, *rep, *pair, *slow;
     int reset_lfd;
     atomic_bool servers_closed;
     bool stopped_seen; /* the monitor's MONITOR_STOPPED arrived */
@@ -499,7 +502,13 @@ server(arena *a, int type, const char *name, char *ep, size_t len)
     /* Stalled peers are dropped by the server too; but not a REP's well-behaved peers
      * on a slow machine (TSan): a request is lost with a connection that drops after
      * the REQ's side of the handshake, and the REQ peers check every answer. */
-    set(s, SINEW_HANDSHAKE_IVL, type == SINEW_REP ? 5000 : 250);
+    set(s, SINEW_HANDSHAKE_IVL, type == SINEW_REP || strcmp(name, "slow") == 0 ? 5000 : 250);
+    if (type != SINEW_PULL) {
+        /* PINGs every 10 ms while threads borrow the input and peers reset. The PAIR
+         * drops peers that stop answering; the REP must not drop a slow REQ. */
+        set(s, SINEW_HEARTBEAT_IVL, 10);
+        set(s, SINEW_HEARTBEAT_TIMEOUT, type == SINEW_PAIR ? 1000 : 5000);
+    }
     set64(s, SINEW_MAXMSGSIZE, MAXMSG);
     bind_at(a, s, name, ep, len);
     return s;
@@ -520,8 +529,26 @@ enum {
     H_STALL,           /* part of a greeting, then silence */
     H_WRONG_TYPE,      /* READY with a socket type the server refuses */
     H_OVERSIZE,        /* handshake, then a frame larger than MAXMSGSIZE */
+    H_TRICKLE,         /* handshake, then a message a byte at a time, then close */
+    H_PING,            /* handshake, a PING, a message, read (PONG...), reset */
+    H_SILENT,          /* handshake, then silence (no PONG to the server's PINGs) */
     H_COUNT
 };
+
+/* Keeps fd open a while (a stalled or silent peer), letting an older one go. */
+static void
+hold(int *held, int *nheld, int fd, uint64_t *seed)
+{
+    if (*nheld == STALLS) {
+        int k = (int) (rnd(seed) % STALLS);
+        if (rnd(seed) % 2)
+            close(held[k]);
+        else
+            zp_reset(held[k]);
+        held[k] = held[--*nheld];
+    }
+    held[(*nheld)++] = fd;
+}
 
 static void *
 hostile_run(void *arg)
@@ -529,7 +556,7 @@ hostile_run(void *arg)
     hostile *h = arg;
     arena *a = h->a;
     uint64_t seed = thread_seed(h);
-    int stalled[STALLS];
+    int stalled[STALLS]; /* stalled and silent peers */
     int nstalled = 0;
     uint8_t out[1024];
     for (long i = 0; i < rounds && !past_deadline(); i++) {
@@ -543,7 +570,14 @@ hostile_run(void *arg)
         size_t n = 0;
         if (kind != H_CLOSE && kind != H_RESET && kind != H_GARBAGE && kind != H_STALL)
             n = hello(out, kind == H_WRONG_TYPE ? "PUB" : h->peer_type);
-        if (kind == H_MESSAGE_RESET || kind == H_MESSAGE_WAIT || kind == H_CUT) {
+        size_t hello_len = n;
+        if (kind == H_PING) {
+            static const uint8_t ping[] = {0x04, 10, 4, 'P', 'I', 'N', 'G', 0, 10, 'c', 't', 'x'};
+            memcpy(out + n, ping, sizeof ping);
+            n += sizeof ping;
+        }
+        if (kind == H_MESSAGE_RESET || kind == H_MESSAGE_WAIT || kind == H_CUT ||
+            kind == H_TRICKLE || kind == H_PING) {
             if (h->envelope)
                 n += frame(out + n, true, "");
             if (kind == H_CUT) {
@@ -616,15 +650,31 @@ hostile_run(void *arg)
             break;
         case H_STALL:
             zp_send_all(fd, zp_greeting, 1 + rnd(&seed) % 63);
-            if (nstalled == STALLS) { /* let one go */
-                int k = (int) (rnd(&seed) % STALLS);
-                if (rnd(&seed) % 2)
-                    close(stalled[k]);
-                else
-                    zp_reset(stalled[k]);
-                stalled[k] = stalled[--nstalled];
+            hold(stalled, &nstalled, fd, &seed);
+            break;
+        case H_SILENT:
+            zp_send_all(fd, out, n);
+            zp_read_handshake(fd, 1000);
+            hold(stalled, &nstalled, fd, &seed);
+            break;
+        case H_TRICKLE: {
+            /* A receiving thread that borrowed the connection's input gets the frame
+             * in pieces (and keeps the input until it is whole). */
+            bool ok = zp_send_all(fd, out, hello_len) == 0;
+            for (size_t k = hello_len; ok && k < n; k++) {
+                ok = zp_send_all(fd, out + k, 1) == 0;
+                pause_us(200);
             }
-            stalled[nstalled++] = fd;
+            if (rnd(&seed) % 2)
+                close(fd);
+            else
+                zp_reset(fd);
+            break;
+        }
+        case H_PING:
+            zp_send_all(fd, out, n);
+            zp_read_exact(fd, out, sizeof out, 30); /* handshake, PONG, perhaps more */
+            zp_reset(fd);
             break;
         case H_WRONG_TYPE:
             zp_send_all(fd, out, n);
@@ -741,6 +791,8 @@ req_peer_run(void *arg)
         set(s, SINEW_LINGER, 0);
         set(s, SINEW_RCVTIMEO, REQ_WAIT_MS);
         set(s, SINEW_SNDTIMEO, REQ_WAIT_MS);
+        set(s, SINEW_HEARTBEAT_IVL, 10);
+        set(s, SINEW_HEARTBEAT_TIMEOUT, 5000);
         CHECK(sinew_connect(s, a->rep_ep) == 0, "connect: errno %d", errno);
         int n = 1 + (int) (rnd(&seed) % 8);
         for (int j = 0; j < n; j++) {
@@ -803,6 +855,7 @@ pair_peer_run(void *arg)
         void *s = sock(SINEW_PAIR);
         set(s, SINEW_LINGER, 0);
         set(s, SINEW_RCVTIMEO, (int) (rnd(&seed) % 50));
+        set(s, SINEW_HEARTBEAT_IVL, 10);
         CHECK(sinew_connect(s, a->pair_ep) == 0, "connect: errno %d", errno);
         size_t len = tag_new(buf, NULL);
         if (len > 0)
@@ -874,6 +927,101 @@ binder_run(void *arg)
         }
         CHECK(sinew_close(c) == 0, "close: errno %d", errno);
         atomic_fetch_add(&a->c[C_BINDERS], 1);
+    }
+    free(buf);
+    return NULL;
+}
+
+/* ---- a PULL whose pipes are full ---------------------------------------------------
+ * RCVHWM 5 and one thread taking a message at a time, paced: the engines stop reading
+ * at the HWM, and the receiving thread decodes on itself as it makes room
+ * (sn_engine_input_resume). Raw peers send a burst and close (a FIN, after reading the
+ * server's handshake so that nothing unread turns it into a reset); well-behaved PUSH
+ * peers send a burst and close lingering. Every message of both must arrive: what a
+ * peer sent before hanging up is read once there is room, never dropped. */
+
+static bool
+slow_done(arena *a)
+{
+    return atomic_load(&a->c[C_SLOW_RAW]) >= atomic_load(&a->c[C_SLOW_WANT_RAW]) &&
+           atomic_load(&a->c[C_SLOW_TAGGED]) >= atomic_load(&a->c[C_SLOW_WANT_TAGGED]);
+}
+
+static void *
+slow_consumer_run(void *arg)
+{
+    arena *a = arg;
+    char who[48];
+    snprintf(who, sizeof who, "%s slow PULL", a->tr);
+    rx r = {.who = who, .tagged = &a->c[C_SLOW_TAGGED], .raw = &a->c[C_SLOW_RAW]};
+    uint64_t drain_deadline = 0;
+    for (;;) {
+        if (atomic_load(&over) && r.expect == NULL) {
+            /* The feeders are done: take what they sent, not much longer. */
+            if (drain_deadline == 0)
+                drain_deadline = now_ms() + FINAL_WAIT_MS;
+            if (slow_done(a) || now_ms() >= drain_deadline)
+                break;
+        }
+        sinew_msg_t m;
+        sinew_msg_init(&m);
+        if (sinew_msg_recv(&m, a->slow, 0) < 0) {
+            CHECK(errno == EAGAIN, "%s: errno %d", who, errno);
+            sinew_msg_close(&m);
+            continue;
+        }
+        check_part(&r, &m, true);
+        sinew_msg_close(&m);
+        if (!atomic_load(&over))
+            pause_us(300);
+    }
+    return NULL;
+}
+
+static void *
+slow_feeder_run(void *arg)
+{
+    arena *a = arg;
+    uint64_t seed = thread_seed(&a->slow);
+    uint8_t *buf = malloc(BIG);
+    CHECK(buf != NULL, "malloc");
+    uint8_t out[128 + 100 * 16];
+    for (long i = 0; i < rounds / 10 + 2 && !past_deadline(); i++) {
+        int k = 10 + (int) (rnd(&seed) % 90);
+        if (i % 2 == 0) {
+            int fd = raw_connect(a->slow_ep);
+            if (fd < 0)
+                continue;
+            size_t n = hello(out, "PUSH");
+            for (int j = 0; j < k; j++) {
+                if (rnd(&seed) % 4 == 0) {
+                    n += frame(out + n, true, "raw-a");
+                    n += frame(out + n, false, "raw-b");
+                } else {
+                    n += frame(out + n, false, "raw-msg");
+                }
+            }
+            if (zp_send_all(fd, out, n) == 0) {
+                bool sure = zp_read_handshake(fd, 5000);
+                atomic_fetch_add(&a->c[sure ? C_SLOW_WANT_RAW : C_SLOW_UNSURE], k);
+            }
+            close(fd);
+        } else {
+            void *s = sock(SINEW_PUSH);
+            set(s, SINEW_LINGER, FINAL_WAIT_MS);
+            set(s, SINEW_SNDTIMEO, FINAL_WAIT_MS);
+            CHECK(sinew_connect(s, a->slow_ep) == 0, "connect: errno %d", errno);
+            for (int j = 0; j < k; j++) {
+                size_t len = tag_new(buf, NULL);
+                if (len == 0)
+                    break;
+                CHECK(sinew_send(s, buf, len, 0) == (int) len, "%s slow PUSH: errno %d",
+                      a->tr, errno);
+                atomic_fetch_add(&a->c[C_SLOW_WANT_TAGGED], 1);
+            }
+            CHECK(sinew_close(s) == 0, "close: errno %d", errno);
+        }
+        pause_us(rnd(&seed) % 5000);
     }
     free(buf);
     return NULL;
@@ -1020,6 +1168,8 @@ connecting(arena *a, int type, bool immediate)
     set(s, SINEW_SNDTIMEO, 20);
     set(s, SINEW_IMMEDIATE, immediate);
     set64(s, SINEW_MAXMSGSIZE, MAXMSG);
+    if (type == SINEW_PULL || type == SINEW_PAIR)
+        set(s, SINEW_HEARTBEAT_IVL, 5); /* the listener never answers */
     CHECK(sinew_connect(s, a->reset_ep) == 0, "connect %s: errno %d", a->reset_ep, errno);
     return s;
 }
@@ -1186,6 +1336,8 @@ arena_start(arena *a, const char *tr)
     a->pull = server(a, SINEW_PULL, "pull", a->pull_ep, sizeof a->pull_ep);
     a->rep = server(a, SINEW_REP, "rep", a->rep_ep, sizeof a->rep_ep);
     a->pair = server(a, SINEW_PAIR, "pair", a->pair_ep, sizeof a->pair_ep);
+    a->slow = server(a, SINEW_PULL, "slow", a->slow_ep, sizeof a->slow_ep);
+    set(a->slow, SINEW_RCVHWM, 5);
     snprintf(a->mon_ep, sizeof a->mon_ep, "inproc://monitor-%s", tr);
     CHECK(sinew_socket_monitor(a->rep, a->mon_ep, SINEW_EVENT_ALL) == 0,
           "monitor: errno %d", errno);
@@ -1221,6 +1373,8 @@ arena_start(arena *a, const char *tr)
     start(a, true, pair_peer_run, a);
     start(a, true, binder_run, a);
     start(a, true, listener_run, a);
+    start(a, true, slow_feeder_run, a);
+    start(a, false, slow_consumer_run, a);
     start(a, false, conn_push_run, a);
     start(a, false, conn_pull_run, a);
     start(a, false, conn_req_run, a);
@@ -1409,8 +1563,17 @@ main(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         arena *a = &arenas[i];
         final_round_trips(a);
+        long raw = atomic_load(&a->c[C_SLOW_RAW]);
+        long tagged = atomic_load(&a->c[C_SLOW_TAGGED]);
+        long want_raw = atomic_load(&a->c[C_SLOW_WANT_RAW]);
+        long want_tagged = atomic_load(&a->c[C_SLOW_WANT_TAGGED]);
+        CHECK(raw >= want_raw && raw <= want_raw + atomic_load(&a->c[C_SLOW_UNSURE]) &&
+                  tagged == want_tagged,
+              "%s slow PULL: %ld of %ld messages from raw peers that sent and closed, "
+              "%ld of %ld from lingering PUSH peers",
+              a->tr, raw, want_raw, tagged, want_tagged);
         CHECK(sinew_close(a->pull) == 0 && sinew_close(a->rep) == 0 &&
-                  sinew_close(a->pair) == 0,
+                  sinew_close(a->pair) == 0 && sinew_close(a->slow) == 0,
               "close: errno %d", errno);
         atomic_store(&a->servers_closed, true);
     }
@@ -1433,7 +1596,8 @@ main(int argc, char **argv)
             "%ld raw messages; %ld sent by PUSH peers, %ld REQ round trips, %ld "
             "received by PAIR peers; resetting listener: %ld accepted, %ld handshakes, "
             "%ld messages to the connecting sockets, %ld REQ sockets; %ld binders "
-            "closed under connections; %ld monitor events%s\n",
+            "closed under connections; %ld monitor events%s; the slow PULL got %ld "
+            "messages from raw peers and %ld from PUSH peers\n",
             a->tr, atomic_load(&a->c[C_HOSTILE]), atomic_load(&a->c[C_HOSTILE_ERR]),
             atomic_load(&a->c[C_TAGGED]), atomic_load(&a->c[C_RAW]),
             atomic_load(&a->c[C_SENT]), atomic_load(&a->c[C_ROUNDTRIPS]),
@@ -1441,7 +1605,8 @@ main(int argc, char **argv)
             atomic_load(&a->c[C_RL_HANDSHAKES]), atomic_load(&a->c[C_CONN_RX]),
             atomic_load(&a->c[C_CONN_REQS]), atomic_load(&a->c[C_BINDERS]),
             atomic_load(&a->c[C_EVENTS]),
-            a->stopped_seen ? " (MONITOR_STOPPED seen)" : "");
+            a->stopped_seen ? " (MONITOR_STOPPED seen)" : "",
+            atomic_load(&a->c[C_SLOW_RAW]), atomic_load(&a->c[C_SLOW_TAGGED]));
         /* The run tested something. */
         CHECK(atomic_load(&a->c[C_HOSTILE]) > 0 && atomic_load(&a->c[C_ROUNDTRIPS]) > 0 &&
                   atomic_load(&a->c[C_TAGGED]) > 0 &&
