@@ -1,5 +1,5 @@
-# tests/tsan: plain-C thread and direct-input stress (run in make check, and under TSan
-# in CI).
+# tests/tsan: plain-C thread, direct-input and connection-churn stress (run in make check
+# with their default counts, and under TSan in CI).
 check_PROGRAMS += tests/tsan/stress_threads
 TESTS += tests/tsan/stress_threads
 tests_tsan_stress_threads_SOURCES = tests/tsan/stress_threads.c tests/tsan/check.h
