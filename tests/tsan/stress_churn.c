@@ -3,14 +3,20 @@
  * I/O threads:
  *
  *   - sinew servers (PULL, REP, PAIR) are bound and served by several application
- *     threads each (blocking, DONTWAIT with sinew_poll, SINEW_READY_FD);
+ *     threads each (blocking, so borrowing a connection's input when there is one
+ *     peer; DONTWAIT with sinew_poll; SINEW_READY_FD); the REP and PAIR send PINGs
+ *     every 10 ms;
  *   - raw clients (plain sockets) connect to them and misbehave: close or reset at once,
  *     complete the handshake and close right after it (issue 9, defect 9: the pipe
  *     reaches the socket while the I/O thread already lets go of it), send a message
  *     and reset, cut a multipart message mid-frame, send garbage, stall mid-greeting,
- *     announce an incompatible socket type, send an oversized frame;
+ *     go silent after the handshake, announce an incompatible socket type, send an
+ *     oversized frame, a PING, or a message a byte at a time;
  *   - well-behaved sinew peers (PUSH, REQ, PAIR) connect, disconnect and close while
  *     traffic flows, one of them while another thread still sends on the socket;
+ *   - a PULL with RCVHWM 5 and a slow reader gets bursts from raw peers that then
+ *     close, and from lingering PUSH peers: its engines stop at the HWM and the reader
+ *     decodes on itself as it makes room;
  *   - sinew PUSH, PULL, REQ and PAIR sockets connect (RECONNECT_IVL 2 ms) to a raw
  *     listener that resets every connection it accepts, before, during or right after
  *     the handshake, sometimes after a message or half of one;
@@ -20,7 +26,9 @@
  * Checked: no message is corrupted, duplicated or delivered in part (every payload is
  * self-describing: well-behaved peers send numbered, checksummed messages; raw peers
  * send known constants, and the first part of a message they cut must never arrive);
- * REQ replies match their requests; the process survives (SIGPIPE at its default);
+ * REQ replies match their requests; the slow PULL gets every message of its peers
+ * (what a peer sent before closing is not lost); the process survives (SIGPIPE at its
+ * default);
  * afterwards each server still does a clean round trip, ctx_term returns and no
  * descriptor is left open. A watchdog fails the run if anything hangs.
  *
@@ -499,10 +507,11 @@ server(arena *a, int type, const char *name, char *ep, size_t len)
     set(s, SINEW_LINGER, 0);
     set(s, SINEW_RCVTIMEO, 50);
     set(s, SINEW_SNDTIMEO, 50);
-    /* Stalled peers are dropped by the server too; but not a REP's well-behaved peers
-     * on a slow machine (TSan): a request is lost with a connection that drops after
-     * the REQ's side of the handshake, and the REQ peers check every answer. */
-    set(s, SINEW_HANDSHAKE_IVL, type == SINEW_REP || strcmp(name, "slow") == 0 ? 5000 : 250);
+    /* Stalled peers are dropped by the server too; but not on a slow machine (TSan) the
+     * peers whose every message is checked: a REQ's request is lost with a connection
+     * that drops after the REQ's side of the handshake, and so are the slow PULL's. */
+    bool checked = type == SINEW_REP || strcmp(name, "slow") == 0;
+    set(s, SINEW_HANDSHAKE_IVL, checked ? 5000 : 250);
     if (type != SINEW_PULL) {
         /* PINGs every 10 ms while threads borrow the input and peers reset. The PAIR
          * drops peers that stop answering; the REP must not drop a slow REQ. */
@@ -572,7 +581,8 @@ hostile_run(void *arg)
             n = hello(out, kind == H_WRONG_TYPE ? "PUB" : h->peer_type);
         size_t hello_len = n;
         if (kind == H_PING) {
-            static const uint8_t ping[] = {0x04, 10, 4, 'P', 'I', 'N', 'G', 0, 10, 'c', 't', 'x'};
+            static const uint8_t ping[] = {0x04, 10,  4,  'P', 'I', 'N',
+                                           'G',  0,   10, 'c', 't', 'x'};
             memcpy(out + n, ping, sizeof ping);
             n += sizeof ping;
         }
@@ -1493,7 +1503,7 @@ count_fds(void)
     return n;
 }
 
-/* A failed run leaves no ipc socket files behind (a passing one checks there are none). */
+/* A failed run leaves no ipc socket files behind (a passing run checks for none). */
 static void
 remove_ipc_dir(void)
 {
