@@ -353,9 +353,10 @@ socket_wait(sn_socket *s, uint64_t deadline, bool input)
             deadline = now + BORROW_RETRY_NS;
     }
     /* A peer that last posted from this CPU is preempted or asleep: spinning would only
-     * hold it off. Measured with a busy loop per core: such spins never saw a wake-up. */
+     * hold it off (with a busy loop per core, such spins almost never saw a wake-up). */
     int cpu = sched_getcpu();
-    bool peer_here = cpu >= 0 && cpu == atomic_load_explicit(&s->wake_cpu, memory_order_relaxed);
+    bool peer_here =
+        cpu >= 0 && cpu == atomic_load_explicit(&s->wake_cpu, memory_order_relaxed);
     uint32_t spin = sn_spin_now(budget, peer_here);
     bool woke = false;
     if (spin > 0) {

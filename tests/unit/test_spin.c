@@ -1,5 +1,5 @@
 /* Unit tests of the spin policy (src/core/spin.h): the budget arithmetic only. Whether
- * spinning pays is measured by the benchmarks (perf/, ../shared/bench), never timed here. */
+ * spinning pays is measured by the benchmarks (perf/), never timed here. */
 #include <criterion/criterion.h>
 
 #include "core/spin.h"
