@@ -1,7 +1,9 @@
 # tests: sources and tests of this area (included by Makefile.am)
 if HAVE_CRITERION
-check_PROGRAMS += tests/unit/test_queue tests/unit/test_msg tests/unit/test_options tests/unit/test_msgpool
-TESTS += tests/unit/test_queue tests/unit/test_msg tests/unit/test_options tests/unit/test_msgpool
+check_PROGRAMS += tests/unit/test_queue tests/unit/test_msg tests/unit/test_options tests/unit/test_msgpool \
+	tests/unit/test_spin
+TESTS += tests/unit/test_queue tests/unit/test_msg tests/unit/test_options tests/unit/test_msgpool \
+	tests/unit/test_spin
 tests_unit_test_queue_SOURCES = tests/unit/test_queue.c
 tests_unit_test_queue_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_queue_LDADD = $(TEST_LIBS)
@@ -11,6 +13,9 @@ tests_unit_test_msg_LDADD = $(TEST_LIBS)
 tests_unit_test_msgpool_SOURCES = tests/unit/test_msgpool.c
 tests_unit_test_msgpool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_msgpool_LDADD = $(TEST_LIBS)
+tests_unit_test_spin_SOURCES = tests/unit/test_spin.c
+tests_unit_test_spin_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_spin_LDADD = $(TEST_LIBS)
 tests_unit_test_options_SOURCES = tests/unit/test_options.c tests/support/net.h
 tests_unit_test_options_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_options_LDADD = $(TEST_LIBS)

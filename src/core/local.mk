@@ -12,7 +12,7 @@ src_libsinew_core_la_SOURCES += \
 	src/core/poll.c \
 	src/core/queue.c src/core/queue.h \
 	src/core/registry.c src/core/registry.h \
-	src/core/socket.c src/core/socket.h \
+	src/core/socket.c src/core/socket.h src/core/spin.h \
 	src/core/monitor.c src/core/monitor.h \
 	src/core/net.h src/core/session.c src/core/session.h src/core/listener.c \
 	src/core/connecter.c src/core/connecter.h src/core/stats.h \

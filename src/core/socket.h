@@ -47,6 +47,7 @@ struct sn_socket {
     _Alignas(SN_CACHELINE) _Atomic uint32_t wake_seq;
     atomic_int sleepers;
     uint32_t spin_ns;   /* adaptive spin budget, <= opt.spin_us */
+    atomic_int wake_cpu; /* CPU of the last post to the mailbox (a peer), -1 unknown */
     /* A receive waiting on its connection's fd (direct input) waits on this eventfd
      * too; posters write it when someone polls. */
     atomic_int wait_fd;
