@@ -23,6 +23,13 @@ struct sn_inproc_entry {
 
 static void entry_free(sn_inproc_entry *e);
 
+/* s as its inproc peers see it: its type and SINEW_ROUTING_ID. NULL on ENOMEM. */
+static sn_peer *
+socket_peer(sn_socket *s)
+{
+    return sn_peer_new(s->opt.type, s->opt.routing_id, s->opt.routing_id_len, NULL, 0);
+}
+
 static sn_inproc_entry *
 entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
 {
@@ -40,7 +47,7 @@ entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
     e->sndhwm = s->opt.sndhwm;
     e->rcvhwm = s->opt.rcvhwm;
     e->link = link;
-    e->peer = sn_peer_new(s->opt.type, s->opt.routing_id, s->opt.routing_id_len, NULL, 0);
+    e->peer = socket_peer(s);
     if (e->peer == NULL) {
         entry_free(e);
         return NULL;
@@ -113,7 +120,7 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
 int
 sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
 {
-    sn_peer *me = sn_peer_new(s->opt.type, s->opt.routing_id, s->opt.routing_id_len, NULL, 0);
+    sn_peer *me = socket_peer(s);
     if (me == NULL)
         return -ENOMEM;
     pthread_mutex_lock(&c->lock);

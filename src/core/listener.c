@@ -51,12 +51,6 @@ sn_listener_forget(sn_listener *l, sn_session *ss)
     }
 }
 
-static int
-listen_fd(sn_listener *l)
-{
-    return l->lfd.fd;
-}
-
 static void accept_cb(void *arg, uint32_t events);
 
 static void
@@ -64,7 +58,7 @@ resume_cb(void *arg)
 {
     sn_listener *l = arg;
     l->pause_timer = 0;
-    if (sn_reactor_add(l->r, listen_fd(l), EPOLLIN, accept_cb, l, &l->h) < 0)
+    if (sn_reactor_add(l->r, l->lfd.fd, EPOLLIN, accept_cb, l, &l->h) < 0)
         l->h = NULL;
 }
 
@@ -100,7 +94,7 @@ static void
 run_task(void *arg)
 {
     sn_listener *l = arg;
-    if (sn_reactor_add(l->r, listen_fd(l), EPOLLIN, accept_cb, l, &l->h) < 0)
+    if (sn_reactor_add(l->r, l->lfd.fd, EPOLLIN, accept_cb, l, &l->h) < 0)
         sn_monitor_emit(l->mon, SINEW_EVENT_ACCEPT_FAILED, ENOMEM, l->addr);
 }
 
@@ -131,7 +125,7 @@ sn_listener_start(sn_socket *s, const sn_endpoint *ep, int endpoint, char *resol
     l->mon = sn_monitor_ref(s->monitor);
     l->stats = sn_stats_ref(s->stats);
     sn_ctx_net_add(s->ctx);
-    sn_monitor_emit(l->mon, SINEW_EVENT_LISTENING, (uint32_t) listen_fd(l), l->addr);
+    sn_monitor_emit(l->mon, SINEW_EVENT_LISTENING, (uint32_t) l->lfd.fd, l->addr);
     if (sn_reactor_post(r, run_task, l) < 0) {
         sn_listener_stop(l);
         return -ETERM;
@@ -148,7 +142,7 @@ stop_task(void *arg)
         sn_reactor_del(l->r, l->h);
     if (l->pause_timer)
         sn_reactor_timer_cancel(l->r, l->pause_timer);
-    int fd = listen_fd(l);
+    int fd = l->lfd.fd;
     l->tr->close(&l->lfd);
     sn_monitor_emit(l->mon, SINEW_EVENT_CLOSED, (uint32_t) fd, l->addr);
     while (l->children != NULL) {

@@ -92,7 +92,7 @@ struct sn_pipe {
 
     /* Who is at the other end: set before the end is handed to its owner (from the
      * handshake for tcp/ipc, from the other socket for inproc), then read-only; a
-     * reconnect brings a new one through the link's next_peer (see sn_pipe_hiccup). */
+     * reconnect brings a new one through the link's next_peer (sn_pipe_update_peer). */
     sn_peer *peer_info;
 };
 

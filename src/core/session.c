@@ -320,43 +320,41 @@ engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
 /* The connection ended with a message cut in the middle: multipart messages stay whole
  * across reconnects. What the peer sent of an unfinished message is discarded (never
  * published), and so is the rest of one we were sending (its first parts are gone with
- * the connection); each counts as one dropped message. True if an incoming one was. */
-static bool
-cut_partial_messages(sn_session *ss, sn_engine *e)
+ * the connection). bad_frame: the connection was dropped for a frame the peer sent
+ * (unallocatable, oversized, malformed), whose message is lost too. Each lost message
+ * counts once. */
+static void
+cut_partial_messages(sn_session *ss, sn_engine *e, bool bad_frame)
 {
-    if (ss->pipe == NULL)
-        return false;
-    uint64_t dropped = 0;
-    bool cut_in = sn_pipe_rollback(ss->pipe) > 0;
-    if (cut_in)
-        dropped++;
-    sn_pipe_flush(ss->pipe); /* the complete messages before it are delivered */
-    if (sn_engine_out_partial(e)) {
-        sn_pipe_skip_rest(ss->pipe);
-        dropped++;
+    uint64_t dropped = bad_frame;
+    if (ss->pipe != NULL) {
+        if (sn_pipe_rollback(ss->pipe) > 0)
+            dropped = 1; /* the message the bad frame belonged to, or an unfinished one */
+        sn_pipe_flush(ss->pipe); /* the complete messages before it are delivered */
+        if (sn_engine_out_partial(e)) {
+            sn_pipe_skip_rest(ss->pipe);
+            dropped++;
+        }
     }
     if (dropped > 0)
         sn_stats_add(&ss->stats->dropped, dropped);
-    return cut_in;
 }
 
 static void
 engine_closed(void *owner, sn_engine *e, int event, uint32_t value, int fd)
 {
     sn_session *ss = owner;
-    bool cut_in = cut_partial_messages(ss, e);
+    /* A connection dropped for what the peer sent says why (see engine.h); one that
+     * simply ended reports the descriptor it had, as libzmq. */
+    bool bad_frame = event == SINEW_EVENT_DISCONNECTED && value != 0;
+    cut_partial_messages(ss, e, bad_frame);
     drop_engine(ss);
     /* Messages queued toward a peer that connected to us go with it (libzmq), and so
      * does the pipe of a connect that will not be made again: the socket sees the pipe
      * end before the monitor reports why. */
     if (ss->parent != NULL || ss->cfg.immediate || !sn_connecter_retries(ss->conn))
         release_pipe(ss);
-    /* A connection dropped for what the peer sent says why (see engine.h), and the
-     * message it was sending counts as dropped (an unallocatable or oversized frame, a
-     * malformed one); one that simply ended reports the descriptor it had, as libzmq. */
-    if (event == SINEW_EVENT_DISCONNECTED && value != 0 && !cut_in)
-        sn_stats_add(&ss->stats->dropped, 1);
-    if (event == SINEW_EVENT_DISCONNECTED && value == 0)
+    if (event == SINEW_EVENT_DISCONNECTED && !bad_frame)
         value = (uint32_t) fd;
     sn_monitor_emit(ss->mon, event, value, ss->addr);
     if (event != SINEW_EVENT_DISCONNECTED) /* every connection's end, as libzmq */
@@ -417,21 +415,23 @@ start_task(void *arg)
 }
 
 static sn_session *
-session_new(sn_socket *s, sn_reactor *r, const char *addr, int endpoint)
+session_alloc(sn_ctx *ctx, sn_socket *s, uint64_t gen, sn_reactor *r,
+              const sn_net_config *cfg, sn_monitor *mon, sn_stats *stats, int endpoint,
+              const char *addr)
 {
     sn_session *ss = calloc(1, sizeof *ss);
     if (ss == NULL)
         return NULL;
     ss->r = r;
-    ss->ctx = s->ctx;
-    ss->mon = sn_monitor_ref(s->monitor);
-    ss->stats = sn_stats_ref(s->stats);
+    ss->ctx = ctx;
+    ss->mon = sn_monitor_ref(mon);
+    ss->stats = sn_stats_ref(stats);
     ss->sock = s;
-    ss->sock_gen = s->gen;
+    ss->sock_gen = gen;
     ss->endpoint = endpoint;
-    sn_net_config_init(&ss->cfg, &s->opt);
+    ss->cfg = *cfg;
     snprintf(ss->addr, sizeof ss->addr, "%s", addr);
-    sn_ctx_net_add(s->ctx);
+    sn_ctx_net_add(ctx);
     return ss;
 }
 
@@ -442,7 +442,11 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
     sn_reactor *r = sn_ctx_io_thread(s->ctx);
     if (r == NULL)
         return -EMTHREAD;
-    sn_session *ss = session_new(s, r, uri, endpoint);
+    sn_net_config cfg;
+    sn_net_config_init(&cfg, &s->opt);
+    sn_session *ss =
+        session_alloc(s->ctx, s, s->gen, r, &cfg, s->monitor, s->stats, endpoint, uri);
+    sn_zmtp_security_wipe(&cfg.sec);
     if (ss == NULL)
         return -ENOMEM;
     ss->stopping = ss->stop_requested = true; /* session_free on failure below */
@@ -500,22 +504,13 @@ sn_session_accepted(sn_listener *parent, sn_ctx *ctx, sn_socket *s, uint64_t gen
                     sn_reactor *r, const sn_net_config *cfg, sn_monitor *mon,
                     sn_stats *stats, int endpoint, int fd, const char *addr)
 {
-    sn_session *ss = calloc(1, sizeof *ss);
+    /* ctx is the listener's, not s->ctx: s may be closed and finalized already. */
+    sn_session *ss = session_alloc(ctx, s, gen, r, cfg, mon, stats, endpoint, addr);
     if (ss == NULL) {
         close(fd);
         return;
     }
-    ss->r = r;
-    ss->ctx = ctx; /* not s->ctx: s may be closed and finalized already */
-    ss->mon = sn_monitor_ref(mon);
-    ss->stats = sn_stats_ref(stats);
-    ss->sock = s;
-    ss->sock_gen = gen;
-    ss->endpoint = endpoint;
-    ss->cfg = *cfg;
     ss->parent = parent;
-    snprintf(ss->addr, sizeof ss->addr, "%s", addr);
-    sn_ctx_net_add(ss->ctx);
     sn_listener_adopt(parent, ss);
     start_engine(ss, fd);
 }

@@ -105,25 +105,18 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     s->inside = 0;
     s->monitor = sn_monitor_new();
     s->stats = sn_stats_new();
-    if (s->monitor == NULL || s->stats == NULL) {
-        pattern_fini(s);
-        if (s->monitor != NULL)
-            sn_monitor_unref(s->monitor);
-        sn_stats_unref(s->stats);
-        rc = -ENOMEM;
-        goto fail;
-    }
-    rc = sn_ctx_add_socket(ctx, s);
-    if (rc < 0) {
-        pattern_fini(s);
-        sn_monitor_unref(s->monitor);
-        sn_stats_unref(s->stats);
-        goto fail;
-    }
+    rc = s->monitor == NULL || s->stats == NULL ? -ENOMEM : sn_ctx_add_socket(ctx, s);
+    if (rc < 0)
+        goto fail_objects;
     s->open = true;
     pthread_mutex_unlock(&s->lock);
     *out = s;
     return 0;
+fail_objects:
+    pattern_fini(s);
+    if (s->monitor != NULL)
+        sn_monitor_unref(s->monitor);
+    sn_stats_unref(s->stats);
 fail:
     free(s->pattern);
     s->pattern = NULL;
@@ -413,7 +406,6 @@ socket_drained(void *owner, sn_pipe *p)
 }
 
 static void peer_left(sn_socket *s, sn_pipe *p);
-static void pattern_readable(sn_socket *s, sn_pipe *p);
 
 int
 sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
@@ -500,6 +492,13 @@ pattern_readable(sn_socket *s, sn_pipe *p)
         s->ops->readable(s->pattern, p);
 }
 
+static void
+pattern_writable(sn_socket *s, sn_pipe *p)
+{
+    if (s->ops->writable != NULL)
+        s->ops->writable(s->pattern, p);
+}
+
 /* p's peer let go: drain what it left until its linger deadline, then detach. */
 static void
 peer_left(sn_socket *s, sn_pipe *p)
@@ -528,8 +527,7 @@ handle_cmd(sn_socket *s, sn_cmd c)
         pattern_readable(s, p);
         break;
     case SN_CMD_ACTIVATE_WRITE:
-        if (s->ops->writable != NULL)
-            s->ops->writable(s->pattern, p);
+        pattern_writable(s, p);
         break;
     case SN_CMD_PEER_INFO:
         sn_pipe_take_peer(p);
@@ -654,6 +652,12 @@ pattern_has_in(sn_socket *s)
     return s->ops->has_in != NULL && s->ops->has_in(s->pattern);
 }
 
+static bool
+pattern_has_out(sn_socket *s)
+{
+    return s->ops->has_out != NULL && s->ops->has_out(s->pattern);
+}
+
 static void
 update_ready_fd(sn_socket *s)
 {
@@ -770,8 +774,7 @@ sn_socket_events(sn_socket *s)
     int ev = 0;
     if (s->rcvmore || (s->ops->recv != NULL && pattern_has_in(s)))
         ev |= SINEW_POLLIN;
-    if (s->send_busy ||
-        (s->ops->send != NULL && s->ops->has_out != NULL && s->ops->has_out(s->pattern)))
+    if (s->send_busy || (s->ops->send != NULL && pattern_has_out(s)))
         ev |= SINEW_POLLOUT;
     reap_dead(s);
     update_ready_fd(s);
@@ -882,8 +885,7 @@ sn_socket_setopt(sn_socket *s, int option, const void *val, size_t len)
         process_commands(s);
         for (int i = 0; i < s->npipes; i++) {
             sn_pipe_set_hwm(s->pipes[i], s->opt.sndhwm, s->opt.rcvhwm);
-            if (s->ops->writable != NULL)
-                s->ops->writable(s->pattern, s->pipes[i]);
+            pattern_writable(s, s->pipes[i]);
         }
         sn_socket_wake(s);
     }

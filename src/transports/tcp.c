@@ -512,12 +512,6 @@ tcp_close(sn_listen_fd *l)
     l->fd = -1;
 }
 
-static void
-tcp_tune(int fd, const sn_tcp_opts *o)
-{
-    sn_tcp_tune(fd, o);
-}
-
 const sn_transport_ops sn_tcp_transport = {
     .scheme = "tcp",
     .kind = SN_TRANSPORT_TCP,
@@ -527,5 +521,5 @@ const sn_transport_ops sn_tcp_transport = {
     .unlink = tcp_unlink,
     .close = tcp_close,
     .connect = sn_tcp_connect_start,
-    .tune = tcp_tune,
+    .tune = sn_tcp_tune,
 };

@@ -42,7 +42,7 @@ struct sn_transport_ops {
      * EPOLLOUT and call sn_connect_finish. */
     int (*connect)(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd, bool *connected);
     /* Kernel options for an accepted or connected descriptor; NULL: none apply. */
-    void (*tune)(int fd, const sn_tcp_opts *o);
+    int (*tune)(int fd, const sn_tcp_opts *o);
 };
 
 extern const sn_transport_ops sn_tcp_transport, sn_ipc_transport, sn_inproc_transport;

@@ -116,6 +116,8 @@ encode_part(sn_engine *e, sn_msg *m)
 static int
 put_commands(sn_engine *e)
 {
+    if (e->ctl_len == 0)
+        return 0; /* the usual case, after every message */
     size_t off = 0;
     while (off < e->ctl_len && !e->out_more && !e->have_big &&
            e->out_len + SN_ZMTP_FRAME_HEADER_MAX + 256 < OUT_BUF) {

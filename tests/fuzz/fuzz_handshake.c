@@ -20,21 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "zmtp/codec.h"
 #include "zmtp/command.h"
 #include "zmtp/greeting.h"
 #include "zmtp/handshake.h"
 #include "zmtp/metadata.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                                 \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                     \
-        }                                                                                \
-    } while (0)
 
 /* An unlimited maxmsgsize lets a peer announce a 2^62-byte frame the engine would try to
  * allocate: that is the application's policy (ZMQ_MAXMSGSIZE), not a parser bug, so the

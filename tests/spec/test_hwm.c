@@ -167,7 +167,11 @@ expect_sender_done(blocked *b, pthread_t t)
     cr_assert_eq(b->rc, 4, "blocked send: rc %d errno %d", b->rc, b->err);
 }
 
-Test(hwm, raised_rcvhwm_wakes_a_blocked_sender_inproc)
+/* A sender blocked in sinew_send at HWM 1 + 1 goes on once one side raises its limit:
+ * raise_pull, the reader's RCVHWM (another socket); else the blocked socket's own SNDHWM,
+ * from another thread. */
+static void
+raised_limit_wakes_blocked_sender(bool raise_pull)
 {
     void *push, *pull;
     inproc_pushpull(&push, &pull);
@@ -178,27 +182,23 @@ Test(hwm, raised_rcvhwm_wakes_a_blocked_sender_inproc)
     blocked b;
     pthread_t t;
     start_blocked_sender(&b, &t, push);
-    tn_set(pull, SINEW_RCVHWM, 10); /* another socket, the reader's */
+    if (raise_pull)
+        tn_set(pull, SINEW_RCVHWM, 10);
+    else
+        tn_set(push, SINEW_SNDHWM, 10);
     expect_sender_done(&b, t);
     drain(pull, &got, 2);
     cr_assert_eq(tn_recv_u32(pull), 0xb10c);
 }
 
+Test(hwm, raised_rcvhwm_wakes_a_blocked_sender_inproc)
+{
+    raised_limit_wakes_blocked_sender(true);
+}
+
 Test(hwm, raised_sndhwm_wakes_a_blocked_sender_inproc)
 {
-    void *push, *pull;
-    inproc_pushpull(&push, &pull);
-    tn_set(push, SINEW_SNDHWM, 1);
-    tn_set(pull, SINEW_RCVHWM, 1);
-    uint32_t sent = 0, got = 0;
-    cr_assert_eq(fill(push, &sent, 100), 2);
-    blocked b;
-    pthread_t t;
-    start_blocked_sender(&b, &t, push);
-    tn_set(push, SINEW_SNDHWM, 10); /* the blocked socket itself, from another thread */
-    expect_sender_done(&b, t);
-    drain(pull, &got, 2);
-    cr_assert_eq(tn_recv_u32(pull), 0xb10c);
+    raised_limit_wakes_blocked_sender(false);
 }
 
 /* A connect made before the bind: the binder's limits join the connecter's when it

@@ -261,6 +261,22 @@ check_part(rx *r, sinew_msg_t *m, bool record)
     return true;
 }
 
+/* Receives one part from s and checks it (check_part); nothing to receive within the
+ * timeout is fine (EAGAIN), any other failure fails the run. True if a part came. */
+static bool
+recv_checked(rx *r, void *s, int flags, bool record)
+{
+    sinew_msg_t m;
+    sinew_msg_init(&m);
+    bool got = sinew_msg_recv(&m, s, flags) >= 0;
+    if (got)
+        check_part(r, &m, record);
+    else
+        CHECK(errno == EAGAIN, "%s: recv: errno %d", r->who, errno);
+    sinew_msg_close(&m);
+    return got;
+}
+
 /* ---- one transport's arena -------------------------------------------------------- */
 
 enum {
@@ -871,16 +887,9 @@ pair_peer_run(void *arg)
         if (len > 0)
             sinew_send(s, buf, len, SINEW_DONTWAIT); /* lost if another is attached */
         for (int k = 0; k < 4; k++) {
-            sinew_msg_t m;
-            sinew_msg_init(&m);
             int flags = r.expect != NULL || k == 0 ? 0 : SINEW_DONTWAIT;
-            if (sinew_msg_recv(&m, s, flags) < 0) {
-                CHECK(errno == EAGAIN, "%s: recv: errno %d", who, errno);
-                sinew_msg_close(&m);
+            if (!recv_checked(&r, s, flags, false))
                 break;
-            }
-            check_part(&r, &m, false);
-            sinew_msg_close(&m);
         }
         CHECK(sinew_close(s) == 0, "close: errno %d", errno);
     }
@@ -973,15 +982,8 @@ slow_consumer_run(void *arg)
             if (slow_done(a) || now_ms() >= drain_deadline)
                 break;
         }
-        sinew_msg_t m;
-        sinew_msg_init(&m);
-        if (sinew_msg_recv(&m, a->slow, 0) < 0) {
-            CHECK(errno == EAGAIN, "%s: errno %d", who, errno);
-            sinew_msg_close(&m);
+        if (!recv_checked(&r, a->slow, 0, true))
             continue;
-        }
-        check_part(&r, &m, true);
-        sinew_msg_close(&m);
         if (!atomic_load(&over))
             pause_us(300);
     }
@@ -1219,15 +1221,8 @@ conn_pull_run(void *arg)
     rx r = {.who = who, .tagged = &ignored, .raw = &a->c[C_CONN_RX]};
     void *s = connecting(a, SINEW_PULL, false);
     set(s, SINEW_RCVTIMEO, 20);
-    while (!atomic_load(&over) || r.expect != NULL) {
-        sinew_msg_t m;
-        sinew_msg_init(&m);
-        if (sinew_msg_recv(&m, s, 0) >= 0)
-            check_part(&r, &m, false);
-        else
-            CHECK(errno == EAGAIN, "%s: errno %d", who, errno);
-        sinew_msg_close(&m);
-    }
+    while (!atomic_load(&over) || r.expect != NULL)
+        recv_checked(&r, s, 0, false);
     CHECK(atomic_load(&ignored) == 0, "%s: a numbered message from nowhere", who);
     CHECK(sinew_close(s) == 0, "close: errno %d", errno);
     return NULL;
@@ -1281,13 +1276,7 @@ conn_pair_run(void *arg)
     while (!atomic_load(&over) || r.expect != NULL) {
         int rc = sinew_send_const(s, "rc-pair", 7, SINEW_DONTWAIT);
         CHECK(rc == 7 || errno == EAGAIN, "%s: errno %d", who, errno);
-        sinew_msg_t m;
-        sinew_msg_init(&m);
-        if (sinew_msg_recv(&m, s, 0) >= 0)
-            check_part(&r, &m, false);
-        else
-            CHECK(errno == EAGAIN, "%s: errno %d", who, errno);
-        sinew_msg_close(&m);
+        recv_checked(&r, s, 0, false);
     }
     CHECK(atomic_load(&ignored) == 0, "%s: a numbered message from nowhere", who);
     CHECK(sinew_close(s) == 0, "close: errno %d", errno);
@@ -1522,16 +1511,6 @@ remove_ipc_dir(void)
     rmdir(ipc_dir);
 }
 
-static void
-on_alarm(int sig)
-{
-    (void) sig;
-    static const char msg[] = "FAIL: stress_churn timed out (something hung)\n";
-    ssize_t n = write(2, msg, sizeof msg - 1);
-    (void) n;
-    _exit(2);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -1542,8 +1521,7 @@ main(int argc, char **argv)
     seed0 = argc > 3 ? strtoull(argv[3], NULL, 0)
                      : (uint64_t) time(NULL) ^ (uint64_t) getpid();
     CHECK(rounds > 0 && limit_s > 0, "usage: stress_churn [rounds [seconds [seed]]]");
-    signal(SIGALRM, on_alarm);
-    alarm((unsigned) limit_s + 120);
+    check_watchdog((unsigned) limit_s + 120);
     /* SIGPIPE stays at its default: one unguarded write to a reset connection ends us. */
     int fds_before = count_fds();
     snprintf(ipc_dir, sizeof ipc_dir, "/tmp/sinew-churn-XXXXXX");

@@ -164,23 +164,12 @@ shared_receivers(long total)
     free(seen);
 }
 
-static void
-on_alarm(int sig)
-{
-    (void) sig;
-    static const char msg[] = "FAIL: stress_direct timed out (a receive hung)\n";
-    ssize_t n = write(2, msg, sizeof msg - 1);
-    (void) n;
-    _exit(2);
-}
-
 int
 main(int argc, char **argv)
 {
     if (argc > 1)
         round_trips = atol(argv[1]);
-    signal(SIGALRM, on_alarm);
-    alarm(300);
+    check_watchdog(300);
     ctx = sinew_ctx_new();
     CHECK(ctx != NULL, "ctx");
     pinger_sock = sinew_socket(ctx, SINEW_PAIR);
