@@ -41,7 +41,8 @@ struct sn_transport_ops {
     /* Start a non-blocking connect: *connected when done at once, else wait for
      * EPOLLOUT and call sn_connect_finish. */
     int (*connect)(const sn_endpoint *ep, const sn_tcp_opts *o, int *fd, bool *connected);
-    /* Kernel options for an accepted or connected descriptor; NULL: none apply. */
+    /* Kernel options for an accepted or connected descriptor; NULL: none apply. The
+     * result is not acted on: a connection works without them. */
     int (*tune)(int fd, const sn_tcp_opts *o);
 };
 
