@@ -2,8 +2,8 @@
  *
  * The API mirrors libzmq 4.3's C API signature for signature under the sinew_/SINEW_
  * prefix, with the same numeric constants and a 64-byte sinew_msg_t, so a libzmq program
- * ports by renaming. Only what is implemented is declared here. Every function returns
- * -1 (or NULL) and sets errno on failure, with libzmq's error numbers. */
+ * ports by renaming. Every function returns -1 (or NULL) and sets errno on failure, with
+ * libzmq's error numbers. */
 #ifndef SINEW_H
 #define SINEW_H
 
@@ -139,15 +139,24 @@ SINEW_EXPORT int sinew_msg_set(sinew_msg_t *msg, int property, int optval);
 #define SINEW_MORE 1
 #define SINEW_SHARED 3
 
-/* Socket types implemented so far. */
+/* Socket types, with libzmq's numbers. */
 #define SINEW_PAIR 0
+#define SINEW_PUB 1
+#define SINEW_SUB 2
 #define SINEW_REQ 3
 #define SINEW_REP 4
+#define SINEW_DEALER 5
+#define SINEW_ROUTER 6
 #define SINEW_PULL 7
 #define SINEW_PUSH 8
+#define SINEW_XPUB 9
+#define SINEW_XSUB 10
+#define SINEW_STREAM 11
 
 /* Socket options, with libzmq's numbers. */
 #define SINEW_ROUTING_ID 5
+#define SINEW_SUBSCRIBE 6
+#define SINEW_UNSUBSCRIBE 7
 #define SINEW_SNDBUF 11
 #define SINEW_RCVBUF 12
 #define SINEW_RCVMORE 13
@@ -164,17 +173,42 @@ SINEW_EXPORT int sinew_msg_set(sinew_msg_t *msg, int property, int optval);
 #define SINEW_RCVTIMEO 27
 #define SINEW_SNDTIMEO 28
 #define SINEW_LAST_ENDPOINT 32
+#define SINEW_ROUTER_MANDATORY 33
 #define SINEW_TCP_KEEPALIVE 34
 #define SINEW_TCP_KEEPALIVE_CNT 35
 #define SINEW_TCP_KEEPALIVE_IDLE 36
 #define SINEW_TCP_KEEPALIVE_INTVL 37
 #define SINEW_IMMEDIATE 39
+#define SINEW_XPUB_VERBOSE 40
+#define SINEW_ROUTER_RAW 41
 #define SINEW_IPV6 42
+#define SINEW_MECHANISM 43
+#define SINEW_PLAIN_SERVER 44
+#define SINEW_PLAIN_USERNAME 45
+#define SINEW_PLAIN_PASSWORD 46
+#define SINEW_CURVE_SERVER 47
+#define SINEW_CURVE_PUBLICKEY 48
+#define SINEW_CURVE_SECRETKEY 49
+#define SINEW_CURVE_SERVERKEY 50
+#define SINEW_PROBE_ROUTER 51
+#define SINEW_REQ_CORRELATE 52
+#define SINEW_REQ_RELAXED 53
+#define SINEW_CONFLATE 54
+#define SINEW_ZAP_DOMAIN 55
+#define SINEW_ROUTER_HANDOVER 56
+#define SINEW_CONNECT_ROUTING_ID 61
 #define SINEW_HANDSHAKE_IVL 66
+#define SINEW_XPUB_NODROP 69
+#define SINEW_XPUB_MANUAL 71
+#define SINEW_XPUB_WELCOME_MSG 72
+#define SINEW_STREAM_NOTIFY 73
+#define SINEW_INVERT_MATCHING 74
 #define SINEW_HEARTBEAT_IVL 75
 #define SINEW_HEARTBEAT_TTL 76
 #define SINEW_HEARTBEAT_TIMEOUT 77
+#define SINEW_XPUB_VERBOSER 78
 #define SINEW_THREAD_SAFE 81
+#define SINEW_ZAP_ENFORCE_DOMAIN 93
 #define SINEW_IDENTITY SINEW_ROUTING_ID
 
 /* sinew's own options, numbered far above libzmq's range.
@@ -187,6 +221,11 @@ SINEW_EXPORT int sinew_msg_set(sinew_msg_t *msg, int property, int optval);
 #define SINEW_READY_FD 1001
 #define SINEW_SPIN_US 1002
 #define SINEW_MSGS_DROPPED 1003
+
+/* Security mechanisms (SINEW_MECHANISM). */
+#define SINEW_NULL 0
+#define SINEW_PLAIN 1
+#define SINEW_CURVE 2
 
 /* Send/recv flags. */
 #define SINEW_DONTWAIT 1
@@ -231,6 +270,12 @@ SINEW_EXPORT int sinew_getsockopt_int(void *socket, int option, int *value);
 #define SINEW_EVENT_HANDSHAKE_FAILED_AUTH 0x4000
 
 SINEW_EXPORT int sinew_socket_monitor(void *socket, const char *addr, int events);
+
+/* Z85 (RFC 32): encodes size bytes (a multiple of 4) into dest (size * 5 / 4 + 1
+ * characters with the terminating NUL); decodes a string whose length is a multiple of 5
+ * into dest (strlen * 4 / 5 bytes). NULL and EINVAL for a bad length or character. */
+SINEW_EXPORT char *sinew_z85_encode(char *dest, const uint8_t *data, size_t size);
+SINEW_EXPORT uint8_t *sinew_z85_decode(uint8_t *dest, const char *string);
 
 /* Polling. */
 #define SINEW_POLLIN 1

@@ -105,7 +105,7 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
         pending = x->next;
         sn_link *l = x->link;
         if (!sn_zmtp_socket_type_compatible(s->opt.type, x->type)) {
-            sn_socket_count_drop(s); /* refused peer: visible in SINEW_MSGS_DROPPED */
+            sn_socket_count_drop(s, SN_DROP_INVALID); /* refused peer */
             sn_pipe_release(&l->ends[1], 0);
         } else {
             /* Our limits join the connecter's; the connecter learns who we are. */

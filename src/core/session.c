@@ -326,18 +326,20 @@ engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
 static void
 cut_partial_messages(sn_session *ss, sn_engine *e, bool bad_frame)
 {
-    uint64_t dropped = bad_frame;
+    uint64_t cut = 0;
     if (ss->pipe != NULL) {
-        if (sn_pipe_rollback(ss->pipe) > 0)
-            dropped = 1; /* the message the bad frame belonged to, or an unfinished one */
+        if (sn_pipe_rollback(ss->pipe) > 0 && !bad_frame)
+            cut = 1; /* an unfinished message (with a bad frame: the bad frame's own) */
         sn_pipe_flush(ss->pipe); /* the complete messages before it are delivered */
         if (sn_engine_out_partial(e)) {
             sn_pipe_skip_rest(ss->pipe);
-            dropped++;
+            cut++;
         }
     }
-    if (dropped > 0)
-        sn_stats_add(&ss->stats->dropped, dropped);
+    if (bad_frame)
+        sn_stats_drop(ss->stats, SN_DROP_INVALID, 1);
+    if (cut > 0)
+        sn_stats_drop(ss->stats, SN_DROP_CONNECTION, cut);
 }
 
 static void

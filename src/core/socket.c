@@ -893,9 +893,9 @@ sn_socket_setopt(sn_socket *s, int option, const void *val, size_t len)
 }
 
 void
-sn_socket_count_drop(sn_socket *s)
+sn_socket_count_drop(sn_socket *s, sn_drop_reason why)
 {
-    sn_stats_add(&s->stats->dropped, 1);
+    sn_stats_drop(s->stats, why, 1);
 }
 
 /* ---- endpoints -------------------------------------------------------------------- */

@@ -8,9 +8,22 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* Why a message was discarded. Every discard names one, so no message is lost without a
+ * counter moving. */
+typedef enum sn_drop_reason {
+    SN_DROP_HWM,           /* its peer's queue was full and the type drops (PUB, ROUTER) */
+    SN_DROP_UNROUTABLE,    /* no peer for its routing id, or the peer it answers left */
+    SN_DROP_NO_SUBSCRIBER, /* published with no subscriber matching its topic */
+    SN_DROP_CONNECTION,    /* cut by a lost connection (whole message, either direction) */
+    SN_DROP_INVALID,       /* not acceptable here: a stale reply, a broken envelope, a
+                              refused peer's traffic, a frame over SINEW_MAXMSGSIZE */
+    SN_DROP_REASONS
+} sn_drop_reason;
+
 typedef struct sn_stats {
     atomic_int refs;
     _Atomic uint64_t dropped;    /* messages discarded, every cause (SINEW_MSGS_DROPPED) */
+    _Atomic uint64_t dropped_by[SN_DROP_REASONS];
     _Atomic uint64_t reconnects; /* connections made again after one was lost */
 } sn_stats;
 
@@ -41,6 +54,14 @@ static inline void
 sn_stats_add(_Atomic uint64_t *counter, uint64_t n)
 {
     atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* n messages discarded for why: the total and the reason move together. */
+static inline void
+sn_stats_drop(sn_stats *st, sn_drop_reason why, uint64_t n)
+{
+    sn_stats_add(&st->dropped, n);
+    sn_stats_add(&st->dropped_by[why], n);
 }
 
 #endif

@@ -62,7 +62,7 @@ sn_lb_send(sn_lb *lb, sn_msg *msg, sn_pipe **to)
         sn_msg_init(msg);
         lb->dropping = more;
         if (!more)
-            sn_socket_count_drop(lb->sock);
+            sn_socket_count_drop(lb->sock, SN_DROP_CONNECTION);
         *to = NULL;
         return 0;
     }

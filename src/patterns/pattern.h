@@ -22,6 +22,7 @@
 
 #include "core/msg.h"
 #include "core/pipe.h"
+#include "core/stats.h"
 
 typedef struct sn_socket sn_socket;
 
@@ -53,6 +54,10 @@ typedef struct sn_pattern_ops {
      * that is not the type's (the core then reports EINVAL), -EINVAL for a bad value. */
     int (*setopt)(void *st, int option, const void *val, size_t len);
     int (*getopt)(void *st, int option, void *val, size_t *len);
+    /* The slow-joiner remedy: how many peers have joined, for a wait on N of them. NULL:
+     * every pipe whose peer finished its handshake (p->peer_info set). PUB and XPUB count
+     * the peers that have sent at least one subscription. */
+    int (*joined)(void *st);
 } sn_pattern_ops;
 
 extern const sn_pattern_ops sn_pair_ops, sn_push_ops, sn_pull_ops, sn_req_ops, sn_rep_ops;
@@ -61,6 +66,7 @@ extern const sn_pattern_ops sn_pair_ops, sn_push_ops, sn_pull_ops, sn_req_ops, s
 const sn_pattern_ops *sn_pattern_lookup(int type);
 
 /* Core services for patterns. */
-void sn_socket_count_drop(sn_socket *s); /* a message was discarded by the pattern */
+/* A message was discarded by the pattern, for why (see core/stats.h). */
+void sn_socket_count_drop(sn_socket *s, sn_drop_reason why);
 
 #endif

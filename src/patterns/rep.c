@@ -88,7 +88,7 @@ read_envelope(rep *r)
             }
             sn_msg_close(&part);
             clear_env(r);
-            sn_socket_count_drop(r->sock);
+            sn_socket_count_drop(r->sock, SN_DROP_INVALID); /* no delimiter */
             continue;
         }
         bool delimiter = sn_msg_size(&part) == 0;
@@ -135,7 +135,8 @@ rep_send(void *st, sn_msg *m)
         }
         clear_env(r);
         if (r->dropping)
-            sn_socket_count_drop(r->sock);
+            sn_socket_count_drop(r->sock, r->reply_pipe == NULL ? SN_DROP_UNROUTABLE
+                                                                : SN_DROP_HWM);
     }
     bool more = sn_msg_more(m);
     if (r->dropping || r->reply_pipe == NULL || sn_pipe_write(r->reply_pipe, m) < 0) {

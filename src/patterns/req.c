@@ -128,7 +128,7 @@ req_recv(void *st, sn_msg *m)
         if (!r->in_reply) {
             bool delimiter = sn_msg_size(m) == 0 && sn_msg_more(m);
             if (from != r->reply_pipe || !delimiter) {
-                sn_socket_count_drop(r->sock);
+                sn_socket_count_drop(r->sock, SN_DROP_INVALID); /* stale or stray reply */
                 discard_rest(r, m);
                 continue;
             }

@@ -1,0 +1,3 @@
+# src/security: what guards a connection (ZMTP mechanisms' helpers, keys, Z85).
+src_libsinew_core_la_SOURCES += \
+	src/security/z85.c

@@ -1,0 +1,15 @@
+# tests/security: Z85, mechanisms, ZAP, keys (included by Makefile.am).
+if HAVE_CRITERION
+check_PROGRAMS += tests/security/test_z85
+TESTS += tests/security/test_z85
+tests_security_test_z85_SOURCES = tests/security/test_z85.c
+tests_security_test_z85_CFLAGS = $(TEST_CFLAGS) -DSN_SHARED_VECTORS=\"$(abs_top_srcdir)/tests/vectors\"
+tests_security_test_z85_LDADD = $(TEST_LIBS)
+endif
+EXTRA_DIST += tests/vectors/README.md tests/vectors/z85_vectors.txt tests/vectors/probes.json \
+	tests/vectors/curve_client.hex tests/vectors/curve_deterministic.hex \
+	tests/vectors/curve_keypair.txt tests/vectors/curve_server.hex \
+	tests/vectors/curve_server_zap_400.hex tests/vectors/curve_sub_commands.hex \
+	tests/vectors/null_zap.hex tests/vectors/plain_client.hex tests/vectors/plain_server.hex \
+	tests/vectors/plain_server_zap_300.hex tests/vectors/router_identity.hex \
+	tests/vectors/xpub_subscription_messages.hex

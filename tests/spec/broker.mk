@@ -1,0 +1,1 @@
+# tests/spec/broker.mk: this area's Criterion programs (included by Makefile.am).

@@ -1,0 +1,1 @@
+# tests/spec/stream.mk: this area's Criterion programs (included by Makefile.am).
