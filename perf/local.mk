@@ -10,3 +10,15 @@ perf_local_thr_LDADD = src/libsinew.la
 perf_remote_thr_LDADD = src/libsinew.la
 perf_local_lat_LDADD = src/libsinew.la
 perf_remote_lat_LDADD = src/libsinew.la
+
+# Pattern benchmarks: each source is built twice, on sinew and (with BENCH_LIBZMQ, the
+# renames in bench_api.h) on libzmq, when libzmq is there; `make bench` runs both sides
+# alternately and prints the ratios (perf/bench.sh, perf/benches.txt).
+EXTRA_DIST += perf/bench_api.h perf/bench.sh perf/benches.txt
+PATTERN_BENCHES =
+if HAVE_LIBZMQ
+PATTERN_BENCHES_ZMQ =
+endif
+bench: $(PATTERN_BENCHES) $(PATTERN_BENCHES_ZMQ)
+	cd perf && $(abs_top_srcdir)/perf/bench.sh
+.PHONY: bench
