@@ -12,6 +12,7 @@ PAIRS=${1:-${PAIRS:-3}}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+: >"$tmp/all"
 
 run() { # side program args... -> appends "side metric value unit better" lines
     local side=$1 prog=$2
