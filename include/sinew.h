@@ -316,6 +316,14 @@ SINEW_EXPORT int sinew_socket_monitor(void *socket, const char *addr, int events
 SINEW_EXPORT char *sinew_z85_encode(char *dest, const uint8_t *data, size_t size);
 SINEW_EXPORT uint8_t *sinew_z85_decode(uint8_t *dest, const char *string);
 
+/* Built-in proxy, as libzmq's: moves messages both ways between frontend and backend,
+ * copying each part to capture if not NULL. sinew_proxy returns only on failure (-1,
+ * ETERM when the context ends); sinew_proxy_steerable also takes PAUSE, RESUME,
+ * TERMINATE (then returns 0) and STATISTICS on control. */
+SINEW_EXPORT int sinew_proxy(void *frontend, void *backend, void *capture);
+SINEW_EXPORT int sinew_proxy_steerable(void *frontend, void *backend, void *capture,
+                                       void *control);
+
 /* Polling. */
 #define SINEW_POLLIN 1
 #define SINEW_POLLOUT 2
