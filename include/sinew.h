@@ -277,6 +277,14 @@ SINEW_EXPORT int sinew_socket_monitor(void *socket, const char *addr, int events
 SINEW_EXPORT char *sinew_z85_encode(char *dest, const uint8_t *data, size_t size);
 SINEW_EXPORT uint8_t *sinew_z85_decode(uint8_t *dest, const char *string);
 
+/* CURVE keys as Z85 text (41 bytes each with the NUL): a new keypair, and the public key
+ * of a secret one. -1 with errno ENOTSUP when built without libsodium, EINVAL for a bad
+ * secret. sinew_has: 1 if the library supports the capability ("ipc", "plain",
+ * "curve"), else 0, as zmq_has. */
+SINEW_EXPORT int sinew_curve_keypair(char *z85_public, char *z85_secret);
+SINEW_EXPORT int sinew_curve_public(char *z85_public, const char *z85_secret);
+SINEW_EXPORT int sinew_has(const char *capability);
+
 /* Polling. */
 #define SINEW_POLLIN 1
 #define SINEW_POLLOUT 2
