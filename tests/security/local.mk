@@ -36,3 +36,22 @@ tests_security_test_curve_CFLAGS = $(TEST_CFLAGS) $(SODIUM_CFLAGS) \
 tests_security_test_curve_LDADD = $(TEST_LIBS) $(SODIUM_LIBS)
 endif
 endif
+if HAVE_CRITERION
+if HAVE_LIBSODIUM
+check_PROGRAMS += tests/security/test_curve_raw
+TESTS += tests/security/test_curve_raw
+tests_security_test_curve_raw_SOURCES = tests/security/test_curve_raw.c \
+	tests/support/transports.h tests/support/net.h tests/support/zmtp_peer.h
+tests_security_test_curve_raw_CFLAGS = $(TEST_CFLAGS) $(SODIUM_CFLAGS)
+tests_security_test_curve_raw_LDADD = $(TEST_LIBS) $(SODIUM_LIBS)
+endif
+endif
+if HAVE_CRITERION
+if !HAVE_LIBSODIUM
+check_PROGRAMS += tests/security/test_curve_absent
+TESTS += tests/security/test_curve_absent
+tests_security_test_curve_absent_SOURCES = tests/security/test_curve_absent.c
+tests_security_test_curve_absent_CFLAGS = $(TEST_CFLAGS)
+tests_security_test_curve_absent_LDADD = $(TEST_LIBS)
+endif
+endif
