@@ -15,8 +15,6 @@
  * bit 1 COMMAND (libzmq's extension). MESSAGE goes out in a plain (non-command) frame
  * as libzmq sends it; either kind is accepted. Every box after WELCOME uses the
  * precomputed C'/S' key (beforenm), so a frame costs one afternm. */
-#include "config.h"
-
 #include <errno.h>
 #include <string.h>
 
