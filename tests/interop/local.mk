@@ -18,5 +18,10 @@ tests_interop_test_interop_direct_SOURCES = tests/interop/test_interop_direct.c 
 	tests/support/io_threads.h tests/support/deadline.h
 tests_interop_test_interop_direct_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_direct_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+check_PROGRAMS += tests/interop/test_interop_pubsub
+TESTS += tests/interop/test_interop_pubsub
+tests_interop_test_interop_pubsub_SOURCES = tests/interop/test_interop_pubsub.c tests/interop/interop.h
+tests_interop_test_interop_pubsub_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
+tests_interop_test_interop_pubsub_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 endif
 endif
