@@ -450,3 +450,113 @@ Test(spec_pubsub, options_are_checked)
     cr_assert_eq(sinew_setsockopt_int(sub, SINEW_XPUB_VERBOSE, 1), -1);
     cr_assert_eq(errno, EINVAL);
 }
+
+/* ---- SINEW_CONFLATE ---------------------------------------------------------------- */
+
+/* libzmq: "keep only one message in its inbound/outbound queue, this message being the
+ * last message received/the last message to be sent". A conflating SUB that did not
+ * read gets the latest message only; inproc writes are synchronous, so exactly that. */
+TN_TRAN_TEST(spec_pubsub, conflating_sub_keeps_only_the_latest_message)
+{
+    enum { N = 1000 };
+    char ep[TN_EP_MAX];
+    void *pub = tn_sock(SINEW_PUB), *sub = tn_sock(SINEW_SUB);
+    tn_set(sub, SINEW_CONFLATE, 1);
+    cr_assert_eq(tn_get(sub, SINEW_CONFLATE), 1);
+    tn_set(sub, SINEW_RCVTIMEO, 5000);
+    tn_connect(sub, tn_bind_any(pub, tran, ep));
+    ps_subscribe(sub, "M");
+    ps_sync(pub, sub, "M");
+    for (uint32_t i = 1; i <= N; i++)
+        ps_send(pub, "M", i, 0);
+    /* What arrives is in order and ends with the last; over inproc it is the last only
+     * (and each replaced message was counted by the publisher that wrote it). */
+    uint32_t v = 0, got = 0;
+    while (v != N) {
+        char topic[64];
+        uint32_t w = ps_recv(sub, topic);
+        cr_assert_gt(w, v, "%u after %u", w, v);
+        v = w;
+        got++;
+    }
+    if (!tn_tran_is_net(tran)) {
+        cr_assert_eq(got, 1, "%u messages kept", got);
+        cr_assert_geq(ps_dropped(pub), N - 1);
+    } else {
+        cr_assert_lt(got, N / 2, "%u of %u messages arrived: nothing was conflated", got, N);
+    }
+    tn_expect_nothing(sub, 20, "more after the latest");
+}
+
+/* A conflating PUB keeps one message per subscriber queue: every message is either
+ * delivered or counted as dropped, and the last is always delivered. */
+TN_TRAN_TEST(spec_pubsub, conflating_pub_keeps_the_latest_per_subscriber)
+{
+    enum { N = 1000 };
+    char ep[TN_EP_MAX];
+    void *pub = tn_sock(SINEW_PUB), *sub = tn_sock(SINEW_SUB);
+    tn_set(pub, SINEW_CONFLATE, 1);
+    tn_set(sub, SINEW_RCVTIMEO, 5000);
+    tn_set(sub, SINEW_RCVHWM, 0);
+    tn_connect(sub, tn_bind_any(pub, tran, ep));
+    ps_subscribe(sub, "M");
+    ps_sync(pub, sub, "M");
+    uint64_t before = ps_dropped(pub);
+    for (uint32_t i = 1; i <= N; i++)
+        ps_send(pub, "M", i, 0);
+    uint64_t dropped = ps_dropped(pub) - before;
+    uint32_t v = 0, got = 0;
+    while (v != N) {
+        char topic[64];
+        uint32_t w = ps_recv(sub, topic);
+        cr_assert_gt(w, v, "%u after %u", w, v);
+        v = w;
+        got++;
+    }
+    cr_assert_eq(got + dropped, N, "%u received, %lu dropped", got, (unsigned long) dropped);
+    if (!tn_tran_is_net(tran))
+        cr_assert_eq(got, 1);
+    tn_expect_nothing(sub, 20, "more after the latest");
+}
+
+/* Subscriptions do not go through the conflating direction: a conflating SUB's many
+ * subscriptions all reach the publisher. */
+TN_TRAN_TEST(spec_pubsub, conflating_sub_sends_every_subscription)
+{
+    void *pub, *sub;
+    pair_up(tran, &pub, &sub);
+    tn_set(sub, SINEW_CONFLATE, 1);
+    char topic[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(topic, sizeof topic, "T%02d", i);
+        ps_subscribe(sub, topic);
+    }
+    for (int i = 0; i < 50; i++) {
+        snprintf(topic, sizeof topic, "T%02d", i);
+        ps_sync(pub, sub, topic);
+    }
+}
+
+/* libzmq applies CONFLATE to PUSH, PULL and DEALER too (not to XPUB, XSUB and the
+ * others, which accept it and ignore it). */
+TN_TRAN_TEST(spec_pubsub, conflate_applies_to_push_and_pull)
+{
+    for (int side = 0; side < 2; side++) {
+        char ep[TN_EP_MAX];
+        void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+        tn_set(side == 0 ? push : pull, SINEW_CONFLATE, 1);
+        tn_set(pull, SINEW_RCVTIMEO, 5000);
+        tn_set(push, SINEW_SNDTIMEO, 5000);
+        tn_connect(push, tn_bind_any(pull, tran, ep));
+        for (uint32_t i = 1; i <= 100; i++)
+            tn_send_u32(push, i, 0); /* never blocks: no HWM on a conflating queue */
+        uint32_t v = 0;
+        while (v != 100) {
+            uint32_t w = tn_recv_u32(pull);
+            cr_assert_gt(w, v);
+            v = w;
+        }
+    }
+    void *xpub = tn_sock(SINEW_XPUB);
+    tn_set(xpub, SINEW_CONFLATE, 1);
+}
