@@ -1,6 +1,7 @@
 /* Subscription index (see subtrie.h): a radix tree whose nodes know their parent, so
  * every walk is a loop, and whose children are found by their first byte (memchr over a
- * byte array: at most 256 to look at, in one or a few cache lines).
+ * byte array: at most 256 to look at, in one or a few cache lines), all in the node's
+ * one allocation.
  *
  * Invariant, kept by tidy(): a node other than the root has entries or at least two
  * children; it never holds a lone child it could be merged with. */
@@ -15,34 +16,53 @@ typedef struct ent {
     uint32_t n;
 } ent;
 
+/* One allocation per node, so that a step of a walk touches few cache lines: the header,
+ * then kids[kcap], firsts[kcap] (firsts[i] == label of kids[i], first byte), then the
+ * label (the edge from the parent). A node that needs room for more children moves. */
 struct sn_subtrie_node {
     sn_subtrie_node *parent;
-    sn_subtrie_node **kids;
-    uint8_t *firsts; /* firsts[i] == kids[i]->label[0] */
     ent *ents;
-    uint32_t nkids, kcap;
     uint32_t nents, ecap;
-    size_t len;
-    uint8_t label[]; /* the edge from parent: len bytes */
+    uint16_t nkids, kcap;
+    uint32_t len;
+    sn_subtrie_node *kids[];
 };
 
-static sn_subtrie_node *
-node_new(const uint8_t *label, size_t len)
+static uint8_t *
+firsts_of(const sn_subtrie_node *n)
 {
-    sn_subtrie_node *n = malloc(sizeof *n + len);
+    return (uint8_t *) (n->kids + n->kcap);
+}
+
+static uint8_t *
+label_of(const sn_subtrie_node *n)
+{
+    return firsts_of(n) + n->kcap;
+}
+
+static size_t
+node_size(size_t kcap, size_t len)
+{
+    return sizeof(sn_subtrie_node) + kcap * (sizeof(sn_subtrie_node *) + 1) + len;
+}
+
+static sn_subtrie_node *
+node_new(const uint8_t *label, size_t len, uint16_t kcap)
+{
+    if (len > UINT32_MAX)
+        return NULL;
+    sn_subtrie_node *n = malloc(node_size(kcap, len));
     if (n == NULL)
         return NULL;
-    *n = (sn_subtrie_node){.len = len};
+    *n = (sn_subtrie_node){.kcap = kcap, .len = (uint32_t) len};
     if (len > 0)
-        memcpy(n->label, label, len);
+        memcpy(label_of(n), label, len);
     return n;
 }
 
 static void
 node_free(sn_subtrie_node *n)
 {
-    free(n->kids);
-    free(n->firsts);
     free(n->ents);
     free(n);
 }
@@ -50,32 +70,48 @@ node_free(sn_subtrie_node *n)
 static uint32_t
 kid_index(const sn_subtrie_node *n, uint8_t b)
 {
-    const uint8_t *f = n->nkids > 0 ? memchr(n->firsts, b, n->nkids) : NULL;
-    return f == NULL ? UINT32_MAX : (uint32_t) (f - n->firsts);
+    const uint8_t *f = n->nkids > 0 ? memchr(firsts_of(n), b, n->nkids) : NULL;
+    return f == NULL ? UINT32_MAX : (uint32_t) (f - firsts_of(n));
 }
 
-static int
-kid_add(sn_subtrie_node *p, sn_subtrie_node *c)
+/* n moved to m: its parent (or the root pointer) and its children follow. */
+static void
+moved(sn_subtrie *t, const sn_subtrie_node *n, sn_subtrie_node *m)
+{
+    if (m->parent == NULL)
+        t->root = m;
+    else
+        m->parent->kids[kid_index(m->parent, label_of(n)[0])] = m;
+    for (uint16_t i = 0; i < m->nkids; i++)
+        m->kids[i]->parent = m;
+}
+
+/* Adds c under p, which may move: returns where p is now, or NULL on ENOMEM (p
+ * unchanged). */
+static sn_subtrie_node *
+kid_add(sn_subtrie *t, sn_subtrie_node *p, sn_subtrie_node *c)
 {
     if (p->nkids == p->kcap) {
-        uint32_t cap = p->kcap ? p->kcap * 2 : 2;
+        uint16_t cap = p->kcap ? (uint16_t) (p->kcap * 2) : 2;
         if (cap > 256)
             cap = 256; /* one child per first byte */
-        sn_subtrie_node **kids = realloc(p->kids, cap * sizeof *kids);
-        if (kids == NULL)
-            return -ENOMEM;
-        p->kids = kids;
-        uint8_t *firsts = realloc(p->firsts, cap);
-        if (firsts == NULL)
-            return -ENOMEM; /* kids is merely larger than kcap says */
-        p->firsts = firsts;
-        p->kcap = cap;
+        sn_subtrie_node *m = malloc(node_size(cap, p->len));
+        if (m == NULL)
+            return NULL;
+        *m = *p;
+        m->kcap = cap;
+        memcpy(m->kids, p->kids, p->nkids * sizeof *m->kids);
+        memcpy(firsts_of(m), firsts_of(p), p->nkids);
+        memcpy(label_of(m), label_of(p), p->len);
+        moved(t, p, m);
+        free(p);
+        p = m;
     }
     p->kids[p->nkids] = c;
-    p->firsts[p->nkids] = c->label[0];
+    firsts_of(p)[p->nkids] = label_of(c)[0];
     p->nkids++;
     c->parent = p;
-    return 0;
+    return p;
 }
 
 static void
@@ -83,40 +119,40 @@ kid_remove(sn_subtrie_node *p, uint32_t i)
 {
     p->nkids--;
     p->kids[i] = p->kids[p->nkids];
-    p->firsts[i] = p->firsts[p->nkids];
+    firsts_of(p)[i] = firsts_of(p)[p->nkids];
 }
 
 /* x (not the root, no entries) has one child: x and its child become one node. On
  * ENOMEM they stay two, which only costs a step in later walks. */
 static void
-merge_with_kid(sn_subtrie_node *x)
+merge_with_kid(sn_subtrie *t, sn_subtrie_node *x)
 {
-    sn_subtrie_node *c = x->kids[0], *p = x->parent;
-    sn_subtrie_node *m = realloc(c, sizeof *c + x->len + c->len);
+    sn_subtrie_node *c = x->kids[0];
+    if ((size_t) x->len + c->len > UINT32_MAX)
+        return;
+    sn_subtrie_node *m = realloc(c, node_size(c->kcap, (size_t) x->len + c->len));
     if (m == NULL)
         return;
-    memmove(m->label + x->len, m->label, m->len);
-    memcpy(m->label, x->label, x->len);
+    memmove(label_of(m) + x->len, label_of(m), m->len);
+    memcpy(label_of(m), label_of(x), x->len);
     m->len += x->len;
-    for (uint32_t i = 0; i < m->nkids; i++)
-        m->kids[i]->parent = m;
-    p->kids[kid_index(p, x->label[0])] = m;
-    m->parent = p;
+    m->parent = x->parent;
+    moved(t, x, m); /* x's place in its parent, keyed by the same first byte */
     x->nkids = 0;
     node_free(x);
 }
 
 /* Restores the invariant upward from n after it lost entries or a child. */
 static void
-tidy(sn_subtrie_node *n)
+tidy(sn_subtrie *t, sn_subtrie_node *n)
 {
     while (n->parent != NULL && n->nents == 0 && n->nkids <= 1) {
         if (n->nkids == 1) {
-            merge_with_kid(n);
+            merge_with_kid(t, n);
             return;
         }
         sn_subtrie_node *p = n->parent;
-        kid_remove(p, kid_index(p, n->label[0]));
+        kid_remove(p, kid_index(p, label_of(n)[0]));
         node_free(n);
         n = p;
     }
@@ -126,7 +162,7 @@ int
 sn_subtrie_init(sn_subtrie *t)
 {
     t->topics = 0;
-    t->root = node_new(NULL, 0);
+    t->root = node_new(NULL, 0, 0);
     return t->root == NULL ? -ENOMEM : 0;
 }
 
@@ -139,7 +175,7 @@ walk_next(sn_subtrie_node *n, uint32_t *i, size_t *depth)
         sn_subtrie_node *p = n->parent;
         if (p == NULL)
             return NULL;
-        *i = kid_index(p, n->label[0]) + 1;
+        *i = kid_index(p, label_of(n)[0]) + 1;
         *depth -= n->len;
         n = p;
     }
@@ -178,33 +214,28 @@ find_or_make(sn_subtrie *t, const uint8_t *topic, size_t len)
     while (i < len) {
         uint32_t k = kid_index(cur, topic[i]);
         if (k == UINT32_MAX) {
-            sn_subtrie_node *leaf = node_new(topic + i, len - i);
-            if (leaf == NULL || kid_add(cur, leaf) < 0) {
+            sn_subtrie_node *leaf = node_new(topic + i, len - i, 0);
+            sn_subtrie_node *p = leaf == NULL ? NULL : kid_add(t, cur, leaf);
+            if (p == NULL) {
                 free(leaf);
-                tidy(cur);
+                tidy(t, cur);
                 return NULL;
             }
             return leaf;
         }
         sn_subtrie_node *c = cur->kids[k];
         size_t m = 1; /* the first byte matched by kid_index */
-        while (m < c->len && i + m < len && c->label[m] == topic[i + m])
+        const uint8_t *cl = label_of(c);
+        while (m < c->len && i + m < len && cl[m] == topic[i + m])
             m++;
         if (m < c->len) {
             /* The topic leaves (or ends inside) c's edge: split the edge at m. */
-            sn_subtrie_node *mid = node_new(c->label, m);
+            sn_subtrie_node *mid = node_new(cl, m, 2);
             if (mid == NULL)
                 return NULL;
-            memmove(c->label, c->label + m, c->len - m);
-            c->len -= m;
-            if (kid_add(mid, c) < 0) {
-                memmove(c->label + m, c->label, c->len);
-                memcpy(c->label, mid->label, m);
-                c->len += m;
-                c->parent = cur;
-                node_free(mid);
-                return NULL;
-            }
+            memmove(label_of(c), label_of(c) + m, c->len - m);
+            c->len -= (uint32_t) m;
+            kid_add(t, mid, c); /* room for two: it does not move */
             cur->kids[k] = mid;
             mid->parent = cur;
             c = mid;
@@ -225,7 +256,7 @@ find(const sn_subtrie *t, const uint8_t *topic, size_t len)
         if (k == UINT32_MAX)
             return NULL;
         const sn_subtrie_node *c = cur->kids[k];
-        if (c->len > len - i || memcmp(c->label, topic + i, c->len) != 0)
+        if (c->len > len - i || memcmp(label_of(c), topic + i, c->len) != 0)
             return NULL;
         i += c->len;
         cur = c;
@@ -250,7 +281,7 @@ sn_subtrie_add(sn_subtrie *t, const uint8_t *topic, size_t len, void *who, bool 
         uint32_t cap = n->ecap ? n->ecap * 2 : 1;
         ent *e = realloc(n->ents, cap * sizeof *e);
         if (e == NULL) {
-            tidy(n);
+            tidy(t, n);
             return -ENOMEM;
         }
         n->ents = e;
@@ -283,7 +314,7 @@ sn_subtrie_remove(sn_subtrie *t, const uint8_t *topic, size_t len, void *who, bo
         free(n->ents);
         n->ents = NULL;
         n->ecap = 0;
-        tidy(n);
+        tidy(t, n);
         return SN_SUBTRIE_LAST;
     }
     return SN_SUBTRIE_NOT_FOUND;
@@ -350,7 +381,7 @@ collect(const sn_subtrie *t, const void *who, bool any, topics *ts)
             size_t at = depth;
             for (const sn_subtrie_node *m = n; m->parent != NULL; m = m->parent) {
                 at -= m->len;
-                memcpy(key.buf + at, m->label, m->len);
+                memcpy(key.buf + at, label_of(m), m->len);
             }
             rc = topics_put(ts, key.buf, depth);
         }
@@ -401,7 +432,7 @@ sn_subtrie_match(const sn_subtrie *t, const uint8_t *data, size_t size,
         if (k == UINT32_MAX)
             return;
         const sn_subtrie_node *c = cur->kids[k];
-        if (c->len > size - i || memcmp(c->label, data + i, c->len) != 0)
+        if (c->len > size - i || memcmp(label_of(c), data + i, c->len) != 0)
             return;
         i += c->len;
         cur = c;
@@ -422,7 +453,7 @@ sn_subtrie_check(const sn_subtrie *t, const uint8_t *data, size_t size)
         if (k == UINT32_MAX)
             return false;
         const sn_subtrie_node *c = cur->kids[k];
-        if (c->len > size - i || memcmp(c->label, data + i, c->len) != 0)
+        if (c->len > size - i || memcmp(label_of(c), data + i, c->len) != 0)
             return false;
         i += c->len;
         cur = c;
