@@ -395,6 +395,28 @@ collect(const sn_subtrie *t, const void *who, bool any, topics *ts)
     return rc;
 }
 
+/* Without memory for the topics, who's entries still go (the caller is forgetting who:
+ * nothing may point to it afterwards); nobody is told, and emptied nodes stay until a
+ * later removal tidies them, which only costs a step in walks. */
+static void
+remove_in_place(sn_subtrie *t, const void *who)
+{
+    sn_subtrie_node *n = t->root;
+    size_t depth = 0;
+    uint32_t i = 0;
+    while (n != NULL) {
+        for (uint32_t e = 0; e < n->nents; e++) {
+            if (n->ents[e].who == who) {
+                n->ents[e] = n->ents[--n->nents];
+                if (n->nents == 0)
+                    t->topics--;
+                break;
+            }
+        }
+        n = walk_next(n, &i, &depth);
+    }
+}
+
 int
 sn_subtrie_remove_all(sn_subtrie *t, void *who, bool only_last, sn_subtrie_topic_fn *fn,
                       void *arg)
@@ -402,8 +424,10 @@ sn_subtrie_remove_all(sn_subtrie *t, void *who, bool only_last, sn_subtrie_topic
     /* The topics first, then the removals: removing reshapes the tree under a walk. */
     topics ts;
     int rc = collect(t, who, false, &ts);
-    if (rc < 0)
+    if (rc < 0) {
+        remove_in_place(t, who);
         return rc;
+    }
     for (size_t off = 0; off < ts.len;) {
         size_t n;
         memcpy(&n, ts.buf + off, sizeof n);

@@ -44,7 +44,8 @@ int sn_subtrie_add(sn_subtrie *t, const uint8_t *topic, size_t len, void *who,
 sn_subtrie_rm sn_subtrie_remove(sn_subtrie *t, const uint8_t *topic, size_t len, void *who,
                                 bool counted);
 /* Removes every entry of who. fn (if not NULL) is told each topic removed, or only those
- * that no one else wants any more if only_last. -ENOMEM: nothing changed. */
+ * that no one else wants any more if only_last. -ENOMEM: the entries went all the same
+ * (nothing refers to who afterwards), but fn was not called. */
 int sn_subtrie_remove_all(sn_subtrie *t, void *who, bool only_last, sn_subtrie_topic_fn *fn,
                           void *arg);
 
