@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define SEG_SPAN (UINT64_C(1) << 32) /* offsets and bytes one segment can index */
+
 /* Whether a valid record with an offset in [lo, hi) starts at p. */
 static bool
 valid_at(const uint8_t *p, size_t avail, uint64_t lo, uint64_t hi, uint32_t max_record,
@@ -49,10 +51,16 @@ sn_log_recover_scan(const sn_log_segment *seg, uint64_t file_size, uint64_t limi
     madvise((void *)map, file_size, MADV_SEQUENTIAL);
     int rc = 0;
     uint64_t pos = SN_LOG_FILE_HDR;
+    /* The index keeps offsets and positions relative to the segment in 32 bits: a
+     * record beyond either (a CRC-valid but crafted or misplaced one) is damage. */
+    uint64_t hi = seg->base + SEG_SPAN > seg->base ? seg->base + SEG_SPAN : UINT64_MAX;
+    if (hi > limit)
+        hi = limit;
+    uint64_t end = file_size < SEG_SPAN ? file_size : SEG_SPAN;
     sn_log_rec_view v;
-    while (pos < file_size) {
-        if (s->next < limit &&
-            valid_at(map + pos, file_size - pos, s->next, s->next + 1, max_record, &v)) {
+    while (pos < end) {
+        if (s->next < hi &&
+            valid_at(map + pos, end - pos, s->next, s->next + 1, max_record, &v)) {
             if (v.timestamp > s->max_ts)
                 s->max_ts = v.timestamp;
             if (s->index.n == 0)
@@ -69,10 +77,10 @@ sn_log_recover_scan(const sn_log_segment *seg, uint64_t file_size, uint64_t limi
         /* Damage: a later valid record with a higher offset proves that this is not the
          * end of the log, so the bytes between are skipped and their offsets reported. */
         uint64_t q = pos + 1;
-        while (q + SN_LOG_REC_FIXED <= file_size &&
-               !valid_at(map + q, file_size - q, s->next, limit, max_record, &v))
+        while (q + SN_LOG_REC_FIXED <= end &&
+               !valid_at(map + q, end - q, s->next, hi, max_record, &v))
             q++;
-        if (q + SN_LOG_REC_FIXED > file_size)
+        if (q + SN_LOG_REC_FIXED > end)
             break; /* nothing valid follows: a torn tail */
         if ((rc = add_damage(s, s->next, v.offset, pos, q)) < 0)
             break;
