@@ -139,12 +139,14 @@ options_valid(const sinew_log_options *o)
 static int
 dir_empty(int dirfd)
 {
-    int fd = dup(dirfd);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    int fd = sn_log_file_dup(dirfd);
+    if (fd < 0)
+        return fd;
+    DIR *d = fdopendir(fd);
     if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return -errno;
+        int rc = -errno;
+        close(fd);
+        return rc;
     }
     int empty = 1;
     struct dirent *de;
@@ -262,8 +264,8 @@ sinew_log_open(const char *path, const sinew_log_options *options)
     bool offsets_loaded = false;
     if ((options->flags & SINEW_LOG_CREATE) && (rc = make_dir(path)) < 0)
         goto fail;
-    if ((log->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        rc = -errno;
+    if ((log->dirfd = sn_log_file_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0)) < 0) {
+        rc = log->dirfd;
         goto fail;
     }
     /* Lock before looking: a log another process has open is never touched. A LOCK
@@ -277,9 +279,9 @@ sinew_log_open(const char *path, const sinew_log_options *options)
     }
     if (rc < 0)
         goto fail;
-    log->lockfd = openat(log->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    log->lockfd = sn_log_file_openat(log->dirfd, LOCK_NAME, O_RDWR | O_CREAT, 0644);
     if (log->lockfd < 0) {
-        rc = -errno;
+        rc = log->lockfd;
         goto fail;
     }
     if (flock(log->lockfd, LOCK_EX | LOCK_NB) < 0) {
@@ -329,7 +331,11 @@ sync_round(sn_log *log)
     sn_log_segment *seg = log->segs[log->nsegs - 1];
     sn_log_segment_ref(seg);
     pthread_mutex_unlock(&log->mu);
-    int rc = fdatasync(seg->fd) < 0 ? -errno : 0;
+    /* Pinned: a roll may release the segment's hold on its descriptor meanwhile. */
+    int fd = sn_log_file_get(seg);
+    int rc = fd < 0 ? fd : fdatasync(fd) < 0 ? -errno : 0;
+    if (fd >= 0)
+        sn_log_file_put(seg);
     sn_log_segment_unref(seg);
     pthread_mutex_lock(&log->mu);
     log->syncing = false;
@@ -413,8 +419,11 @@ apply_retention(sn_log *log)
         for (size_t j = 0; j < gone[i]->ndamage; j++)
             log->damaged -= gone[i]->damage[j].after - gone[i]->damage[j].first;
     pthread_mutex_unlock(&log->mu);
-    /* Readers holding a reference keep reading the unlinked files. */
+    /* Readers holding a reference keep reading the unlinked files: the descriptor of
+     * a segment being read is held open first, as its name is about to go. */
     for (size_t i = 0; i < k; i++) {
+        if (atomic_load(&gone[i]->refs) > 1)
+            sn_log_file_hold(gone[i], true);
         int rc = sn_log_segment_remove(log->dirfd, gone[i]->base);
         if (rc < 0)
             sn_log_message(log, "retention: cannot remove segment %llu: %s",
@@ -455,6 +464,7 @@ roll(sn_log *log, uint64_t base, sn_log_segment **active)
         sn_log_segment_remove(log->dirfd, base);
         return rc;
     }
+    sn_log_file_hold(old, false); /* sealed: its descriptor joins the cache */
     *active = seg;
     apply_retention(log);
     return 0;
@@ -632,6 +642,13 @@ sinew_log_close(sinew_log *pub)
     pthread_mutex_lock(&log->mu);
     int rc = wait_durable_locked(log, log->next);
     pthread_mutex_unlock(&log->mu);
+    /* Indexes rebuilt when they could not be written (a full disk) get another try;
+     * without them the next open must scan. */
+    for (size_t i = 0; rc == 0 && i + 1 < log->nsegs; i++)
+        if (log->segs[i]->index_dirty &&
+            (rc = sn_log_index_store(log->dirfd, log->segs[i]->base,
+                                     &log->segs[i]->index)) == 0)
+            log->segs[i]->index_dirty = false;
     sn_log_segment *active = log->segs[log->nsegs - 1];
     if (rc == 0)
         rc = sn_log_index_store(log->dirfd, active->base, &active->index);
@@ -711,8 +728,8 @@ struct read_plan {
  * second one only for a record larger than the first read). -EAGAIN when the bytes do
  * not match what the index promised: the caller then validates the segment. */
 static int
-read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64_t from,
-             size_t max_records, size_t max_bytes)
+read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, int fd,
+             uint64_t from, size_t max_records, size_t max_bytes)
 {
     uint64_t pos = rp->pos, off = rp->off;
     size_t want = max_bytes > (16u << 20) ? (16u << 20) : max_bytes;
@@ -721,7 +738,7 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
         want = (size_t)(rp->end - pos);
     if (grow((void **)&b->buf, &b->cap, want, 1) < 0)
         return -ENOMEM;
-    int64_t got = sn_log_io_pread(rp->seg->fd, b->buf, want, pos);
+    int64_t got = sn_log_io_pread(fd, b->buf, want, pos);
     if (got < 0)
         return (int)got;
     size_t n = (size_t)got, at = 0, bytes = 0;
@@ -742,7 +759,7 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
                     break;
                 if (rp->end - pos < want)
                     want = (size_t)(rp->end - pos);
-                if ((got = sn_log_io_pread(rp->seg->fd, b->buf, want, pos)) < 0)
+                if ((got = sn_log_io_pread(fd, b->buf, want, pos)) < 0)
                     return (int)got;
                 n = (size_t)got;
             }
@@ -769,7 +786,7 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
                 need = (size_t)(rp->end - pos);
             if (need <= n || grow((void **)&b->buf, &b->cap, need, 1) < 0)
                 return need <= n ? -EAGAIN : -ENOMEM;
-            if ((got = sn_log_io_pread(rp->seg->fd, b->buf + n, need - n, pos + n)) < 0)
+            if ((got = sn_log_io_pread(fd, b->buf + n, need - n, pos + n)) < 0)
                 return (int)got;
             if (got == 0)
                 return -EAGAIN;
@@ -897,7 +914,13 @@ sinew_log_read(sinew_log *pub, uint64_t offset, size_t max_records, size_t max_b
         pthread_mutex_unlock(&log->mu);
         if (rc <= 0)
             return rc < 0 ? fail(rc) : 0;
-        rc = read_segment(log, b, &rp, offset, max_records, max_bytes);
+        int fd = sn_log_file_get(rp.seg);
+        if (fd < 0) {
+            sn_log_segment_unref(rp.seg);
+            return fail(fd);
+        }
+        rc = read_segment(log, b, &rp, fd, offset, max_records, max_bytes);
+        sn_log_file_put(rp.seg);
         if (rc == -EAGAIN && rp.hinted) {
             /* A stale hint (e.g. a batch kept across a reopen): retry from the index. */
             b->n = 0;
