@@ -20,6 +20,8 @@
 #define SN_LOG_REC_FIXED 32   /* fixed part of a record header, see record.c */
 #define SN_LOG_INDEX_ENTRY 20 /* one index entry on disk, see index.c */
 #define SN_LOG_MAX_RECORD (1u << 30)
+/* Offsets past a segment's base, and bytes, that its 32-bit index entries can hold. */
+#define SN_LOG_SEG_SPAN (UINT64_C(1) << 32)
 
 /* ---- crc32c.c: CRC-32C (Castagnoli), hardware accelerated where the CPU has it.
  * Pure; callable from any thread. Pass 0 as crc to start. */
@@ -263,6 +265,9 @@ struct sinew_log {
 /* Appends seg to the segment list (takes over the caller's reference). Caller holds mu
  * or is the only thread that knows the log. */
 int sn_log_segs_push(sn_log *log, sn_log_segment *seg);
+/* Reads of at least this many bytes map the segment instead of copying (256 KiB;
+ * tests lower it to reach that path with small files). */
+extern size_t sn_log_read_map_min;
 /* Reports damage or repair through the message callback (or stderr). Any thread. */
 void sn_log_message(const sn_log *log, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -14,8 +14,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define SEG_SPAN (UINT64_C(1) << 32) /* offsets and bytes one segment can index */
-
 /* Whether a valid record with an offset in [lo, hi) starts at p. */
 static bool
 valid_at(const uint8_t *p, size_t avail, uint64_t lo, uint64_t hi, uint32_t max_record,
@@ -58,10 +56,11 @@ sn_log_recover_scan(const sn_log_segment *seg, uint64_t file_size, uint64_t limi
     uint64_t pos = SN_LOG_FILE_HDR;
     /* The index keeps offsets and positions relative to the segment in 32 bits: a
      * record beyond either (a CRC-valid but crafted or misplaced one) is damage. */
-    uint64_t hi = seg->base + SEG_SPAN > seg->base ? seg->base + SEG_SPAN : UINT64_MAX;
+    uint64_t hi = seg->base > UINT64_MAX - SN_LOG_SEG_SPAN ? UINT64_MAX
+                                                           : seg->base + SN_LOG_SEG_SPAN;
     if (hi > limit)
         hi = limit;
-    uint64_t end = file_size < SEG_SPAN ? file_size : SEG_SPAN;
+    uint64_t end = file_size < SN_LOG_SEG_SPAN ? file_size : SN_LOG_SEG_SPAN;
     sn_log_rec_view v;
     while (pos < end) {
         if (s->next < hi &&
