@@ -75,6 +75,7 @@ DOC_LOG_MAN3_SRC = \
 	doc/sinew_log_read.3.adoc \
 	doc/sinew_log_retain.3.adoc \
 	doc/sinew_log_seek_time.3.adoc \
+	doc/sinew_log_set_max_files.3.adoc \
 	doc/sinew_log_stat_get.3.adoc \
 	doc/sinew_log_strerror.3.adoc \
 	doc/sinew_log_sync.3.adoc \
