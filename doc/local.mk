@@ -42,6 +42,7 @@ DOC_MAN3_SRC = \
 	doc/sinew_version.3.adoc
 DOC_MAN7_SRC = \
 	doc/sinew.7.adoc \
+	doc/sinew_dealer.7.adoc \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \
@@ -49,6 +50,7 @@ DOC_MAN7_SRC = \
 	doc/sinew_push.7.adoc \
 	doc/sinew_rep.7.adoc \
 	doc/sinew_req.7.adoc \
+	doc/sinew_router.7.adoc \
 	doc/sinew_tcp.7.adoc \
 	doc/zmtp.7.adoc
 # The durable log engine's pages: always shipped and checked, installed only when the
