@@ -48,6 +48,7 @@ DOC_MAN3_SRC = \
 DOC_MAN7_SRC = \
 	doc/sinew.7.adoc \
 	doc/sinew_counters.7.adoc \
+	doc/sinew_dealer.7.adoc \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \
@@ -55,6 +56,7 @@ DOC_MAN7_SRC = \
 	doc/sinew_push.7.adoc \
 	doc/sinew_rep.7.adoc \
 	doc/sinew_req.7.adoc \
+	doc/sinew_router.7.adoc \
 	doc/sinew_tcp.7.adoc \
 	doc/zmtp.7.adoc
 # The durable log engine's pages: always shipped and checked, installed only when the

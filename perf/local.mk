@@ -19,6 +19,18 @@ PATTERN_BENCHES =
 if HAVE_LIBZMQ
 PATTERN_BENCHES_ZMQ =
 endif
+# broker_thr (issue 10): asynchronous requests through a ROUTER-DEALER broker.
+PATTERN_BENCHES += perf/broker_thr
+noinst_PROGRAMS += perf/broker_thr
+perf_broker_thr_SOURCES = perf/broker_thr.c perf/bench_api.h
+perf_broker_thr_LDADD = src/libsinew.la $(PTHREAD_LIBS)
+if HAVE_LIBZMQ
+PATTERN_BENCHES_ZMQ += perf/broker_thr_zmq
+noinst_PROGRAMS += perf/broker_thr_zmq
+perf_broker_thr_zmq_SOURCES = perf/broker_thr.c perf/bench_api.h
+perf_broker_thr_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
+perf_broker_thr_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
+endif
 bench: $(PATTERN_BENCHES) $(PATTERN_BENCHES_ZMQ)
 	cd perf && $(abs_top_srcdir)/perf/bench.sh
 .PHONY: bench
