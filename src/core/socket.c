@@ -898,6 +898,12 @@ sn_socket_count_drop(sn_socket *s, sn_drop_reason why)
     sn_stats_drop(s->stats, why, 1);
 }
 
+void
+sn_socket_pipe_close(sn_socket *s, sn_pipe *p)
+{
+    detach(s, p, linger_deadline(s));
+}
+
 /* ---- endpoints -------------------------------------------------------------------- */
 
 static void stop_net(sn_endpoint_rec *rec);

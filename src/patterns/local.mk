@@ -7,3 +7,5 @@ src_libsinew_core_la_SOURCES += \
 	src/patterns/pair.c \
 	src/patterns/push.c src/patterns/pull.c \
 	src/patterns/req.c src/patterns/rep.c
+# STREAM: its pattern, and the raw engine its sessions run instead of ZMTP.
+src_libsinew_core_la_SOURCES += src/patterns/stream.c src/zmtp/raw.c src/zmtp/raw.h

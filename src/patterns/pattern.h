@@ -61,6 +61,7 @@ typedef struct sn_pattern_ops {
 } sn_pattern_ops;
 
 extern const sn_pattern_ops sn_pair_ops, sn_push_ops, sn_pull_ops, sn_req_ops, sn_rep_ops;
+extern const sn_pattern_ops sn_stream_ops;
 
 /* NULL for an unknown or unimplemented type. */
 const sn_pattern_ops *sn_pattern_lookup(int type);
@@ -68,5 +69,8 @@ const sn_pattern_ops *sn_pattern_lookup(int type);
 /* Core services for patterns. */
 /* A message was discarded by the pattern, for why (see core/stats.h). */
 void sn_socket_count_drop(sn_socket *s, sn_drop_reason why);
+/* The pattern ends p (STREAM closing a connection): detach is called at once; the peer
+ * still gets what was written to p within the socket's SINEW_LINGER. */
+void sn_socket_pipe_close(sn_socket *s, sn_pipe *p);
 
 #endif

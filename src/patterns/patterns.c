@@ -3,6 +3,7 @@
 #include "patterns/pattern.h"
 
 static const sn_pattern_ops *const patterns[] = {
+    &sn_stream_ops,
     &sn_pair_ops, &sn_req_ops, &sn_rep_ops, &sn_pull_ops, &sn_push_ops, NULL,
 };
 
