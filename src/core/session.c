@@ -489,10 +489,15 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
         rc = sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm);
         if (rc < 0)
             goto fail;
-        take_pipe_end(ss, &l->ends[1]);
+        /* The socket's end first: a refusal (a PAIR that has its peer, a STREAM id in
+         * use) releases it while ours has no owner yet, so no PEER_TERM reaches the
+         * reactor for a session freed right here (it freed it a second time). */
         rc = sn_socket_attach(s, &l->ends[0], endpoint);
-        if (rc < 0)
-            goto fail; /* e.g. a PAIR that has its peer: the connect itself is refused */
+        if (rc < 0) {
+            sn_pipe_release(&l->ends[1], 0);
+            goto fail;
+        }
+        take_pipe_end(ss, &l->ends[1]);
     }
     ss->stopping = ss->stop_requested = false;
     if (sn_reactor_post(r, start_task, ss) < 0) {
