@@ -57,6 +57,7 @@ DOC_MAN7_SRC = \
 	doc/sinew_rep.7.adoc \
 	doc/sinew_req.7.adoc \
 	doc/sinew_router.7.adoc \
+	doc/sinew_stream.7.adoc \
 	doc/sinew_tcp.7.adoc \
 	doc/zmtp.7.adoc
 # The durable log engine's pages: always shipped and checked, installed only when the
