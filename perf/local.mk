@@ -15,10 +15,16 @@ perf_remote_lat_LDADD = src/libsinew.la
 # renames in bench_api.h) on libzmq, when libzmq is there; `make bench` runs both sides
 # alternately and prints the ratios (perf/bench.sh, perf/benches.txt).
 EXTRA_DIST += perf/bench_api.h perf/bench.sh perf/benches.txt
-PATTERN_BENCHES =
+PATTERN_BENCHES = perf/proxy_thr
 if HAVE_LIBZMQ
-PATTERN_BENCHES_ZMQ =
+PATTERN_BENCHES_ZMQ = perf/proxy_thr_zmq
 endif
 bench: $(PATTERN_BENCHES) $(PATTERN_BENCHES_ZMQ)
 	cd perf && $(abs_top_srcdir)/perf/bench.sh
 .PHONY: bench
+noinst_PROGRAMS += $(PATTERN_BENCHES) $(PATTERN_BENCHES_ZMQ)
+perf_proxy_thr_SOURCES = perf/proxy_thr.c
+perf_proxy_thr_LDADD = src/libsinew.la $(PTHREAD_LIBS)
+perf_proxy_thr_zmq_SOURCES = perf/proxy_thr.c
+perf_proxy_thr_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
+perf_proxy_thr_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
