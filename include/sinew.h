@@ -324,6 +324,14 @@ SINEW_EXPORT int sinew_proxy(void *frontend, void *backend, void *capture);
 SINEW_EXPORT int sinew_proxy_steerable(void *frontend, void *backend, void *capture,
                                        void *control);
 
+/* CURVE keys as Z85 text (41 bytes each with the NUL): a new keypair, and the public key
+ * of a secret one. -1 with errno ENOTSUP when built without libsodium, EINVAL for a bad
+ * secret. sinew_has: 1 if the library supports the capability ("ipc", "plain",
+ * "curve"), else 0, as zmq_has. */
+SINEW_EXPORT int sinew_curve_keypair(char *z85_public, char *z85_secret);
+SINEW_EXPORT int sinew_curve_public(char *z85_public, const char *z85_secret);
+SINEW_EXPORT int sinew_has(const char *capability);
+
 /* Polling. */
 #define SINEW_POLLIN 1
 #define SINEW_POLLOUT 2

@@ -1016,6 +1016,18 @@ sn_socket_wait_peers(sn_socket *s, int n, int timeout_ms)
     return rc;
 }
 
+bool
+sn_socket_pipe_outgoing(sn_socket *s, const sn_pipe *p)
+{
+    return p->endpoint >= 0 && p->endpoint < s->nendpoints && !s->endpoints[p->endpoint].bound;
+}
+
+void
+sn_socket_drop_pipe(sn_socket *s, sn_pipe *p)
+{
+    socket_drained(s, p);
+}
+
 /* ---- endpoints -------------------------------------------------------------------- */
 
 static void stop_net(sn_endpoint_rec *rec);
