@@ -160,6 +160,60 @@ TN_TRAN_TEST(spec_proxy, moves_both_ways)
     proxy_stop_by_shutdown(&px);
 }
 
+/* zmq_proxy's shared queue: REQ clients -> [ROUTER | proxy | DEALER] -> REP workers.
+ * The ROUTER's envelope takes each reply back to the client that asked. */
+TN_TRAN_TEST(spec_proxy, shared_queue_routes_replies_to_their_clients)
+{
+    char fe[TN_EP_MAX], be[TN_EP_MAX];
+    static proxy_run px; /* the proxy thread may outlive a failed test's frame */
+    px.front = tn_sock(SINEW_ROUTER);
+    px.back = tn_sock(SINEW_DEALER);
+    tn_bind_any(px.front, tran, fe);
+    tn_bind_any(px.back, tran, be);
+    void *client[3], *worker[2];
+    for (int i = 0; i < 3; i++) {
+        client[i] = tn_sock(SINEW_REQ);
+        tn_set(client[i], SINEW_RCVTIMEO, 5000);
+        tn_connect(client[i], fe);
+    }
+    for (int i = 0; i < 2; i++) {
+        worker[i] = tn_sock(SINEW_REP);
+        tn_connect(worker[i], be);
+    }
+    cr_assert_eq(sinew_wait_peers(px.front, 3, 5000), 3);
+    cr_assert_eq(sinew_wait_peers(px.back, 2, 5000), 2);
+    proxy_start(&px);
+    int served[2] = {0, 0};
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < 3; i++) {
+            char q[32];
+            snprintf(q, sizeof q, "client %d round %d", i, round);
+            tn_send_str(client[i], q, 0);
+        }
+        for (int n = 0; n < 3; n++) {
+            sinew_pollitem_t it[2] = {{.socket = worker[0], .events = SINEW_POLLIN},
+                                      {.socket = worker[1], .events = SINEW_POLLIN}};
+            cr_assert_geq(sinew_poll(it, 2, 5000), 1, "no request reached a worker");
+            int w = it[0].revents ? 0 : 1;
+            char q[64], r[80];
+            int len = sinew_recv(worker[w], q, sizeof q - 1, 0);
+            cr_assert_gt(len, 0);
+            q[len] = '\0';
+            snprintf(r, sizeof r, "re: %s", q);
+            tn_send_str(worker[w], r, 0);
+            served[w]++;
+        }
+        for (int i = 0; i < 3; i++) {
+            char want[48];
+            snprintf(want, sizeof want, "re: client %d round %d", i, round);
+            tn_recv_str(client[i], want);
+        }
+    }
+    cr_assert_gt(served[0], 0, "the DEALER spreads requests over both workers");
+    cr_assert_gt(served[1], 0, "the DEALER spreads requests over both workers");
+    proxy_stop_by_shutdown(&px);
+}
+
 /* Frontend and backend the same socket: what comes in goes back out of it. */
 Test(spec_proxy, one_socket_as_both_ends_echoes)
 {
