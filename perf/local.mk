@@ -46,3 +46,16 @@ perf_bench_stream_zmq_SOURCES = perf/bench_stream.c
 perf_bench_stream_zmq_CFLAGS = $(AM_CFLAGS) $(LIBZMQ_CFLAGS) -DBENCH_LIBZMQ
 perf_bench_stream_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
 endif
+
+# proxy_thr: sinew_proxy between PUSH/PULL pairs.
+PATTERN_BENCHES += perf/proxy_thr
+noinst_PROGRAMS += perf/proxy_thr
+perf_proxy_thr_SOURCES = perf/proxy_thr.c perf/bench_api.h
+perf_proxy_thr_LDADD = src/libsinew.la $(PTHREAD_LIBS)
+if HAVE_LIBZMQ
+PATTERN_BENCHES_ZMQ += perf/proxy_thr_zmq
+noinst_PROGRAMS += perf/proxy_thr_zmq
+perf_proxy_thr_zmq_SOURCES = perf/proxy_thr.c perf/bench_api.h
+perf_proxy_thr_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
+perf_proxy_thr_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
+endif
