@@ -151,11 +151,17 @@ refused_then_served(bool sinew_server, const char *transport, int bad_kind)
     ip_connect(bad, ep);
     ip_send_raw(bad, "bad", 3, 0); /* queued; must never arrive */
     if (mon != NULL) {
+        /* A NULL client sees the mismatch too and may hang up while our greeting is
+         * still going out: the handshake then ends as lost (NO_DETAIL), not refused. */
         ip_event ev;
-        ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL, &ev, 5000);
-        cr_expect_eq(ev.value, bad_kind == 0 ? (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
-                                             : (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
-                     "protocol error 0x%x", ev.value);
+        int mask = SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                   (bad_kind == 1 ? SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL : 0);
+        ip_expect_event(mon, mask, &ev, 5000);
+        if (ev.event == SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            cr_expect_eq(ev.value,
+                         bad_kind == 0 ? (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+                                       : (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                         "protocol error 0x%x", ev.value);
     }
     char buf[16];
     cr_assert_eq(ip_recv_raw(srv, buf, sizeof buf, 0), -1, "a refused client's message arrived");
