@@ -487,49 +487,54 @@ curve_fini(void *st)
     sodium_memzero(st, sizeof(curve_state));
 }
 
-/* XSalsa20-Poly1305 in place with the Salsa20 key already derived (what
- * crypto_secretbox_detached does after its HSalsa20 step): the first 32 bytes of the
- * stream key Poly1305, the rest encrypts p[0..n); n8 is the nonce's last 8 bytes. */
+/* XSalsa20-Poly1305 with the Salsa20 key already derived (what crypto_secretbox_detached
+ * does after its HSalsa20 step), for the plaintext flags byte + data[0..n): the stream's
+ * first 32 bytes key Poly1305, the next 32 cover the flags and data[0..31), and
+ * data[31..) is encrypted from the caller's buffer straight into out from stream block 1
+ * on: no copy of the part. out gets 1 + n bytes; n8 is the nonce's last
+ * 8 bytes. */
 static void
-box_seal(uint8_t *p, size_t n, uint8_t mac[MAC], const uint8_t n8[8], const uint8_t *key)
+box_seal(uint8_t *out, uint8_t flags, const uint8_t *data, size_t n, uint8_t mac[MAC],
+         const uint8_t n8[8], const uint8_t *key)
 {
-    uint8_t block0[64] = {0};
-    size_t n0 = n < 32 ? n : 32;
-    memcpy(block0 + 32, p, n0);
-    crypto_stream_salsa20_xor(block0, block0, 32 + n0, n8, key);
+    uint8_t block0[64];
+    size_t n0 = n < 31 ? n : 31;
+    crypto_stream_salsa20(block0, sizeof block0, n8, key);
+    out[0] = flags ^ block0[32];
+    for (size_t i = 0; i < n0; i++)
+        out[1 + i] = data[i] ^ block0[33 + i];
+    if (n > n0)
+        crypto_stream_salsa20_xor_ic(out + 1 + n0, data + n0, n - n0, n8, 1, key);
     crypto_onetimeauth_poly1305_state st;
     crypto_onetimeauth_poly1305_init(&st, block0);
-    memcpy(p, block0 + 32, n0);
-    if (n > n0)
-        crypto_stream_salsa20_xor_ic(p + n0, p + n0, n - n0, n8, 1, key);
-    crypto_onetimeauth_poly1305_update(&st, p, n);
+    crypto_onetimeauth_poly1305_update(&st, out, 1 + n);
     crypto_onetimeauth_poly1305_final(&st, mac);
     sodium_memzero(block0, sizeof block0);
     sodium_memzero(&st, sizeof st);
 }
 
-/* The reverse: checks the MAC first, decrypts in place only if it holds. 0 or -1. */
+/* The reverse, in place on p[0..n) (flags byte + data): checks the MAC first and
+ * decrypts only if it holds. Stream block 0 is made once (libsodium's open makes it
+ * twice: once for the Poly1305 key, once to decrypt). 0 or -1. */
 static int
 box_open(uint8_t *p, size_t n, const uint8_t mac[MAC], const uint8_t n8[8], const uint8_t *key)
 {
-    uint8_t block0[64] = {0};
-    crypto_stream_salsa20(block0, 32, n8, key);
-    if (crypto_onetimeauth_poly1305_verify(mac, p, n, block0) != 0) {
-        sodium_memzero(block0, sizeof block0);
-        return -1;
+    uint8_t block0[64];
+    crypto_stream_salsa20(block0, sizeof block0, n8, key);
+    int rc = crypto_onetimeauth_poly1305_verify(mac, p, n, block0);
+    if (rc == 0) {
+        size_t n0 = n < 32 ? n : 32;
+        for (size_t i = 0; i < n0; i++)
+            p[i] ^= block0[32 + i];
+        if (n > n0)
+            crypto_stream_salsa20_xor_ic(p + n0, p + n0, n - n0, n8, 1, key);
     }
-    size_t n0 = n < 32 ? n : 32;
-    memcpy(block0 + 32, p, n0);
-    crypto_stream_salsa20_xor(block0, block0, 32 + n0, n8, key);
-    memcpy(p, block0 + 32, n0);
-    if (n > n0)
-        crypto_stream_salsa20_xor_ic(p + n0, p + n0, n - n0, n8, 1, key);
     sodium_memzero(block0, sizeof block0);
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
-/* One frame into one MESSAGE: a single allocation, the data copied once behind the
- * header, then encrypted where it lies. */
+/* One frame into one MESSAGE: a single allocation, the data encrypted straight into
+ * it behind the header. */
 static int
 curve_encode(void *st, sn_msg *part, int *flags)
 {
@@ -543,11 +548,10 @@ curve_encode(void *st, sn_msg *part, int *flags)
     uint8_t *d = sn_msg_data(&box);
     memcpy(d, message_name, sizeof message_name);
     put_be64(d + 8, ++cs->send_nonce);
-    d[MESSAGE_MIN - 1] = (uint8_t) (((*flags & SN_ZMTP_FLAG_MORE) ? 1 : 0) |
-                                    ((*flags & SN_ZMTP_FLAG_COMMAND) ? 2 : 0));
-    if (n > 0)
-        memcpy(d + MESSAGE_MIN, sn_msg_data(part), n);
-    box_seal(d + MESSAGE_HEAD + MAC, n + 1, d + MESSAGE_HEAD, d + 8, cs->send_key);
+    uint8_t inner = (uint8_t) (((*flags & SN_ZMTP_FLAG_MORE) ? 1 : 0) |
+                               ((*flags & SN_ZMTP_FLAG_COMMAND) ? 2 : 0));
+    box_seal(d + MESSAGE_HEAD + MAC, inner, sn_msg_data(part), n, d + MESSAGE_HEAD, d + 8,
+             cs->send_key);
     sn_msg_close(part);
     *part = box;
     *flags = 0; /* libzmq's outer flags; MORE and COMMAND travel inside the box */
