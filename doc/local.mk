@@ -12,10 +12,13 @@ DOC_MAN3_SRC = \
 	doc/sinew_ctx_set.3.adoc \
 	doc/sinew_ctx_shutdown.3.adoc \
 	doc/sinew_ctx_term.3.adoc \
+	doc/sinew_curve_keypair.3.adoc \
+	doc/sinew_curve_public.3.adoc \
 	doc/sinew_disconnect.3.adoc \
 	doc/sinew_errno.3.adoc \
 	doc/sinew_getsockopt.3.adoc \
 	doc/sinew_getsockopt_int.3.adoc \
+	doc/sinew_has.3.adoc \
 	doc/sinew_msg_close.3.adoc \
 	doc/sinew_msg_copy.3.adoc \
 	doc/sinew_msg_data.3.adoc \
@@ -44,11 +47,14 @@ DOC_MAN3_SRC = \
 	doc/sinew_strerror.3.adoc \
 	doc/sinew_unbind.3.adoc \
 	doc/sinew_wait_peers.3.adoc \
-	doc/sinew_version.3.adoc
+	doc/sinew_version.3.adoc \
+	doc/sinew_z85_decode.3.adoc \
+	doc/sinew_z85_encode.3.adoc
 DOC_MAN7_SRC = \
 	doc/sinew.7.adoc \
 	doc/sinew_counters.7.adoc \
 	doc/sinew_dealer.7.adoc \
+	doc/sinew_curve.7.adoc \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \
