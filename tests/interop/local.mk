@@ -22,5 +22,10 @@ tests_interop_test_interop_direct_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 tests_interop_test_interop_router_SOURCES = tests/interop/test_interop_router.c tests/interop/interop.h
 tests_interop_test_interop_router_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_router_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+check_PROGRAMS += tests/interop/test_interop_stream
+TESTS += tests/interop/test_interop_stream
+tests_interop_test_interop_stream_SOURCES = tests/interop/test_interop_stream.c tests/interop/interop.h
+tests_interop_test_interop_stream_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
+tests_interop_test_interop_stream_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 endif
 endif
