@@ -58,13 +58,17 @@ DOC_MAN7_SRC = \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \
+	doc/sinew_pub.7.adoc \
 	doc/sinew_pull.7.adoc \
 	doc/sinew_push.7.adoc \
 	doc/sinew_rep.7.adoc \
 	doc/sinew_req.7.adoc \
 	doc/sinew_router.7.adoc \
 	doc/sinew_stream.7.adoc \
+	doc/sinew_sub.7.adoc \
 	doc/sinew_tcp.7.adoc \
+	doc/sinew_xpub.7.adoc \
+	doc/sinew_xsub.7.adoc \
 	doc/zmtp.7.adoc
 # The durable log engine's pages: always shipped and checked, installed only when the
 # log is built (--disable-log installs no sinew_log.h either).
