@@ -432,6 +432,7 @@ session_alloc(sn_ctx *ctx, sn_socket *s, uint64_t gen, sn_reactor *r,
     ss->sock_gen = gen;
     ss->endpoint = endpoint;
     ss->cfg = *cfg;
+    ss->cfg.ctx = ctx;
     snprintf(ss->addr, sizeof ss->addr, "%s", addr);
     sn_ctx_net_add(ctx);
     return ss;

@@ -324,10 +324,7 @@ process_input(sn_engine *e)
                 int n = sn_zmtp_handshake_feed(&e->hs, e->in + e->in_off,
                                                e->in_len - e->in_off);
                 if (n < 0) {
-                    sn_engine_write(e); /* an ERROR command may be waiting */
-                    if (e->fd >= 0)
-                        sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                                       (uint32_t) sn_zmtp_handshake_error(&e->hs, NULL));
+                    sn_engine_handshake_failed(e);
                     return false;
                 }
                 e->in_off += (size_t) n;
