@@ -30,6 +30,8 @@ DOC_MAN3_SRC = \
 	doc/sinew_msg_set.3.adoc \
 	doc/sinew_msg_size.3.adoc \
 	doc/sinew_poll.3.adoc \
+	doc/sinew_proxy.3.adoc \
+	doc/sinew_proxy_steerable.3.adoc \
 	doc/sinew_recv.3.adoc \
 	doc/sinew_send.3.adoc \
 	doc/sinew_send_const.3.adoc \
@@ -37,11 +39,15 @@ DOC_MAN3_SRC = \
 	doc/sinew_setsockopt_int.3.adoc \
 	doc/sinew_socket.3.adoc \
 	doc/sinew_socket_monitor.3.adoc \
+	doc/sinew_socket_peers.3.adoc \
+	doc/sinew_socket_stats.3.adoc \
 	doc/sinew_strerror.3.adoc \
 	doc/sinew_unbind.3.adoc \
+	doc/sinew_wait_peers.3.adoc \
 	doc/sinew_version.3.adoc
 DOC_MAN7_SRC = \
 	doc/sinew.7.adoc \
+	doc/sinew_counters.7.adoc \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \

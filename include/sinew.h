@@ -222,6 +222,45 @@ SINEW_EXPORT int sinew_msg_set(sinew_msg_t *msg, int property, int optval);
 #define SINEW_SPIN_US 1002
 #define SINEW_MSGS_DROPPED 1003
 
+/* Counters beyond libzmq (sinew_counters(7)): what a socket carried and discarded, and
+ * how full each peer's queues are. Why a message was discarded, as indexes of
+ * dropped_by: */
+#define SINEW_DROP_HWM 0           /* the peer's queue was full and the type drops */
+#define SINEW_DROP_UNROUTABLE 1    /* no peer for it (routing id, the requester left) */
+#define SINEW_DROP_NO_SUBSCRIBER 2 /* published with no matching subscriber */
+#define SINEW_DROP_CONNECTION 3    /* lost with a connection, or left unread in one */
+#define SINEW_DROP_INVALID 4       /* not acceptable here (stale reply, bad envelope...) */
+#define SINEW_DROP_REASONS_MAX 8   /* room for more reasons */
+
+typedef struct sinew_socket_stats_t {
+    uint64_t msgs_in, bytes_in;   /* received by the application (a message counts once) */
+    uint64_t msgs_out, bytes_out; /* accepted by sinew_send and the like */
+    uint64_t dropped;             /* discarded, every reason (SINEW_MSGS_DROPPED) */
+    uint64_t dropped_by[SINEW_DROP_REASONS_MAX]; /* by SINEW_DROP_* */
+    uint64_t reconnects;          /* connections made again after one was lost */
+    uint64_t monitor_dropped;     /* monitor events that did not fit the monitor's queue */
+    uint64_t peers;               /* peers attached now (sinew_socket_peers) */
+    uint64_t queued_in, queued_out; /* messages queued from and to them, all peers */
+} sinew_socket_stats_t;
+
+typedef struct sinew_peer_stats_t {
+    uint32_t id;             /* unique within the socket while the peer is attached */
+    int type;                /* the peer's socket type; -1 before its handshake */
+    uint64_t queued_in;      /* messages from it not yet received by the application */
+    uint64_t queued_out;     /* messages to it not yet taken by the peer (or the wire) */
+    uint8_t routing_id_len;
+    uint8_t routing_id[255]; /* the peer's routing id (ZMTP Identity), if it has one */
+    char endpoint[256];      /* the bind or connect it came through, "" if none */
+} sinew_peer_stats_t;
+
+SINEW_EXPORT int sinew_socket_stats(void *socket, sinew_socket_stats_t *stats);
+SINEW_EXPORT int sinew_socket_peers(void *socket, sinew_peer_stats_t *peers, int max);
+
+/* The slow-joiner remedy, beyond libzmq (sinew_wait_peers(3)): waits until n peers have
+ * joined (handshake done; for PUB and XPUB: sent a subscription), at most timeout_ms
+ * (-1: no limit). Returns how many have joined, or -1 with EAGAIN on timeout. */
+SINEW_EXPORT int sinew_wait_peers(void *socket, int n, int timeout_ms);
+
 /* Security mechanisms (SINEW_MECHANISM). */
 #define SINEW_NULL 0
 #define SINEW_PLAIN 1
@@ -326,6 +365,22 @@ SINEW_EXPORT int sinew_cert_load(const char *path, char *public_z85, char *secre
  * into dest (strlen * 4 / 5 bytes). NULL and EINVAL for a bad length or character. */
 SINEW_EXPORT char *sinew_z85_encode(char *dest, const uint8_t *data, size_t size);
 SINEW_EXPORT uint8_t *sinew_z85_decode(uint8_t *dest, const char *string);
+
+/* Built-in proxy, as libzmq's: moves messages both ways between frontend and backend,
+ * copying each part to capture if not NULL. sinew_proxy returns only on failure (-1,
+ * ETERM when the context ends); sinew_proxy_steerable also takes PAUSE, RESUME,
+ * TERMINATE (then returns 0) and STATISTICS on control. */
+SINEW_EXPORT int sinew_proxy(void *frontend, void *backend, void *capture);
+SINEW_EXPORT int sinew_proxy_steerable(void *frontend, void *backend, void *capture,
+                                       void *control);
+
+/* CURVE keys as Z85 text (41 bytes each with the NUL): a new keypair, and the public key
+ * of a secret one. -1 with errno ENOTSUP when built without libsodium, EINVAL for a bad
+ * secret. sinew_has: 1 if the library supports the capability ("ipc", "plain",
+ * "curve"), else 0, as zmq_has. */
+SINEW_EXPORT int sinew_curve_keypair(char *z85_public, char *z85_secret);
+SINEW_EXPORT int sinew_curve_public(char *z85_public, const char *z85_secret);
+SINEW_EXPORT int sinew_has(const char *capability);
 
 /* Polling. */
 #define SINEW_POLLIN 1

@@ -382,3 +382,36 @@ sinew_msg_set(sinew_msg_t *msg, int property, int optval)
     (void) m;
     return fail(EINVAL); /* no settable properties, as libzmq */
 }
+
+/* ---- counters and joining (beyond libzmq) ---- */
+
+SINEW_EXPORT int
+sinew_socket_stats(void *socket, sinew_socket_stats_t *stats)
+{
+    if (stats == NULL)
+        return fail(EFAULT);
+    ENTER(s, socket);
+    int rc = sn_socket_stats(s, stats);
+    sn_socket_leave(s);
+    return result(rc);
+}
+
+SINEW_EXPORT int
+sinew_socket_peers(void *socket, sinew_peer_stats_t *peers, int max)
+{
+    if (max < 0 || (peers == NULL && max > 0))
+        return fail(EINVAL);
+    ENTER(s, socket);
+    int rc = sn_socket_peers(s, peers, max);
+    sn_socket_leave(s);
+    return result(rc);
+}
+
+SINEW_EXPORT int
+sinew_wait_peers(void *socket, int n, int timeout_ms)
+{
+    ENTER(s, socket);
+    int rc = sn_socket_wait_peers(s, n, timeout_ms);
+    sn_socket_leave(s);
+    return result(rc);
+}

@@ -1,11 +1,14 @@
 /* Shared socket options (see options.h). One table row per option: its number, type,
  * bounds and where it lives, so set and get are written once. */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "core/options.h"
+#include "security/curve.h"
 #include "security/plain.h"
 #include "sinew.h"
 
@@ -50,6 +53,79 @@ static const opt_row rows[] = {
      AT(routing_id_len)},
     {SINEW_LAST_ENDPOINT, OPT_STRING, false, 0, 0, AT(last_endpoint), 0},
 };
+
+/* Security options, kept together (they set the mechanism and its credentials rather
+ * than one field each). CURVE, as libzmq 4.3: CURVE_SERVER 1 makes a CURVE server, 0 a
+ * NULL socket; any key makes the socket CURVE, and the server key makes it a client.
+ * Without libsodium they fail with ENOTSUP. Returns -ENOENT for the others. */
+static bool
+options_is_curve(int option)
+{
+    return option == SINEW_CURVE_SERVER || option == SINEW_CURVE_PUBLICKEY ||
+           option == SINEW_CURVE_SECRETKEY || option == SINEW_CURVE_SERVERKEY;
+}
+
+static int
+options_security_set(sn_options *o, int option, const void *val, size_t len)
+{
+    if (!options_is_curve(option))
+        return -ENOENT;
+#ifdef SN_HAVE_LIBSODIUM
+    sn_zmtp_security *sec = &o->sec;
+    int rc = 0;
+    if (option == SINEW_CURVE_SERVER) {
+        int v;
+        if (val == NULL || len != sizeof v)
+            return -EINVAL;
+        memcpy(&v, val, sizeof v);
+        if (v != 0 && v != 1)
+            return -EINVAL;
+        sec->as_server = v == 1;
+        sec->mechanism = v ? &sn_zmtp_mechanism_curve : NULL;
+        return 0;
+    }
+    if (option == SINEW_CURVE_PUBLICKEY)
+        rc = sn_curve_key_from_option(sec->curve_public, val, len);
+    else if (option == SINEW_CURVE_SECRETKEY)
+        rc = sn_curve_key_from_option(sec->curve_secret, val, len);
+    else
+        rc = sn_curve_key_from_option(sec->curve_server, val, len);
+    if (rc < 0)
+        return rc;
+    sec->mechanism = &sn_zmtp_mechanism_curve;
+    if (option == SINEW_CURVE_SERVERKEY)
+        sec->as_server = false;
+    return 0;
+#else
+    (void) o, (void) val, (void) len;
+    return -ENOTSUP;
+#endif
+}
+
+static int
+options_security_get(const sn_options *o, int option, void *val, size_t *len)
+{
+    if (!options_is_curve(option))
+        return -ENOENT;
+#ifdef SN_HAVE_LIBSODIUM
+    const sn_zmtp_security *sec = &o->sec;
+    if (option == SINEW_CURVE_SERVER) {
+        if (*len < sizeof(int))
+            return -EINVAL;
+        int v = sec->as_server && sec->mechanism == &sn_zmtp_mechanism_curve;
+        memcpy(val, &v, sizeof v);
+        *len = sizeof v;
+        return 0;
+    }
+    const uint8_t *key = option == SINEW_CURVE_PUBLICKEY   ? sec->curve_public
+                         : option == SINEW_CURVE_SECRETKEY ? sec->curve_secret
+                                                           : sec->curve_server;
+    return sn_curve_key_to_option(key, val, *len);
+#else
+    (void) o, (void) val, (void) len;
+    return -ENOTSUP;
+#endif
+}
 
 static const opt_row *
 find(int option)
@@ -211,6 +287,9 @@ sn_options_set(sn_options *o, int option, const void *val, size_t len)
     int rc;
     if (set_security(o, option, val, len, &rc))
         return rc;
+    int src = options_security_set(o, option, val, len);
+    if (src != -ENOENT)
+        return src;
     const opt_row *r = find(option);
     if (r == NULL || !r->writable)
         return -EINVAL;
@@ -252,6 +331,9 @@ sn_options_get(const sn_options *o, int option, void *val, size_t *len)
     int rc;
     if (get_security(o, option, val, len, &rc))
         return rc;
+    int src = options_security_get(o, option, val, len);
+    if (src != -ENOENT)
+        return src;
     const opt_row *r = find(option);
     if (r == NULL)
         return -ENOENT;

@@ -34,10 +34,20 @@ sn_queue_init(sn_queue *q, uint64_t hwm)
     return 0;
 }
 
-void
+/* An application message's last part (or an unfinished message's latest): subscriptions
+ * and commands travel as parts too, but are no message to count as lost. */
+static bool
+counts_as_message(const sn_msg *m, bool last)
+{
+    return (!sn_msg_more(m) || last) &&
+           (m->flags & (SN_MSG_COMMAND | SN_MSG_SUBSCRIBE | SN_MSG_CANCEL)) == 0;
+}
+
+uint64_t
 sn_queue_fini(sn_queue *q)
 {
     /* Every part ever written, published or not, is closed exactly once. */
+    uint64_t lost = 0;
     sn_queue_chunk *c = q->rchunk;
     unsigned pos = q->rpos;
     for (uint64_t n = q->rparts; n < q->wparts; n++) {
@@ -45,6 +55,7 @@ sn_queue_fini(sn_queue *q)
             c = c->next;
             pos = 0;
         }
+        lost += counts_as_message(&c->msgs[pos], n + 1 == q->wparts);
         sn_msg_close(&c->msgs[pos++]);
     }
     while (q->rchunk != NULL) {
@@ -53,6 +64,7 @@ sn_queue_fini(sn_queue *q)
         q->rchunk = next;
     }
     free(atomic_load(&q->spare));
+    return lost;
 }
 
 static uint64_t
@@ -252,4 +264,27 @@ void
 sn_queue_read_end(sn_queue *q)
 {
     ack_update(q, false);
+}
+
+uint64_t
+sn_queue_depth_out(sn_queue *q)
+{
+    return q->wmsgs - (atomic_load_explicit(&q->ack, memory_order_acquire) >> 1);
+}
+
+uint64_t
+sn_queue_depth_in(sn_queue *q)
+{
+    uint64_t avail = atomic_load_explicit(&q->pub, memory_order_acquire) >> 1;
+    uint64_t n = 0;
+    sn_queue_chunk *c = q->rchunk;
+    unsigned pos = q->rpos;
+    for (uint64_t i = q->rparts; i < avail; i++) {
+        if (pos == SN_QUEUE_CHUNK) {
+            c = c->next;
+            pos = 0;
+        }
+        n += !sn_msg_more(&c->msgs[pos++]); /* published parts end on a message boundary */
+    }
+    return n;
 }

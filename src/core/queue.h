@@ -62,7 +62,9 @@ typedef struct sn_queue {
 } sn_queue;
 
 int sn_queue_init(sn_queue *q, uint64_t hwm);   /* -ENOMEM */
-void sn_queue_fini(sn_queue *q);               /* closes every message still queued */
+/* Closes every message still queued; returns how many application messages that was
+ * (an unfinished one counts; subscription and command parts do not): lost messages. */
+uint64_t sn_queue_fini(sn_queue *q);
 
 /* Writer side. check_write: true if a new message may be started; when false it has
  * armed writer_waiting, so the reader will report the queue falling to the low-water
@@ -94,5 +96,11 @@ int sn_queue_read(sn_queue *q, sn_msg *msg);
  * watches once, not once per message. Call read_end after the burst. */
 int sn_queue_read_burst(sn_queue *q, sn_msg *msg);
 void sn_queue_read_end(sn_queue *q);
+
+/* Depth, for the counters (not synchronisation). depth_out, writer side: messages
+ * written and not yet consumed, as far as the reader has reported. depth_in, reader
+ * side: published messages not yet read; it walks them, so it costs their number. */
+uint64_t sn_queue_depth_out(sn_queue *q);
+uint64_t sn_queue_depth_in(sn_queue *q);
 
 #endif /* SINEW_CORE_QUEUE_H */

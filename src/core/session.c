@@ -179,6 +179,7 @@ take_pipe_end(sn_session *ss, sn_pipe *p)
     p->owner_aux = ss->r;
     p->io_task = (sn_task){.fn = session_task_run, .drop = session_task_drop, .arg = p};
     sn_pipe_set_owner(p, ss, &session_pipe_ops);
+    sn_pipe_set_stats(p, ss->stats);
     ss->pipe = p;
 }
 

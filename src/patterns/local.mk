@@ -6,4 +6,6 @@ src_libsinew_core_la_SOURCES += \
 	src/patterns/fq.c src/patterns/fq.h \
 	src/patterns/pair.c \
 	src/patterns/push.c src/patterns/pull.c \
-	src/patterns/req.c src/patterns/rep.c
+	src/patterns/req.c src/patterns/rep.c \
+	src/patterns/probe.h src/patterns/dealer.c \
+	src/patterns/idmap.c src/patterns/idmap.h src/patterns/router.c

@@ -284,6 +284,9 @@ sn_zmtp_handshake_init(sn_zmtp_handshake *hs, const sn_zmtp_handshake_config *cf
     }
     sn_zmtp_decoder_config dc = {.maxmsgsize = cfg->maxmsgsize, .command_max = 0};
     sn_zmtp_decoder_init(&hs->decoder, &dc);
+    /* A boxing mechanism's commands (CURVE READY) hold boxes, not clear metadata: the
+     * decoder hands them over raw and they are parsed here with parse_boxed. */
+    hs->decoder.boxed = hs->mech->decode != NULL;
     sn_zmtp_greeting_reader_init(&hs->peer_greeting);
     hs->greeting_stage = cfg->greeting_whole ? 2 : 0;
     rc = sn_zmtp_handshake_send(hs, hs->greeting,
@@ -413,6 +416,11 @@ sn_zmtp_handshake_feed(sn_zmtp_handshake *hs, const uint8_t *in, size_t n)
             return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNEXPECTED_COMMAND,
                                           "message frame during handshake", false);
         case SN_ZMTP_EV_COMMAND: {
+            if (hs->decoder.boxed) {
+                int err = 0;
+                if (sn_zmtp_command_parse_boxed(ev.data, (size_t) ev.size, &ev.cmd, &err) < 0)
+                    return sn_zmtp_handshake_fail(hs, err, "malformed command", false);
+            }
             int mrc = hs->mech->command(hs->mech_state, hs, &ev.cmd);
             if (mrc < 0 || hs->state == SN_ZMTP_HS_FAILED)
                 return hs->state == SN_ZMTP_HS_FAILED ? hs->rc : mrc;

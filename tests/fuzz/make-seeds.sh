@@ -1,6 +1,7 @@
 #!/bin/sh
-# Regenerate the seed corpora of the handshake and endpoint fuzz targets
-# (tests/fuzz/corpus/handshake, tests/fuzz/corpus/endpoint). Handshake seeds are real
+# Regenerate the seed corpora of the handshake, endpoint, curve and z85 fuzz targets
+# (tests/fuzz/corpus/<target>). Curve seeds are full CURVE transcripts made by
+# fuzz_curve.c itself (built with -DFUZZ_CURVE_SEEDS; needs a C compiler and libsodium). Handshake seeds are real
 # libzmq 4.3.4 byte streams from tests/vectors/*.hex behind the target's 4-byte
 # configuration header (layout at the top of fuzz_handshake.c). Needs awk and xxd.
 #   usage: tests/fuzz/make-seeds.sh
@@ -10,8 +11,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 vec=$top/tests/vectors
 hs=$top/tests/fuzz/corpus/handshake
 ep=$top/tests/fuzz/corpus/endpoint
-rm -rf "$hs" "$ep"
-mkdir -p "$hs" "$ep"
+cv=$top/tests/fuzz/corpus/curve
+z85=$top/tests/fuzz/corpus/z85
+rm -rf "$hs" "$ep" "$cv" "$z85"
+mkdir -p "$hs" "$ep" "$cv" "$z85"
 
 # Hex of the segments of file $1 written by $2 ("zmq" or "peer"), concatenated.
 segs() {
@@ -74,3 +77,22 @@ for addr in 'tcp://127.0.0.1:5555' 'tcp://*:*' 'tcp://[::1]:*' 'tcp://[fe80::1%l
 done
 # Two endpoints in one input: the part after the NUL is parsed on its own.
 printf 'tcp://[::1]:80\000ipc://@abc' >"$ep/$(printf '%02d' $((i + 1)))"
+
+# CURVE: transcripts from fuzz_curve.c's seed mode.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sinew-seeds.XXXXXX")
+${CC:-cc} -std=c11 -D_GNU_SOURCE -DFUZZ_CURVE_SEEDS -I"$top/include" -I"$top/src" \
+    "$top/tests/fuzz/fuzz_curve.c" "$top/src/security/curve.c" "$top/src/security/z85.c" \
+    "$top/src/core/msg.c" "$top/src/core/msgpool.c" "$top/src/zmtp/greeting.c" \
+    "$top/src/zmtp/codec.c" "$top/src/zmtp/command.c" "$top/src/zmtp/metadata.c" \
+    "$top/src/zmtp/null.c" "$top/src/zmtp/handshake.c" "$top/src/zmtp/socktype.c" \
+    -o "$tmp/seeds" $(pkg-config --libs libsodium) -pthread
+"$tmp/seeds" "$cv"
+rm -rf "$tmp"
+
+# Z85: the RFC example, keys from tests/vectors, edge values and refused strings.
+i=0
+for z in HelloWorld 'ND2q]e8FGqH6t{@fTP-{urw{E)[-La>TW+l^Jn#V' 00000 '%nSc0' '%nSc1' \
+    '#####' 'abcd' 'Hello World' 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'; do
+    i=$((i + 1))
+    printf '%s' "$z" >"$z85/$(printf '%02d' $i)"
+done

@@ -5,6 +5,9 @@
 #   zmtp       ZMTP parsers: greeting, frame decoder, commands, metadata
 #   handshake  the whole ZMTP handshake (greeting + NULL commands), then traffic
 #   endpoint   endpoint strings: sn_endpoint_parse / sn_endpoint_format
+#   curve      the CURVE handshake, server and client side, then MESSAGE traffic
+#              (needs libsodium; skipped with a note without it)
+#   z85        Z85 decode/encode round trips
 # Exit status is non-zero if a build fails or a fuzzer finds a crash, leak, hang or
 # undefined behaviour; the reproducer is left in $FUZZ_OUT/<name>/ (default: a temp dir).
 #   usage: tests/fuzz/run-fuzz.sh [seconds] [target...]     (default: every target)
@@ -12,7 +15,7 @@ set -eu
 
 secs=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
-targets=${*:-zmtp handshake endpoint}
+targets=${*:-zmtp handshake endpoint curve z85}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${CLANG:-$(command -v clang || command -v clang-14 || true)}
 if [ -z "$cc" ]; then
@@ -25,14 +28,24 @@ zmtp_src="src/zmtp/greeting.c src/zmtp/codec.c src/zmtp/command.c src/zmtp/metad
     src/zmtp/null.c src/zmtp/handshake.c src/zmtp/socktype.c"
 
 for t in $targets; do
+    libs=
     # Sources each target links besides its own file, and its longest input.
     case $t in
     zmtp) src=$zmtp_src max_len=4096 ;;
     handshake) src=$zmtp_src max_len=4096 ;;
     endpoint) src="src/transports/endpoint.c src/transports/tcp.c src/transports/ipc.c"
               max_len=1024 ;;
+    curve)
+        if ! pkg-config --exists libsodium 2>/dev/null; then
+            echo "run-fuzz.sh: libsodium not found, curve target skipped"
+            continue
+        fi
+        src="$zmtp_src src/security/curve.c src/security/z85.c src/core/msg.c
+             src/core/msgpool.c"
+        libs=$(pkg-config --libs libsodium) max_len=8192 ;;
+    z85) src="src/security/z85.c" max_len=512 ;;
     *)
-        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint)" >&2
+        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint, curve, z85)" >&2
         exit 2
         ;;
     esac
@@ -44,7 +57,7 @@ for t in $targets; do
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -fno-omit-frame-pointer \
         -I"$top/include" -I"$top/src" \
-        $files "$top/tests/fuzz/fuzz_$t.c" -o "$out/$t/fuzz_$t"
+        $files "$top/tests/fuzz/fuzz_$t.c" -o "$out/$t/fuzz_$t" $libs
     dict=
     if [ -f "$top/tests/fuzz/$t.dict" ]; then
         dict="-dict=$top/tests/fuzz/$t.dict"

@@ -31,3 +31,45 @@ tests_security_test_plain_wire_SOURCES = tests/security/test_plain_wire.c \
 tests_security_test_plain_wire_CFLAGS = $(TEST_CFLAGS) -DSN_VECTORS_DIR=\"$(abs_top_srcdir)/tests/vectors\"
 tests_security_test_plain_wire_LDADD = $(TEST_LIBS)
 endif
+if HAVE_CRITERION
+if HAVE_LIBSODIUM
+if HAVE_LIBZMQ
+check_PROGRAMS += tests/security/test_curve_interop
+TESTS += tests/security/test_curve_interop
+tests_security_test_curve_interop_SOURCES = tests/security/test_curve_interop.c \
+	tests/interop/interop.h
+tests_security_test_curve_interop_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
+tests_security_test_curve_interop_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+endif
+endif
+endif
+if HAVE_CRITERION
+if HAVE_LIBSODIUM
+check_PROGRAMS += tests/security/test_curve
+TESTS += tests/security/test_curve
+tests_security_test_curve_SOURCES = tests/security/test_curve.c \
+	tests/support/vectors.c tests/support/vectors.h
+tests_security_test_curve_CFLAGS = $(TEST_CFLAGS) $(SODIUM_CFLAGS) \
+	-DSN_VECTORS_DIR=\"$(abs_top_srcdir)/tests/vectors\"
+tests_security_test_curve_LDADD = $(TEST_LIBS) $(SODIUM_LIBS)
+endif
+endif
+if HAVE_CRITERION
+if HAVE_LIBSODIUM
+check_PROGRAMS += tests/security/test_curve_raw
+TESTS += tests/security/test_curve_raw
+tests_security_test_curve_raw_SOURCES = tests/security/test_curve_raw.c \
+	tests/support/transports.h tests/support/net.h tests/support/zmtp_peer.h
+tests_security_test_curve_raw_CFLAGS = $(TEST_CFLAGS) $(SODIUM_CFLAGS)
+tests_security_test_curve_raw_LDADD = $(TEST_LIBS) $(SODIUM_LIBS)
+endif
+endif
+if HAVE_CRITERION
+if !HAVE_LIBSODIUM
+check_PROGRAMS += tests/security/test_curve_absent
+TESTS += tests/security/test_curve_absent
+tests_security_test_curve_absent_SOURCES = tests/security/test_curve_absent.c
+tests_security_test_curve_absent_CFLAGS = $(TEST_CFLAGS)
+tests_security_test_curve_absent_LDADD = $(TEST_LIBS)
+endif
+endif
