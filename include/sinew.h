@@ -353,9 +353,10 @@ SINEW_EXPORT int sinew_auth_curve_dir(void *auth, const char *path);
 SINEW_EXPORT int sinew_auth_curve_any(void *auth);
 SINEW_EXPORT int sinew_auth_destroy(void *auth);
 
-/* Certificates in czmq's text format: path gets the public key, path + "_secret" both
- * keys (mode 0600). Keys are 40-character Z85 strings (41 bytes with the NUL). load
- * reads path_secret if secret_z85 is not NULL, else path. */
+/* Certificates in czmq's text format (zcert). save writes the public key to path and,
+ * if secret_z85 is not NULL, both keys to path + "_secret" (mode 0600). load reads the
+ * file at path: its public key, and its secret key too when secret_z85 is not NULL
+ * (then the file must have one). Keys are 40 Z85 characters; outputs take 41 bytes. */
 SINEW_EXPORT int sinew_cert_save(const char *path, const char *public_z85,
                                  const char *secret_z85);
 SINEW_EXPORT int sinew_cert_load(const char *path, char *public_z85, char *secret_z85);

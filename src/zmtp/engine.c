@@ -193,6 +193,15 @@ sn_engine_peer_address(const sn_engine *e)
     return e->peer_address;
 }
 
+void
+sn_engine_set_props(sn_engine *e, sn_msg_props *props)
+{
+    if (e->props != NULL)
+        sn_msg_props_retire(e->props, e->props_issued);
+    e->props = props;
+    e->props_issued = 0;
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static void
@@ -293,6 +302,8 @@ sn_engine_free(sn_engine *e)
     if (e->hb_timer)
         sn_reactor_timer_cancel(e->r, e->hb_timer);
     zap_cancel(e);
+    if (e->props != NULL)
+        sn_msg_props_retire(e->props, e->props_issued);
     if (e->have_part)
         sn_msg_close(&e->part);
     if (e->have_big)

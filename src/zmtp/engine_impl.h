@@ -39,7 +39,9 @@ struct sn_engine {
     bool handshaking;
     sn_zmtp_zap_port zap_port;
     sn_zap_client *zap; /* a ZAP request waiting for its reply */
-    char peer_address[128]; /* for ZAP and Peer-Address: IP, or ":uid:gid:pid" (ipc) */
+    char peer_address[128]; /* for ZAP and Peer-Address: IP, or "localhost:uid:gid:pid" */
+    sn_msg_props *props;    /* attached to every message delivered (sinew_msg_gets) */
+    uint64_t props_issued;  /* how many messages got it (see sn_msg_props_retire) */
     /* The mechanism's frame codec once traffic starts (CURVE), else NULL. */
     const sn_mechanism_ops *codec;
     void *codec_state;

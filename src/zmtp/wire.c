@@ -267,6 +267,10 @@ deliver(sn_engine *e, sn_msg *m, int flags)
         m->flags |= SN_MSG_MORE;
     e->in_more = (flags & SN_ZMTP_FLAG_MORE) != 0;
     e->in_delivered++;
+    if (e->props != NULL) {
+        m->meta = e->props; /* counted in our own field: no shared write per message */
+        e->props_issued++;
+    }
     int rc = sn_pipe_write(e->pipe, m);
     if (rc < 0)
         sn_msg_close(m);

@@ -73,3 +73,11 @@ tests_security_test_curve_absent_CFLAGS = $(TEST_CFLAGS)
 tests_security_test_curve_absent_LDADD = $(TEST_LIBS)
 endif
 endif
+if HAVE_CRITERION
+check_PROGRAMS += tests/security/test_auth
+TESTS += tests/security/test_auth
+tests_security_test_auth_SOURCES = tests/security/test_auth.c \
+	tests/support/transports.h tests/support/net.h
+tests_security_test_auth_CFLAGS = $(TEST_CFLAGS)
+tests_security_test_auth_LDADD = $(TEST_LIBS)
+endif

@@ -151,7 +151,25 @@ Test(plain_wire, server_matches_libzmq_vector)
     expect_bytes(fd, sn_test_vectors_find(&v, "zmq", "READY"), "READY");
     const sn_test_segment *req = sn_test_vectors_find(&v, "peer", "request");
     cr_assert_eq(zp_send_all(fd, req->data, req->len), 0);
-    tn_recv_str(rep, "ping");
+    /* What the capture's REP application saw (zmq_msg_gets): User-Id and the handler's
+     * metadata from ZAP, the peer's address and its own properties. */
+    sinew_msg_t m;
+    sinew_msg_init(&m);
+    cr_assert_eq(sinew_msg_recv(&m, rep, 0), 4);
+    cr_assert_eq(memcmp(sinew_msg_data(&m), "ping", 4), 0);
+    cr_assert_str_eq(sinew_msg_gets(&m, "User-Id"), "alice");
+    cr_assert_str_eq(sinew_msg_gets(&m, "X-Zap-Note"), "ok");
+    cr_assert_str_eq(sinew_msg_gets(&m, "Peer-Address"), "127.0.0.1");
+    cr_assert_str_eq(sinew_msg_gets(&m, "Socket-Type"), "REQ");
+    cr_assert_str_eq(sinew_msg_gets(&m, "socket-type"), "REQ", "names are case-insensitive");
+    cr_assert_null(sinew_msg_gets(&m, "X-Missing"));
+    cr_assert_eq(errno, EINVAL);
+    sinew_msg_t copy;
+    sinew_msg_init(&copy);
+    cr_assert_eq(sinew_msg_copy(&copy, &m), 0);
+    sinew_msg_close(&m);
+    cr_assert_str_eq(sinew_msg_gets(&copy, "User-Id"), "alice", "a copy keeps them");
+    sinew_msg_close(&copy);
     cr_assert_eq(sinew_send(rep, "pong", 4, 0), 4);
     expect_bytes(fd, sn_test_vectors_find(&v, "zmq", "reply delimiter"), "delimiter");
     expect_bytes(fd, sn_test_vectors_find(&v, "zmq", "reply 'pong'"), "reply");
@@ -414,4 +432,51 @@ Test(plain_wire, options)
     cr_assert_eq(sinew_setsockopt_int(s, SINEW_ZAP_ENFORCE_DOMAIN, 1), 0);
     cr_assert_eq(get_int(s, SINEW_ZAP_ENFORCE_DOMAIN), 1);
     cr_assert_eq(sinew_setsockopt_int(s, SINEW_ZAP_ENFORCE_DOMAIN, 5), -1);
+}
+
+/* Messages made by the application, or that came over inproc, have no connection
+ * properties (as libzmq): gets says EINVAL. */
+Test(plain_wire, gets_without_connection)
+{
+    sinew_msg_t m;
+    sinew_msg_init_size(&m, 3);
+    errno = 0;
+    cr_assert_null(sinew_msg_gets(&m, "Socket-Type"));
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_null(sinew_msg_gets(NULL, "Socket-Type"));
+    cr_assert_eq(errno, EFAULT);
+    cr_assert_null(sinew_msg_gets(&m, NULL));
+    sinew_msg_close(&m);
+
+    void *a = tn_sock(SINEW_PAIR), *b = tn_sock(SINEW_PAIR);
+    tn_bind(a, "inproc://gets");
+    tn_connect(b, "inproc://gets");
+    cr_assert_eq(sinew_send(b, "x", 1, 0), 1);
+    sinew_msg_init(&m);
+    cr_assert_eq(sinew_msg_recv(&m, a, 0), 1);
+    cr_assert_null(sinew_msg_gets(&m, "Socket-Type"));
+    sinew_msg_close(&m);
+}
+
+/* Over tcp without security: Socket-Type, Identity and Peer-Address, no User-Id. */
+Test(plain_wire, gets_over_tcp)
+{
+    char ep[TN_EP_MAX];
+    void *pull = tn_sock(SINEW_ROUTER), *push = tn_sock(SINEW_DEALER);
+    sinew_setsockopt(push, SINEW_ROUTING_ID, "me", 2);
+    sinew_setsockopt_int(pull, SINEW_RCVTIMEO, WAIT_MS);
+    tn_bind_any(pull, "tcp", ep);
+    tn_connect(push, ep);
+    cr_assert_eq(sinew_send(push, "x", 1, 0), 1);
+    sinew_msg_t m;
+    sinew_msg_init(&m);
+    cr_assert_eq(sinew_msg_recv(&m, pull, 0), 2); /* the routing id frame */
+    sinew_msg_close(&m);
+    sinew_msg_init(&m);
+    cr_assert_eq(sinew_msg_recv(&m, pull, 0), 1);
+    cr_assert_str_eq(sinew_msg_gets(&m, "Socket-Type"), "DEALER");
+    cr_assert_str_eq(sinew_msg_gets(&m, "Identity"), "me");
+    cr_assert_str_eq(sinew_msg_gets(&m, "Peer-Address"), "127.0.0.1");
+    cr_assert_null(sinew_msg_gets(&m, "User-Id"));
+    sinew_msg_close(&m);
 }
