@@ -8,6 +8,8 @@
 #   curve      the CURVE handshake, server and client side, then MESSAGE traffic
 #              (needs libsodium; skipped with a note without it)
 #   z85        Z85 decode/encode round trips
+#   plain      the PLAIN handshake, server (with its ZAP wait) and client
+#   cert       the CURVE certificate parser (czmq's text format)
 # Exit status is non-zero if a build fails or a fuzzer finds a crash, leak, hang or
 # undefined behaviour; the reproducer is left in $FUZZ_OUT/<name>/ (default: a temp dir).
 #   usage: tests/fuzz/run-fuzz.sh [seconds] [target...]     (default: every target)
@@ -15,7 +17,7 @@ set -eu
 
 secs=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
-targets=${*:-zmtp handshake endpoint curve z85}
+targets=${*:-zmtp handshake endpoint curve z85 plain cert}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${CLANG:-$(command -v clang || command -v clang-14 || true)}
 if [ -z "$cc" ]; then
@@ -44,8 +46,10 @@ for t in $targets; do
              src/core/msgpool.c"
         libs=$(pkg-config --libs libsodium) max_len=8192 ;;
     z85) src="src/security/z85.c" max_len=512 ;;
+    plain) src="$zmtp_src src/security/plain.c" max_len=4096 ;;
+    cert) src="src/security/cert.c src/security/z85.c" max_len=4096 ;;
     *)
-        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint, curve, z85)" >&2
+        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint, curve, z85, plain, cert)" >&2
         exit 2
         ;;
     esac
