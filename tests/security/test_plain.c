@@ -7,9 +7,14 @@
 
 #define DOMAIN "sinew-test"
 
+static void *live_auth; /* an authenticator to destroy before the context ends */
+
 static void
 plain_teardown(void)
 {
+    if (live_auth != NULL)
+        sinew_auth_destroy(live_auth);
+    live_auth = NULL;
     zh_stop_all();
     ip_teardown();
 }
@@ -350,4 +355,92 @@ Test(plain, malformed_zap_replies)
         ip_close(mon);
         zh_stop(&zh);
     }
+}
+
+ParameterizedTestParameters(plain, dealer_router)
+{
+    return cr_make_param_array(combo, combos, sizeof combos / sizeof combos[0]);
+}
+
+/* DEALER/ROUTER over PLAIN in both roles: the ROUTER sees the DEALER's routing id and
+ * answers through it; a sinew ROUTER also sees the ZAP User-Id on the message. */
+ParameterizedTest(combo *c, plain, dealer_router)
+{
+    zap_handler zh = {.password = "secret", .refuse = 400};
+    zh_start(&zh, c->zmq_server, c->zmq_server ? ip_zctx : ip_sctx);
+    char ep[256];
+    ip_sock *router = plain_server(c->zmq_server, SINEW_ROUTER, c->tran, ep, sizeof ep);
+    ip_sock *dealer = plain_client(!c->zmq_server, SINEW_DEALER, "admin", "secret");
+    setstr(dealer, SINEW_ROUTING_ID, "d1");
+    ip_connect(dealer, ep);
+    ip_send_str(dealer, "hello", 0);
+    ip_recv_check(router, "d1", 2, true);
+    if (!router->zmq) {
+        sinew_msg_t m;
+        sinew_msg_init(&m);
+        cr_assert_eq(sinew_msg_recv(&m, router->s, 0), 5);
+        cr_assert_str_eq(sinew_msg_gets(&m, "User-Id"), "alice");
+        cr_assert_str_eq(sinew_msg_gets(&m, "Socket-Type"), "DEALER");
+        sinew_msg_close(&m);
+    } else {
+        ip_recv_str(router, "hello");
+    }
+    ip_send(router, "d1", 2, SINEW_SNDMORE);
+    ip_send_str(router, "world", 0);
+    ip_recv_str(dealer, "world");
+    zh_stop(&zh);
+}
+
+/* CURVE with ZAP across libraries: a libzmq CURVE client whose key the sinew
+ * authenticator knows gets in (User-Id = its key); one it does not know is refused
+ * with AUTH 400 on our side. */
+Test(plain, curve_client_admitted_by_authenticator)
+{
+    if (!sinew_has("curve"))
+        cr_skip_test("built without libsodium");
+    char spub[41], ssec[41], cpub[41], csec[41], opub[41], osec[41];
+    cr_assert_eq(zmq_curve_keypair(spub, ssec), 0);
+    cr_assert_eq(zmq_curve_keypair(cpub, csec), 0);
+    cr_assert_eq(zmq_curve_keypair(opub, osec), 0);
+    char certs[128], path[192];
+    snprintf(certs, sizeof certs, "%s/certs", ip_dir);
+    cr_assert_eq(mkdir(certs, 0700), 0);
+    snprintf(path, sizeof path, "%s/client", certs);
+    cr_assert_eq(sinew_cert_save(path, cpub, NULL), 0);
+    void *auth = live_auth = sinew_auth_new(ip_sctx);
+    cr_assert_not_null(auth);
+    cr_assert_eq(sinew_auth_curve_dir(auth, certs), 0);
+    unlink(path); /* read: the directory can go at once */
+    rmdir(certs);
+
+    char ep[256];
+    ip_sock *pull = ip_socket(false, SINEW_PULL);
+    ip_setint(pull, SINEW_CURVE_SERVER, 1);
+    setstr(pull, SINEW_CURVE_SECRETKEY, ssec);
+    ip_setint(pull, SINEW_RCVTIMEO, IP_WAIT_MS);
+    ip_bind(pull, "tcp", ep, sizeof ep);
+    ip_sock *mon = ip_monitor(pull, SINEW_EVENT_ALL);
+
+    ip_sock *other = ip_socket(true, ZMQ_PUSH);
+    setstr(other, ZMQ_CURVE_SERVERKEY, spub);
+    setstr(other, ZMQ_CURVE_PUBLICKEY, opub);
+    setstr(other, ZMQ_CURVE_SECRETKEY, osec);
+    ip_connect(other, ep);
+    ip_send_str(other, "intruder", 0);
+    ip_event ev;
+    ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_FAILED_AUTH, &ev, IP_WAIT_MS);
+    cr_assert_eq(ev.value, 400);
+
+    ip_sock *push = ip_socket(true, ZMQ_PUSH);
+    setstr(push, ZMQ_CURVE_SERVERKEY, spub);
+    setstr(push, ZMQ_CURVE_PUBLICKEY, cpub);
+    setstr(push, ZMQ_CURVE_SECRETKEY, csec);
+    ip_connect(push, ep);
+    ip_send_str(push, "friend", 0);
+    sinew_msg_t m;
+    sinew_msg_init(&m);
+    cr_assert_eq(sinew_msg_recv(&m, pull->s, 0), 6);
+    cr_assert_eq(memcmp(sinew_msg_data(&m), "friend", 6), 0, "only the admitted client's");
+    cr_assert_str_eq(sinew_msg_gets(&m, "User-Id"), cpub);
+    sinew_msg_close(&m);
 }
