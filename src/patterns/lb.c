@@ -57,12 +57,11 @@ sn_lb_send(sn_lb *lb, sn_msg *msg, sn_pipe **to)
 {
     bool more = sn_msg_more(msg);
     if (lb->dropping) {
-        /* The rest of a message whose peer left mid-way: counted once, at its end. */
+        /* The rest of a message whose peer left mid-way (the socket counted it when it
+         * let go of the pipe). */
         sn_msg_close(msg);
         sn_msg_init(msg);
         lb->dropping = more;
-        if (!more)
-            sn_socket_count_drop(lb->sock, SN_DROP_CONNECTION);
         *to = NULL;
         return 0;
     }

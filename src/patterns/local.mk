@@ -9,3 +9,5 @@ src_libsinew_core_la_SOURCES += \
 	src/patterns/req.c src/patterns/rep.c \
 	src/patterns/probe.h src/patterns/dealer.c \
 	src/patterns/idmap.c src/patterns/idmap.h src/patterns/router.c
+# STREAM: its pattern, and the raw engine its sessions run instead of ZMTP.
+src_libsinew_core_la_SOURCES += src/patterns/stream.c src/zmtp/raw.c src/zmtp/raw.h

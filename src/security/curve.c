@@ -14,7 +14,10 @@
  * HELLO, 2 INITIATE, 3.. MESSAGE; server 1 READY, 2.. MESSAGE). Inner flags: bit 0 MORE,
  * bit 1 COMMAND (libzmq's extension). MESSAGE goes out in a plain (non-command) frame
  * as libzmq sends it; either kind is accepted. Every box after WELCOME uses the
- * precomputed C'/S' key (beforenm), so a frame costs one afternm. */
+ * precomputed C'/S' key (beforenm). MESSAGE boxes go further: XSalsa20 derives its
+ * Salsa20 key from the nonce's first 16 bytes, which are the fixed "CurveZMQMESSAGE?"
+ * prefix of each direction, so that key (HSalsa20) is computed once per direction and a
+ * frame costs only Salsa20 + Poly1305, the same bytes as crypto_box_afternm. */
 #include <errno.h>
 #include <string.h>
 
@@ -59,7 +62,8 @@ typedef struct curve_state {
     uint8_t shared[crypto_box_BEFORENMBYTES]; /* C'/S' precomputed */
     uint64_t send_nonce;          /* last short nonce we used */
     uint64_t recv_nonce;          /* last one we accepted */
-    uint8_t send_prefix[16], recv_prefix[16]; /* "CurveZMQMESSAGEC" / "...S" */
+    /* MESSAGE keys: HSalsa20(shared, "CurveZMQMESSAGEC" or "...S"), per direction. */
+    uint8_t send_key[crypto_stream_salsa20_KEYBYTES], recv_key[crypto_stream_salsa20_KEYBYTES];
     uint8_t client_key[KEY];      /* server: C, once INITIATE opened (ZAP credential) */
 } curve_state;
 
@@ -173,9 +177,19 @@ curve_precompute(curve_state *cs)
 {
     if (crypto_box_beforenm(cs->shared, cs->peer_tpub, cs->tsec) != 0)
         return -EPROTO; /* a low-order peer key: no shared secret */
-    memcpy(cs->send_prefix, cs->server ? "CurveZMQMESSAGES" : "CurveZMQMESSAGEC", 16);
-    memcpy(cs->recv_prefix, cs->server ? "CurveZMQMESSAGEC" : "CurveZMQMESSAGES", 16);
+    static const uint8_t from_client[16] = "CurveZMQMESSAGEC", from_server[16] = "CurveZMQMESSAGES";
+    crypto_core_hsalsa20(cs->send_key, cs->server ? from_server : from_client, cs->shared, NULL);
+    crypto_core_hsalsa20(cs->recv_key, cs->server ? from_client : from_server, cs->shared, NULL);
     return 0;
+}
+
+/* Handshake over: only the MESSAGE keys and the nonces stay. */
+static void
+curve_wipe_handshake(curve_state *cs)
+{
+    sodium_memzero(cs->tsec, sizeof cs->tsec);
+    sodium_memzero(cs->shared, sizeof cs->shared);
+    sodium_memzero(cs->cookie_key, sizeof cs->cookie_key);
 }
 
 /* ---- client ------------------------------------------------------------------------- */
@@ -279,7 +293,7 @@ client_ready(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
         return rc;
     cs->recv_nonce = n;
     cs->phase = CURVE_TRAFFIC;
-    sodium_memzero(cs->tsec, sizeof cs->tsec);
+    curve_wipe_handshake(cs);
     return 1;
 }
 
@@ -367,7 +381,7 @@ server_ready(curve_state *cs, sn_zmtp_handshake *hs)
     if (rc == 0) {
         rc = 1;
         cs->phase = CURVE_TRAFFIC;
-        sodium_memzero(cs->tsec, sizeof cs->tsec);
+        curve_wipe_handshake(cs);
     }
     return rc;
 }
@@ -510,8 +524,54 @@ curve_fini(void *st)
     sodium_memzero(st, sizeof(curve_state));
 }
 
-/* One frame into one MESSAGE: a single allocation, the data copied once behind the
- * header, then encrypted where it lies. */
+/* XSalsa20-Poly1305 with the Salsa20 key already derived (what crypto_secretbox_detached
+ * does after its HSalsa20 step), for the plaintext flags byte + data[0..n): the stream's
+ * first 32 bytes key Poly1305, the next 32 cover the flags and data[0..31), and
+ * data[31..) is encrypted from the caller's buffer straight into out from stream block 1
+ * on: no copy of the part. out gets 1 + n bytes; n8 is the nonce's last
+ * 8 bytes. */
+static void
+box_seal(uint8_t *out, uint8_t flags, const uint8_t *data, size_t n, uint8_t mac[MAC],
+         const uint8_t n8[8], const uint8_t *key)
+{
+    uint8_t block0[64];
+    size_t n0 = n < 31 ? n : 31;
+    crypto_stream_salsa20(block0, sizeof block0, n8, key);
+    out[0] = flags ^ block0[32];
+    for (size_t i = 0; i < n0; i++)
+        out[1 + i] = data[i] ^ block0[33 + i];
+    if (n > n0)
+        crypto_stream_salsa20_xor_ic(out + 1 + n0, data + n0, n - n0, n8, 1, key);
+    crypto_onetimeauth_poly1305_state st;
+    crypto_onetimeauth_poly1305_init(&st, block0);
+    crypto_onetimeauth_poly1305_update(&st, out, 1 + n);
+    crypto_onetimeauth_poly1305_final(&st, mac);
+    sodium_memzero(block0, sizeof block0);
+    sodium_memzero(&st, sizeof st);
+}
+
+/* The reverse, in place on p[0..n) (flags byte + data): checks the MAC first and
+ * decrypts only if it holds. Stream block 0 is made once (libsodium's open makes it
+ * twice: once for the Poly1305 key, once to decrypt). 0 or -1. */
+static int
+box_open(uint8_t *p, size_t n, const uint8_t mac[MAC], const uint8_t n8[8], const uint8_t *key)
+{
+    uint8_t block0[64];
+    crypto_stream_salsa20(block0, sizeof block0, n8, key);
+    int rc = crypto_onetimeauth_poly1305_verify(mac, p, n, block0);
+    if (rc == 0) {
+        size_t n0 = n < 32 ? n : 32;
+        for (size_t i = 0; i < n0; i++)
+            p[i] ^= block0[32 + i];
+        if (n > n0)
+            crypto_stream_salsa20_xor_ic(p + n0, p + n0, n - n0, n8, 1, key);
+    }
+    sodium_memzero(block0, sizeof block0);
+    return rc == 0 ? 0 : -1;
+}
+
+/* One frame into one MESSAGE: a single allocation, the data encrypted straight into
+ * it behind the header. */
 static int
 curve_encode(void *st, sn_msg *part, int *flags)
 {
@@ -523,17 +583,12 @@ curve_encode(void *st, sn_msg *part, int *flags)
     if (sn_msg_init_size(&box, MESSAGE_MIN + n) < 0)
         return -ENOMEM;
     uint8_t *d = sn_msg_data(&box);
-    uint8_t nonce[NONCE];
     memcpy(d, message_name, sizeof message_name);
     put_be64(d + 8, ++cs->send_nonce);
-    d[MESSAGE_MIN - 1] = (uint8_t) (((*flags & SN_ZMTP_FLAG_MORE) ? 1 : 0) |
-                                    ((*flags & SN_ZMTP_FLAG_COMMAND) ? 2 : 0));
-    if (n > 0)
-        memcpy(d + MESSAGE_MIN, sn_msg_data(part), n);
-    memcpy(nonce, cs->send_prefix, 16);
-    memcpy(nonce + 16, d + 8, 8);
-    crypto_box_detached_afternm(d + MESSAGE_HEAD + MAC, d + MESSAGE_HEAD,
-                                d + MESSAGE_HEAD + MAC, n + 1, nonce, cs->shared);
+    uint8_t inner = (uint8_t) (((*flags & SN_ZMTP_FLAG_MORE) ? 1 : 0) |
+                               ((*flags & SN_ZMTP_FLAG_COMMAND) ? 2 : 0));
+    box_seal(d + MESSAGE_HEAD + MAC, inner, sn_msg_data(part), n, d + MESSAGE_HEAD, d + 8,
+             cs->send_key);
     sn_msg_close(part);
     *part = box;
     *flags = 0; /* libzmq's outer flags; MORE and COMMAND travel inside the box */
@@ -553,9 +608,6 @@ curve_decode(void *st, sn_msg *frame, int *flags)
     uint64_t n = get_be64(d + 8);
     if (n <= cs->recv_nonce)
         return -EPROTO; /* replayed or reordered */
-    uint8_t nonce[NONCE];
-    memcpy(nonce, cs->recv_prefix, 16);
-    memcpy(nonce + 16, d + 8, 8);
     size_t plen = size - MESSAGE_HEAD - MAC; /* flags + data */
     if (frame->type == SN_MSG_CMSG || sn_msg_shared(frame)) {
         /* Not ours to write into: decrypt into a copy. */
@@ -566,8 +618,7 @@ curve_decode(void *st, sn_msg *frame, int *flags)
         *frame = copy;
         d = sn_msg_data(frame);
     }
-    if (crypto_box_open_detached_afternm(d + MESSAGE_HEAD + MAC, d + MESSAGE_HEAD + MAC,
-                                         d + MESSAGE_HEAD, plen, nonce, cs->shared) != 0)
+    if (box_open(d + MESSAGE_HEAD + MAC, plen, d + MESSAGE_HEAD, d + 8, cs->recv_key) < 0)
         return -EPROTO;
     cs->recv_nonce = n;
     uint8_t inner = d[MESSAGE_MIN - 1];

@@ -86,4 +86,19 @@ bool sn_engine_out_partial(sn_engine *e);
  * The engine itself is freed later with sn_engine_free. */
 void sn_engine_orphan(sn_engine *e);
 
+/* What a session runs on a connection: this engine (ZMTP), or the raw one of STREAM
+ * sockets (zmtp/raw.h). The session picks one by socket type and calls it only through
+ * these slots, which keep the contracts of the functions above. free is posted as a
+ * reactor task, so it takes the engine as its void * argument. */
+typedef struct sn_engine_class {
+    int (*create)(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
+                  const char *peer_address, const sn_engine_owner_ops *ops, void *owner);
+    void (*free)(void *e);
+    void (*orphan)(sn_engine *e);
+    void (*pipe_readable)(sn_engine *e);
+    void (*pipe_writable)(sn_engine *e);
+    bool (*output_empty)(sn_engine *e);
+    bool (*out_partial)(sn_engine *e);
+} sn_engine_class;
+
 #endif
