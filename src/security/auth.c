@@ -112,6 +112,13 @@ auth_main(void *arg)
         while (more) {
             char buf[AUTH_FIELD_MAX + 1];
             int rc = sinew_recv(a->sock, buf, AUTH_FIELD_MAX, 0);
+            if (rc < 0 && errno == ETERM) {
+                /* The context ends: let go of the socket so sinew_ctx_term can finish
+                 * (destroy still frees the rest). */
+                sinew_close(a->sock);
+                a->sock = NULL;
+                return NULL;
+            }
             if (rc < 0)
                 break;
             if (rc > AUTH_FIELD_MAX)
@@ -432,7 +439,8 @@ sinew_auth_destroy(void *handle)
         return fail(EINVAL);
     atomic_store(&a->stop, true);
     pthread_join(a->thread, NULL);
-    sinew_close(a->sock);
+    if (a->sock != NULL)
+        sinew_close(a->sock);
     free_list(a->allow, a->nallow);
     free_list(a->deny, a->ndeny);
     free_users(a->users, a->nusers);

@@ -383,3 +383,14 @@ Test(auth, cert_parser_refuses_bad_files)
     cr_assert_eq(sinew_cert_load(path_of("big"), p2, NULL), -1);
     cr_assert_eq(errno, EINVAL);
 }
+
+/* A context ended before its authenticator: the authenticator lets go of its socket so
+ * sinew_ctx_term returns, and destroy afterwards still frees it. */
+Test(auth, context_ends_first)
+{
+    void *ctx = sinew_ctx_new();
+    void *a = sinew_auth_new(ctx);
+    cr_assert_not_null(a);
+    cr_assert_eq(sinew_ctx_term(ctx), 0);
+    cr_assert_eq(sinew_auth_destroy(a), 0);
+}
