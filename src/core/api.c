@@ -358,6 +358,20 @@ sinew_msg_more(const sinew_msg_t *msg)
     return sn_msg_more(m);
 }
 
+SINEW_EXPORT const char *
+sinew_msg_gets(const sinew_msg_t *msg, const char *property)
+{
+    const sn_msg *m = (const sn_msg *) (const void *) msg;
+    if (m == NULL || property == NULL || !sn_msg_valid(m)) {
+        errno = EFAULT;
+        return NULL;
+    }
+    const char *v = sn_msg_props_get(m->meta, property);
+    if (v == NULL)
+        errno = EINVAL;
+    return v;
+}
+
 SINEW_EXPORT int
 sinew_msg_get(const sinew_msg_t *msg, int property)
 {

@@ -131,6 +131,16 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
 }
 
 int
+sn_inproc_bound_type(sn_ctx *c, const char *name)
+{
+    pthread_mutex_lock(&c->lock);
+    sn_inproc_entry *b = find_bound(c, name);
+    int type = b != NULL ? b->type : -1;
+    pthread_mutex_unlock(&c->lock);
+    return type;
+}
+
+int
 sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
 {
     if (!inproc_capable(s))
