@@ -55,3 +55,10 @@ tests_security_test_curve_absent_CFLAGS = $(TEST_CFLAGS)
 tests_security_test_curve_absent_LDADD = $(TEST_LIBS)
 endif
 endif
+if HAVE_LIBSODIUM
+check_PROGRAMS += tests/security/stress_curve
+TESTS += tests/security/stress_curve
+tests_security_stress_curve_SOURCES = tests/security/stress_curve.c tests/tsan/check.h
+tests_security_stress_curve_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+tests_security_stress_curve_LDADD = src/libsinew_core.la $(SODIUM_LIBS) $(PTHREAD_LIBS)
+endif
