@@ -27,7 +27,8 @@ static char endpoint[256];
 static long rounds = 300;
 
 /* Message i of sender s: a header (s, i) and a body of a size and pattern both
- * derive from (s, i), so the receiver checks every byte. */
+ * derive from (s, i), so the receiver checks every byte. The churn thread is sender
+ * SENDERS, message i on its i-th connection. */
 static size_t
 msg_size(uint32_t s, uint32_t i)
 {
@@ -121,7 +122,7 @@ run(const char *bind_to)
     }
     CHECK(pthread_create(&th[SENDERS], NULL, churn_main, NULL) == 0, "thread");
 
-    uint32_t next[SENDERS + 1] = {0};
+    uint32_t next[SENDERS] = {0}, churned = 0;
     long total = SENDERS * rounds + CHURNS;
     sinew_msg_t m;
     sinew_msg_init(&m);
@@ -133,8 +134,13 @@ run(const char *bind_to)
         memcpy(&s, sinew_msg_data(&m), 4);
         memcpy(&i, (uint8_t *) sinew_msg_data(&m) + 4, 4);
         CHECK(s <= SENDERS, "sender %u", s);
-        CHECK(i == next[s], "sender %u: message %u, expected %u", s, i, next[s]);
-        next[s]++;
+        if (s < SENDERS) {
+            CHECK(i == next[s], "sender %u: message %u, expected %u", s, i, next[s]);
+            next[s]++;
+        } else { /* each churn message has its own connection: any order, once each */
+            CHECK(i < CHURNS && !(churned & (1u << i)), "churn message %u", i);
+            churned |= 1u << i;
+        }
         size_t n = s == SENDERS ? 8 : msg_size(s, i);
         CHECK(sinew_msg_size(&m) == n, "sender %u message %u: %zu bytes", s, i,
               sinew_msg_size(&m));
