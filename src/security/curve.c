@@ -426,7 +426,7 @@ server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *c
     size_t mlen;
     sn_zmtp_handshake_metadata(hs, &meta, &mlen);
     size_t len = 8 + MAC + mlen;
-    uint8_t *d = malloc(len); /* our metadata, boxed: nothing secret */
+    uint8_t *d = sodium_malloc(len);
     if (d == NULL) {
         rc = sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
         goto done;
@@ -436,7 +436,7 @@ server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *c
     nonce_short(nonce, "CurveZMQREADY---", cs->send_nonce);
     crypto_box_easy_afternm(d + 8, meta, mlen, nonce, cs->shared);
     rc = curve_send(hs, "READY", d, len);
-    free(d);
+    sodium_free(d);
     if (rc == 0) {
         rc = 1;
         cs->phase = CURVE_TRAFFIC;
