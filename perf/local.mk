@@ -32,6 +32,43 @@ perf_sub_match_zmq_SOURCES = perf/sub_match.c
 perf_sub_match_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
 perf_sub_match_zmq_LDADD = $(LIBZMQ_LIBS)
 endif
+# broker_thr (issue 10): asynchronous requests through a ROUTER-DEALER broker.
+PATTERN_BENCHES += perf/broker_thr
+noinst_PROGRAMS += perf/broker_thr
+perf_broker_thr_SOURCES = perf/broker_thr.c perf/bench_api.h
+perf_broker_thr_LDADD = src/libsinew.la $(PTHREAD_LIBS)
+if HAVE_LIBZMQ
+PATTERN_BENCHES_ZMQ += perf/broker_thr_zmq
+noinst_PROGRAMS += perf/broker_thr_zmq
+perf_broker_thr_zmq_SOURCES = perf/broker_thr.c perf/bench_api.h
+perf_broker_thr_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
+perf_broker_thr_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
+endif
 bench: $(PATTERN_BENCHES) $(PATTERN_BENCHES_ZMQ)
 	cd perf && $(abs_top_srcdir)/perf/bench.sh
 .PHONY: bench
+
+# STREAM: an echo server on a STREAM socket for a plain TCP client.
+PATTERN_BENCHES += perf/bench_stream
+noinst_PROGRAMS += perf/bench_stream
+perf_bench_stream_LDADD = src/libsinew.la $(PTHREAD_LIBS)
+if HAVE_LIBZMQ
+PATTERN_BENCHES_ZMQ += perf/bench_stream_zmq
+noinst_PROGRAMS += perf/bench_stream_zmq
+perf_bench_stream_zmq_SOURCES = perf/bench_stream.c
+perf_bench_stream_zmq_CFLAGS = $(AM_CFLAGS) $(LIBZMQ_CFLAGS) -DBENCH_LIBZMQ
+perf_bench_stream_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
+endif
+
+# proxy_thr: sinew_proxy between PUSH/PULL pairs.
+PATTERN_BENCHES += perf/proxy_thr
+noinst_PROGRAMS += perf/proxy_thr
+perf_proxy_thr_SOURCES = perf/proxy_thr.c perf/bench_api.h
+perf_proxy_thr_LDADD = src/libsinew.la $(PTHREAD_LIBS)
+if HAVE_LIBZMQ
+PATTERN_BENCHES_ZMQ += perf/proxy_thr_zmq
+noinst_PROGRAMS += perf/proxy_thr_zmq
+perf_proxy_thr_zmq_SOURCES = perf/proxy_thr.c perf/bench_api.h
+perf_proxy_thr_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
+perf_proxy_thr_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
+endif

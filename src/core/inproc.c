@@ -24,6 +24,14 @@ struct sn_inproc_entry {
 
 static void entry_free(sn_inproc_entry *e);
 
+/* A type with no ZMTP name has no inproc peer: STREAM talks raw bytes to raw peers
+ * (libzmq lets it bind and connect inproc to no purpose; we say so at once). */
+static bool
+inproc_capable(const sn_socket *s)
+{
+    return sn_zmtp_socket_type_name(s->opt.type) != NULL;
+}
+
 /* s as its inproc peers see it: its type and SINEW_ROUTING_ID. NULL on ENOMEM. */
 static sn_peer *
 socket_peer(sn_socket *s)
@@ -78,6 +86,8 @@ find_bound(sn_ctx *c, const char *name)
 int
 sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
 {
+    if (!inproc_capable(s))
+        return -ENOCOMPATPROTO;
     sn_inproc_entry *e = entry_new(name, s, ep, NULL);
     if (e == NULL)
         return -ENOMEM;
@@ -121,8 +131,20 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
 }
 
 int
+sn_inproc_bound_type(sn_ctx *c, const char *name)
+{
+    pthread_mutex_lock(&c->lock);
+    sn_inproc_entry *b = find_bound(c, name);
+    int type = b != NULL ? b->type : -1;
+    pthread_mutex_unlock(&c->lock);
+    return type;
+}
+
+int
 sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
 {
+    if (!inproc_capable(s))
+        return -ENOCOMPATPROTO;
     sn_peer *me = socket_peer(s);
     if (me == NULL)
         return -ENOMEM;

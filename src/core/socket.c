@@ -473,6 +473,10 @@ static void
 detach(sn_socket *s, sn_pipe *p, uint64_t deadline)
 {
     s->ops->detach(s->pattern, p);
+    /* A message we were writing to p, unfinished, never reaches anyone. The pattern
+     * counted it (it knows, and discards the parts still to come); its parts already
+     * written go now, so that the link's end does not count them a second time. */
+    sn_pipe_rollback(p);
     free(p->pstate);
     p->pstate = NULL;
     p->attached = false;
@@ -1022,6 +1026,12 @@ void
 sn_socket_drop_pipe(sn_socket *s, sn_pipe *p)
 {
     socket_drained(s, p);
+}
+
+void
+sn_socket_pipe_close(sn_socket *s, sn_pipe *p)
+{
+    detach(s, p, linger_deadline(s));
 }
 
 /* ---- endpoints -------------------------------------------------------------------- */

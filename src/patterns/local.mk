@@ -13,3 +13,5 @@ src_libsinew_core_la_SOURCES += \
 	src/patterns/subtrie.c src/patterns/subtrie.h \
 	src/patterns/xpub.c src/patterns/xpub.h src/patterns/pub.c \
 	src/patterns/xsub.c src/patterns/xsub.h src/patterns/sub.c
+# STREAM: its pattern, and the raw engine its sessions run instead of ZMTP.
+src_libsinew_core_la_SOURCES += src/patterns/stream.c src/zmtp/raw.c src/zmtp/raw.h

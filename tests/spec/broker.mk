@@ -13,3 +13,12 @@ tests_spec_test_proxy_SOURCES = tests/spec/test_proxy.c tests/support/net.h test
 tests_spec_test_proxy_CFLAGS = $(TEST_CFLAGS)
 tests_spec_test_proxy_LDADD = $(TEST_LIBS)
 endif
+if HAVE_CRITERION
+if HAVE_LIBZMQ
+check_PROGRAMS += tests/spec/test_proxy_interop
+TESTS += tests/spec/test_proxy_interop
+tests_spec_test_proxy_interop_SOURCES = tests/spec/test_proxy_interop.c tests/interop/interop.h
+tests_spec_test_proxy_interop_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
+tests_spec_test_proxy_interop_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+endif
+endif

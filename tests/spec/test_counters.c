@@ -221,6 +221,49 @@ Test(spec_counters, pattern_discards_count_by_reason)
     cr_assert_eq(st.msgs_out, 1, "the application's send is counted all the same");
 }
 
+/* A message cut because its peer left while it was being sent counts once, on the
+ * sender: the parts already in the pipe and those that follow are one message. */
+Test(spec_counters, message_cut_mid_send_counts_once_on_the_sender)
+{
+    char ep[TN_EP_MAX];
+    void *rep = tn_sock(SINEW_REP), *req = tn_sock(SINEW_REQ);
+    tn_set(rep, SINEW_RCVTIMEO, 5000);
+    tn_bind(rep, tn_endpoint(ep, sizeof ep, "cut"));
+    tn_connect(req, ep);
+    tn_send_str(req, "question", 0);
+    tn_recv_str(rep, "question");
+    tn_send_str(rep, "first half", SINEW_SNDMORE);
+    tn_set(req, SINEW_LINGER, 0);
+    tn_close(req);
+    tn_send_str(rep, "second half", 0);
+    sinew_socket_stats_t st = stats_of(rep);
+    cr_assert_eq(st.dropped_by[SINEW_DROP_CONNECTION], 1);
+    cr_assert_eq(st.dropped, 1);
+
+    void *push = tn_sock(SINEW_PUSH), *pull = tn_sock(SINEW_PULL);
+    tn_bind(pull, tn_endpoint(ep, sizeof ep, "cut-push"));
+    tn_connect(push, ep);
+    tn_send_str(push, "a", SINEW_SNDMORE);
+    tn_set(pull, SINEW_LINGER, 0);
+    tn_close(pull);
+    cr_assert_eq(stats_of(push).dropped, 1, "counted when the pipe is let go");
+    tn_send_str(push, "b", SINEW_SNDMORE);
+    tn_send_str(push, "c", 0);
+    cr_assert_eq(stats_of(push).dropped, 1, "the rest of the message is the same message");
+
+    void *router = tn_sock(SINEW_ROUTER), *dealer = tn_sock(SINEW_DEALER);
+    cr_assert_eq(sinew_setsockopt(dealer, SINEW_ROUTING_ID, "d1", 2), 0);
+    tn_bind(router, tn_endpoint(ep, sizeof ep, "cut-router"));
+    tn_connect(dealer, ep);
+    cr_assert_eq(sinew_wait_peers(router, 1, 5000), 1);
+    tn_send_str(router, "d1", SINEW_SNDMORE);
+    tn_send_str(router, "a", SINEW_SNDMORE);
+    tn_set(dealer, SINEW_LINGER, 0);
+    tn_close(dealer);
+    tn_send_str(router, "b", 0);
+    cr_assert_eq(stats_of(router).dropped, 1, "a ROUTER's cut message counts once too");
+}
+
 /* A monitor event that does not fit its PAIR's queue is counted, not lost silently. */
 Test(spec_counters, monitor_events_that_do_not_fit_are_counted)
 {
