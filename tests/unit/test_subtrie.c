@@ -284,11 +284,12 @@ Test(unit_subtrie, random_operations_agree_with_a_list)
 
 /* ---- scale ------------------------------------------------------------------------- */
 
+/* This thread's CPU time: a loaded machine slows a run, not its CPU time (much). */
 static double
 now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
@@ -312,32 +313,35 @@ match_time(const sn_subtrie *t, int span, int rounds, int *hits)
 }
 
 /* 100,000 topics: each matches exactly its own messages, and a match costs about what
- * it costs with one topic (the path is as long as the topic, whatever the count). */
+ * it costs with a hundred times fewer topics (the path is as long as the topic, whatever
+ * the count; only the cache misses of a larger tree add up): a cost linear in the
+ * count would be a hundred times higher. */
 Test(unit_subtrie, hundred_thousand_topics_match_in_topic_length_time)
 {
-    enum { N = 100000, ROUNDS = 200000 };
-    sn_subtrie big, one;
+    enum { N = 100000, SMALL = 1000, ROUNDS = 200000 };
+    sn_subtrie big, small;
     cr_assert_eq(sn_subtrie_init(&big), 0);
-    cr_assert_eq(sn_subtrie_init(&one), 0);
+    cr_assert_eq(sn_subtrie_init(&small), 0);
     static int who;
     for (int i = 0; i < N; i++) {
         char topic[32];
         int len = snprintf(topic, sizeof topic, "topic.%06d/", i);
         cr_assert_eq(sn_subtrie_add(&big, (const uint8_t *) topic, (size_t) len, &who, false),
                      1);
+        if (i < SMALL)
+            cr_assert_eq(
+                sn_subtrie_add(&small, (const uint8_t *) topic, (size_t) len, &who, false), 1);
     }
-    cr_assert_eq(sn_subtrie_add(&one, T("topic.000000/"), &who, false), 1);
     cr_assert_eq(big.topics, N);
     int hits = 0;
     double t_big = match_time(&big, N, ROUNDS, &hits);
     cr_assert_eq(hits, 3 * ROUNDS, "each message matches its one topic");
     hits = 0;
-    double t_one = match_time(&one, 1, ROUNDS, &hits);
+    double t_small = match_time(&small, SMALL, ROUNDS, &hits);
     cr_assert_eq(hits, 3 * ROUNDS);
-    cr_log_info("match: %.0f ns with %d topics, %.0f ns with 1", t_big / ROUNDS * 1e9, N,
-                t_one / ROUNDS * 1e9);
-    /* Generous: a linear scan would be thousands of times slower. */
-    cr_assert_lt(t_big, t_one * 20 + 0.05, "%.3f s vs %.3f s", t_big, t_one);
+    cr_log_info("match: %.0f ns with %d topics, %.0f ns with %d", t_big / ROUNDS * 1e9, N,
+                t_small / ROUNDS * 1e9, SMALL);
+    cr_assert_lt(t_big, t_small * 25 + 0.05, "%.3f s vs %.3f s", t_big, t_small);
     for (int i = 0; i < N; i += 2) {
         char topic[32];
         int len = snprintf(topic, sizeof topic, "topic.%06d/", i);
@@ -351,5 +355,5 @@ Test(unit_subtrie, hundred_thousand_topics_match_in_topic_length_time)
     cr_assert_eq(sn_subtrie_remove_all(&big, &who, true, NULL, NULL), 0);
     cr_assert_eq(big.topics, 0);
     sn_subtrie_fini(&big);
-    sn_subtrie_fini(&one);
+    sn_subtrie_fini(&small);
 }
