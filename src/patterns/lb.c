@@ -74,6 +74,8 @@ sn_lb_send(sn_lb *lb, sn_msg *msg, sn_pipe **to)
     int rc = sn_pipe_write(p, msg);
     if (rc < 0)
         return rc;
+    if (rc == 1) /* a conflating queue (SINEW_CONFLATE) let an unread message go */
+        sn_socket_count_drop(lb->sock, SN_DROP_HWM);
     *to = p;
     if (more) {
         lb->more_pipe = p;
