@@ -3,7 +3,9 @@
  * and their counters, reconnects, and envelopes through ROUTER-DEALER chains; each over
  * inproc, ipc and tcp (support/transports.h). */
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "spec/routing.h"
 
@@ -461,6 +463,65 @@ TN_TRAN_TEST(spec_router, events_report_in_and_out)
     cr_assert(tn_get(r, SINEW_EVENTS) & SINEW_POLLIN, "the body is still to read");
     tn_recv_str(r, "m");
     cr_assert_eq(tn_get(r, SINEW_EVENTS), SINEW_POLLOUT);
+}
+
+static bool
+fd_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = poll(&p, 1, timeout_ms);
+    cr_assert_geq(n, 0);
+    return n == 1 && (p.revents & POLLIN);
+}
+
+/* SINEW_READY_FD: readable while a message waits (its peer's identity learnt on the way,
+ * for a connect), through all its parts, cleared once it is read. The ROUTER connects,
+ * so that its pipe exists from the start (see test_poll.c). */
+TN_TRAN_TEST(spec_router, ready_fd_follows_messages)
+{
+    char ep[TN_EP_MAX];
+    void *d = dealer_named("d");
+    tn_bind_any(d, tran, ep);
+    void *r = timed(SINEW_ROUTER);
+    tn_connect(r, ep);
+    int fd = tn_get(r, SINEW_READY_FD);
+    cr_assert_not(fd_readable(fd, 0), "readable with nothing to receive");
+    tn_send_str(d, "m", 0);
+    cr_assert(fd_readable(fd, 5000), "not readable with a message waiting");
+    tn_recv_str(r, "d");
+    cr_assert(fd_readable(fd, 0), "cleared between the routing id and the body");
+    tn_recv_str(r, "m");
+    cr_assert_not(fd_readable(fd, 0), "readable after the message was read");
+}
+
+/* A receive that waits on a connecting ROUTER wakes for the first message of a peer it
+ * has not identified yet (the peer's identity and then its message come while it
+ * waits: the delay before the send only makes that order likely, the test holds either
+ * way). */
+static void *
+send_after_delay(void *d)
+{
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return sinew_send(d, "first", 5, 0) == 5 ? NULL : (void *) 1;
+}
+
+TN_TRAN_TEST(spec_router, waiting_recv_wakes_for_new_peer)
+{
+    char ep[TN_EP_MAX];
+    void *d = dealer_named("d");
+    tn_bind_any(d, tran, ep);
+    void *r = timed(SINEW_ROUTER);
+    tn_connect(r, ep);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, send_after_delay, d), 0);
+    uint64_t t0 = tn_now_ms();
+    tn_recv_str(r, "d");
+    cr_assert_lt(tn_now_ms() - t0, 2500, "the receive slept through the message");
+    tn_recv_str(r, "first");
+    void *rc;
+    pthread_join(th, &rc);
+    cr_assert_null(rc);
 }
 
 /* Option values: ints >= 0 only. */
