@@ -10,7 +10,7 @@
  * usage: sub_match <topics> [messages]
  * prints: match_miss_<K>topics <msgs/s> msg/s higher
  *         match_hit_<K>topics <msgs/s> msg/s higher
- *         subscribe_<K>topics <s> s lower   (K subscriptions taken in by the PUB) */
+ *         subscribe_<K>topics <s> s lower   (K >= 1000: K subscriptions taken in) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -107,7 +107,8 @@ main(int argc, char **argv)
     if (sinew_setsockopt(sub, SINEW_SUBSCRIBE, "sync", 4) != 0)
         die("subscribe");
     sync_sub(pub, sub);
-    printf("subscribe_%ldtopics %.4f s lower\n", k, cpu_s() - t);
+    if (k >= 1000) /* fewer take no measurable time */
+        printf("subscribe_%ldtopics %.4f s lower\n", k, cpu_s() - t);
 
     char msg[32];
     t = cpu_s();

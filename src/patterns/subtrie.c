@@ -1,7 +1,6 @@
 /* Subscription index (see subtrie.h): a radix tree whose nodes know their parent, so
  * every walk is a loop, and whose children are found by their first byte (memchr over a
- * byte array: at most 256 to look at, in one or a few cache lines), all in the node's
- * one allocation.
+ * byte array: at most 256 to look at), all in the node's one allocation.
  *
  * Invariant, kept by tidy(): a node other than the root has entries or at least two
  * children; it never holds a lone child it could be merged with. */
@@ -16,34 +15,50 @@ typedef struct ent {
     uint32_t n;
 } ent;
 
-/* One allocation per node, so that a step of a walk touches few cache lines: the header,
- * then kids[kcap], firsts[kcap] (firsts[i] == label of kids[i], first byte), then the
- * label (the edge from the parent). A node that needs room for more children moves. */
+/* One allocation per node, laid out so that a step of a walk reads the node's first
+ * cache line (header, label, the children's first bytes) and one line of kids[]:
+ *
+ *   header | label[len] | firsts[kcap] | pad to 8 | kids[kcap]
+ *
+ * firsts[i] is the first byte of kids[i]'s label. A node whose label or room for
+ * children changes is rebuilt elsewhere; its parent and children follow. */
 struct sn_subtrie_node {
     sn_subtrie_node *parent;
     ent *ents;
     uint32_t nents, ecap;
     uint16_t nkids, kcap;
     uint32_t len;
-    sn_subtrie_node *kids[];
+    uint8_t data[];
 };
-
-static uint8_t *
-firsts_of(const sn_subtrie_node *n)
-{
-    return (uint8_t *) (n->kids + n->kcap);
-}
 
 static uint8_t *
 label_of(const sn_subtrie_node *n)
 {
-    return firsts_of(n) + n->kcap;
+    return (uint8_t *) n->data;
+}
+
+static uint8_t *
+firsts_of(const sn_subtrie_node *n)
+{
+    return label_of(n) + n->len;
+}
+
+static size_t
+kids_offset(size_t kcap, size_t len)
+{
+    return (len + kcap + 7) & ~(size_t) 7;
+}
+
+static sn_subtrie_node **
+kids_of(const sn_subtrie_node *n)
+{
+    return (sn_subtrie_node **) (void *) ((uint8_t *) n->data + kids_offset(n->kcap, n->len));
 }
 
 static size_t
 node_size(size_t kcap, size_t len)
 {
-    return sizeof(sn_subtrie_node) + kcap * (sizeof(sn_subtrie_node *) + 1) + len;
+    return sizeof(sn_subtrie_node) + kids_offset(kcap, len) + kcap * sizeof(sn_subtrie_node *);
 }
 
 static sn_subtrie_node *
@@ -74,16 +89,40 @@ kid_index(const sn_subtrie_node *n, uint8_t b)
     return f == NULL ? UINT32_MAX : (uint32_t) (f - firsts_of(n));
 }
 
-/* n moved to m: its parent (or the root pointer) and its children follow. */
+/* A copy of n with label pre + n's label from skip on and room for kcap children; n's
+ * children and entries now belong to it (n is left to be freed with free()). Its own
+ * place in its parent is the caller's to fix. NULL on ENOMEM. */
+static sn_subtrie_node *
+rebuild(const sn_subtrie_node *n, const uint8_t *pre, size_t prelen, size_t skip,
+        uint16_t kcap)
+{
+    size_t len = prelen + n->len - skip;
+    if (len > UINT32_MAX)
+        return NULL;
+    sn_subtrie_node *m = malloc(node_size(kcap, len));
+    if (m == NULL)
+        return NULL;
+    *m = *n;
+    m->kcap = kcap;
+    m->len = (uint32_t) len;
+    if (prelen > 0)
+        memcpy(label_of(m), pre, prelen);
+    memcpy(label_of(m) + prelen, label_of(n) + skip, n->len - skip);
+    memcpy(firsts_of(m), firsts_of(n), n->nkids);
+    memcpy(kids_of(m), kids_of(n), n->nkids * sizeof(sn_subtrie_node *));
+    for (uint16_t i = 0; i < m->nkids; i++)
+        kids_of(m)[i]->parent = m;
+    return m;
+}
+
+/* m took n's place (same first byte): its parent, or the root pointer, follows. */
 static void
-moved(sn_subtrie *t, const sn_subtrie_node *n, sn_subtrie_node *m)
+replace(sn_subtrie *t, const sn_subtrie_node *n, sn_subtrie_node *m)
 {
     if (m->parent == NULL)
         t->root = m;
     else
-        m->parent->kids[kid_index(m->parent, label_of(n)[0])] = m;
-    for (uint16_t i = 0; i < m->nkids; i++)
-        m->kids[i]->parent = m;
+        kids_of(m->parent)[kid_index(m->parent, label_of(n)[0])] = m;
 }
 
 /* Adds c under p, which may move: returns where p is now, or NULL on ENOMEM (p
@@ -95,19 +134,14 @@ kid_add(sn_subtrie *t, sn_subtrie_node *p, sn_subtrie_node *c)
         uint16_t cap = p->kcap ? (uint16_t) (p->kcap * 2) : 2;
         if (cap > 256)
             cap = 256; /* one child per first byte */
-        sn_subtrie_node *m = malloc(node_size(cap, p->len));
+        sn_subtrie_node *m = rebuild(p, NULL, 0, 0, cap);
         if (m == NULL)
             return NULL;
-        *m = *p;
-        m->kcap = cap;
-        memcpy(m->kids, p->kids, p->nkids * sizeof *m->kids);
-        memcpy(firsts_of(m), firsts_of(p), p->nkids);
-        memcpy(label_of(m), label_of(p), p->len);
-        moved(t, p, m);
+        replace(t, p, m);
         free(p);
         p = m;
     }
-    p->kids[p->nkids] = c;
+    kids_of(p)[p->nkids] = c;
     firsts_of(p)[p->nkids] = label_of(c)[0];
     p->nkids++;
     c->parent = p;
@@ -118,7 +152,7 @@ static void
 kid_remove(sn_subtrie_node *p, uint32_t i)
 {
     p->nkids--;
-    p->kids[i] = p->kids[p->nkids];
+    kids_of(p)[i] = kids_of(p)[p->nkids];
     firsts_of(p)[i] = firsts_of(p)[p->nkids];
 }
 
@@ -127,17 +161,13 @@ kid_remove(sn_subtrie_node *p, uint32_t i)
 static void
 merge_with_kid(sn_subtrie *t, sn_subtrie_node *x)
 {
-    sn_subtrie_node *c = x->kids[0];
-    if ((size_t) x->len + c->len > UINT32_MAX)
-        return;
-    sn_subtrie_node *m = realloc(c, node_size(c->kcap, (size_t) x->len + c->len));
+    sn_subtrie_node *c = kids_of(x)[0];
+    sn_subtrie_node *m = rebuild(c, label_of(x), x->len, 0, c->kcap);
     if (m == NULL)
         return;
-    memmove(label_of(m) + x->len, label_of(m), m->len);
-    memcpy(label_of(m), label_of(x), x->len);
-    m->len += x->len;
     m->parent = x->parent;
-    moved(t, x, m); /* x's place in its parent, keyed by the same first byte */
+    replace(t, x, m);
+    free(c);
     x->nkids = 0;
     node_free(x);
 }
@@ -179,7 +209,7 @@ walk_next(sn_subtrie_node *n, uint32_t *i, size_t *depth)
         *depth -= n->len;
         n = p;
     }
-    n = n->kids[*i];
+    n = kids_of(n)[*i];
     *i = 0;
     *depth += n->len;
     return n;
@@ -192,7 +222,7 @@ sn_subtrie_fini(sn_subtrie *t)
     sn_subtrie_node *n = t->root;
     while (n != NULL) {
         if (n->nkids > 0) {
-            n = n->kids[n->nkids - 1];
+            n = kids_of(n)[n->nkids - 1];
             continue;
         }
         sn_subtrie_node *p = n->parent;
@@ -223,7 +253,7 @@ find_or_make(sn_subtrie *t, const uint8_t *topic, size_t len)
             }
             return leaf;
         }
-        sn_subtrie_node *c = cur->kids[k];
+        sn_subtrie_node *c = kids_of(cur)[k];
         size_t m = 1; /* the first byte matched by kid_index */
         const uint8_t *cl = label_of(c);
         while (m < c->len && i + m < len && cl[m] == topic[i + m])
@@ -231,12 +261,14 @@ find_or_make(sn_subtrie *t, const uint8_t *topic, size_t len)
         if (m < c->len) {
             /* The topic leaves (or ends inside) c's edge: split the edge at m. */
             sn_subtrie_node *mid = node_new(cl, m, 2);
-            if (mid == NULL)
+            sn_subtrie_node *rest = mid == NULL ? NULL : rebuild(c, NULL, 0, m, c->kcap);
+            if (rest == NULL) {
+                free(mid);
                 return NULL;
-            memmove(label_of(c), label_of(c) + m, c->len - m);
-            c->len -= (uint32_t) m;
-            kid_add(t, mid, c); /* room for two: it does not move */
-            cur->kids[k] = mid;
+            }
+            free(c);
+            kid_add(t, mid, rest); /* room for two: it does not move */
+            kids_of(cur)[k] = mid;
             mid->parent = cur;
             c = mid;
         }
@@ -255,7 +287,7 @@ find(const sn_subtrie *t, const uint8_t *topic, size_t len)
         uint32_t k = kid_index(cur, topic[i]);
         if (k == UINT32_MAX)
             return NULL;
-        const sn_subtrie_node *c = cur->kids[k];
+        const sn_subtrie_node *c = kids_of(cur)[k];
         if (c->len > len - i || memcmp(label_of(c), topic + i, c->len) != 0)
             return NULL;
         i += c->len;
@@ -455,7 +487,7 @@ sn_subtrie_match(const sn_subtrie *t, const uint8_t *data, size_t size,
         uint32_t k = kid_index(cur, data[i]);
         if (k == UINT32_MAX)
             return;
-        const sn_subtrie_node *c = cur->kids[k];
+        const sn_subtrie_node *c = kids_of(cur)[k];
         if (c->len > size - i || memcmp(label_of(c), data + i, c->len) != 0)
             return;
         i += c->len;
@@ -476,7 +508,7 @@ sn_subtrie_check(const sn_subtrie *t, const uint8_t *data, size_t size)
         uint32_t k = kid_index(cur, data[i]);
         if (k == UINT32_MAX)
             return false;
-        const sn_subtrie_node *c = cur->kids[k];
+        const sn_subtrie_node *c = kids_of(cur)[k];
         if (c->len > size - i || memcmp(label_of(c), data + i, c->len) != 0)
             return false;
         i += c->len;
