@@ -222,6 +222,45 @@ SINEW_EXPORT int sinew_msg_set(sinew_msg_t *msg, int property, int optval);
 #define SINEW_SPIN_US 1002
 #define SINEW_MSGS_DROPPED 1003
 
+/* Counters beyond libzmq (sinew_counters(7)): what a socket carried and discarded, and
+ * how full each peer's queues are. Why a message was discarded, as indexes of
+ * dropped_by: */
+#define SINEW_DROP_HWM 0           /* the peer's queue was full and the type drops */
+#define SINEW_DROP_UNROUTABLE 1    /* no peer for it (routing id, the requester left) */
+#define SINEW_DROP_NO_SUBSCRIBER 2 /* published with no matching subscriber */
+#define SINEW_DROP_CONNECTION 3    /* lost with a connection, or left unread in one */
+#define SINEW_DROP_INVALID 4       /* not acceptable here (stale reply, bad envelope...) */
+#define SINEW_DROP_REASONS_MAX 8   /* room for more reasons */
+
+typedef struct sinew_socket_stats_t {
+    uint64_t msgs_in, bytes_in;   /* received by the application (a message counts once) */
+    uint64_t msgs_out, bytes_out; /* accepted by sinew_send and the like */
+    uint64_t dropped;             /* discarded, every reason (SINEW_MSGS_DROPPED) */
+    uint64_t dropped_by[SINEW_DROP_REASONS_MAX]; /* by SINEW_DROP_* */
+    uint64_t reconnects;          /* connections made again after one was lost */
+    uint64_t monitor_dropped;     /* monitor events that did not fit the monitor's queue */
+    uint64_t peers;               /* peers attached now (sinew_socket_peers) */
+    uint64_t queued_in, queued_out; /* messages queued from and to them, all peers */
+} sinew_socket_stats_t;
+
+typedef struct sinew_peer_stats_t {
+    uint32_t id;             /* unique within the socket while the peer is attached */
+    int type;                /* the peer's socket type; -1 before its handshake */
+    uint64_t queued_in;      /* messages from it not yet received by the application */
+    uint64_t queued_out;     /* messages to it not yet taken by the peer (or the wire) */
+    uint8_t routing_id_len;
+    uint8_t routing_id[255]; /* the peer's routing id (ZMTP Identity), if it has one */
+    char endpoint[256];      /* the bind or connect it came through, "" if none */
+} sinew_peer_stats_t;
+
+SINEW_EXPORT int sinew_socket_stats(void *socket, sinew_socket_stats_t *stats);
+SINEW_EXPORT int sinew_socket_peers(void *socket, sinew_peer_stats_t *peers, int max);
+
+/* The slow-joiner remedy, beyond libzmq (sinew_wait_peers(3)): waits until n peers have
+ * joined (handshake done; for PUB and XPUB: sent a subscription), at most timeout_ms
+ * (-1: no limit). Returns how many have joined, or -1 with EAGAIN on timeout. */
+SINEW_EXPORT int sinew_wait_peers(void *socket, int n, int timeout_ms);
+
 /* Security mechanisms (SINEW_MECHANISM). */
 #define SINEW_NULL 0
 #define SINEW_PLAIN 1
@@ -271,11 +310,78 @@ SINEW_EXPORT int sinew_getsockopt_int(void *socket, int option, int *value);
 
 SINEW_EXPORT int sinew_socket_monitor(void *socket, const char *addr, int events);
 
+/* Values of HANDSHAKE_FAILED_PROTOCOL events: libzmq's ZMQ_PROTOCOL_ERROR_* numbers. */
+#define SINEW_PROTOCOL_ERROR_ZMTP_UNSPECIFIED 0x10000000
+#define SINEW_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND 0x10000001
+#define SINEW_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE 0x10000002
+#define SINEW_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE 0x10000003
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED 0x10000011
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE 0x10000012
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO 0x10000013
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE 0x10000014
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR 0x10000015
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY 0x10000016
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME 0x10000017
+#define SINEW_PROTOCOL_ERROR_ZMTP_INVALID_METADATA 0x10000018
+#define SINEW_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC 0x11000001
+#define SINEW_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH 0x11000002
+#define SINEW_PROTOCOL_ERROR_ZAP_UNSPECIFIED 0x20000000
+#define SINEW_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY 0x20000001
+#define SINEW_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID 0x20000002
+#define SINEW_PROTOCOL_ERROR_ZAP_BAD_VERSION 0x20000003
+#define SINEW_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE 0x20000004
+#define SINEW_PROTOCOL_ERROR_ZAP_INVALID_METADATA 0x20000005
+#define SINEW_PROTOCOL_ERROR_WS_UNSPECIFIED 0x30000000
+
+/* A property of the connection a received message came from (as zmq_msg_gets):
+ * "Socket-Type", "Identity", "User-Id" and "Peer-Address", the peer's application
+ * properties and the ZAP handler's metadata. NULL with EINVAL if there is none. The
+ * string lives as long as the message. */
+SINEW_EXPORT const char *sinew_msg_gets(const sinew_msg_t *msg, const char *property);
+
+/* Built-in ZAP handler (beyond libzmq; czmq's zauth is the model). sinew_auth_new binds
+ * inproc://zeromq.zap.01 in ctx and answers ZAP requests on its own thread, by these
+ * rules: a denied address is refused; with an allow list, an address not on it is
+ * refused; then NULL passes, PLAIN needs a user=password line of the password file and
+ * CURVE a client key from the certificate directory (or any key after curve_any).
+ * Every call is safe from any thread; each returns 0 or -1 and errno (NULL for new). */
+SINEW_EXPORT void *sinew_auth_new(void *context);
+SINEW_EXPORT int sinew_auth_allow(void *auth, const char *address);
+SINEW_EXPORT int sinew_auth_deny(void *auth, const char *address);
+SINEW_EXPORT int sinew_auth_plain_file(void *auth, const char *path);
+SINEW_EXPORT int sinew_auth_curve_dir(void *auth, const char *path);
+SINEW_EXPORT int sinew_auth_curve_any(void *auth);
+SINEW_EXPORT int sinew_auth_destroy(void *auth);
+
+/* Certificates in czmq's text format (zcert). save writes the public key to path and,
+ * if secret_z85 is not NULL, both keys to path + "_secret" (mode 0600). load reads the
+ * file at path: its public key, and its secret key too when secret_z85 is not NULL
+ * (then the file must have one). Keys are 40 Z85 characters; outputs take 41 bytes. */
+SINEW_EXPORT int sinew_cert_save(const char *path, const char *public_z85,
+                                 const char *secret_z85);
+SINEW_EXPORT int sinew_cert_load(const char *path, char *public_z85, char *secret_z85);
+
 /* Z85 (RFC 32): encodes size bytes (a multiple of 4) into dest (size * 5 / 4 + 1
  * characters with the terminating NUL); decodes a string whose length is a multiple of 5
  * into dest (strlen * 4 / 5 bytes). NULL and EINVAL for a bad length or character. */
 SINEW_EXPORT char *sinew_z85_encode(char *dest, const uint8_t *data, size_t size);
 SINEW_EXPORT uint8_t *sinew_z85_decode(uint8_t *dest, const char *string);
+
+/* Built-in proxy, as libzmq's: moves messages both ways between frontend and backend,
+ * copying each part to capture if not NULL. sinew_proxy returns only on failure (-1,
+ * ETERM when the context ends); sinew_proxy_steerable also takes PAUSE, RESUME,
+ * TERMINATE (then returns 0) and STATISTICS on control. */
+SINEW_EXPORT int sinew_proxy(void *frontend, void *backend, void *capture);
+SINEW_EXPORT int sinew_proxy_steerable(void *frontend, void *backend, void *capture,
+                                       void *control);
+
+/* CURVE keys as Z85 text (41 bytes each with the NUL): a new keypair, and the public key
+ * of a secret one. -1 with errno ENOTSUP when built without libsodium, EINVAL for a bad
+ * secret. sinew_has: 1 if the library supports the capability ("ipc", "plain",
+ * "curve"), else 0, as zmq_has. */
+SINEW_EXPORT int sinew_curve_keypair(char *z85_public, char *z85_secret);
+SINEW_EXPORT int sinew_curve_public(char *z85_public, const char *z85_secret);
+SINEW_EXPORT int sinew_has(const char *capability);
 
 /* Polling. */
 #define SINEW_POLLIN 1

@@ -34,6 +34,8 @@
 #define sinew_msg_set zmq_msg_set
 #define sinew_msg_size zmq_msg_size
 #define sinew_poll zmq_poll
+#define sinew_proxy zmq_proxy
+#define sinew_proxy_steerable zmq_proxy_steerable
 #define sinew_recv zmq_recv
 #define sinew_send zmq_send
 #define sinew_send_const zmq_send_const

@@ -239,7 +239,8 @@ sinew_recv(void *socket, void *buf, size_t len, int flags)
     if (rc < 0)
         return fail(-rc);
     size_t size = sn_msg_size(&m);
-    memcpy(buf, sn_msg_data(&m), size < len ? size : len);
+    if (len > 0) /* buf may be NULL then (a frame only counted, as libzmq allows) */
+        memcpy(buf, sn_msg_data(&m), size < len ? size : len);
     sn_msg_close(&m);
     return size > INT_MAX ? INT_MAX : (int) size; /* the full size, as libzmq */
 }
@@ -357,6 +358,20 @@ sinew_msg_more(const sinew_msg_t *msg)
     return sn_msg_more(m);
 }
 
+SINEW_EXPORT const char *
+sinew_msg_gets(const sinew_msg_t *msg, const char *property)
+{
+    const sn_msg *m = (const sn_msg *) (const void *) msg;
+    if (m == NULL || property == NULL || !sn_msg_valid(m)) {
+        errno = EFAULT;
+        return NULL;
+    }
+    const char *v = sn_msg_props_get(m->meta, property);
+    if (v == NULL)
+        errno = EINVAL;
+    return v;
+}
+
 SINEW_EXPORT int
 sinew_msg_get(const sinew_msg_t *msg, int property)
 {
@@ -381,4 +396,37 @@ sinew_msg_set(sinew_msg_t *msg, int property, int optval)
     VALID_MSG(m, msg);
     (void) m;
     return fail(EINVAL); /* no settable properties, as libzmq */
+}
+
+/* ---- counters and joining (beyond libzmq) ---- */
+
+SINEW_EXPORT int
+sinew_socket_stats(void *socket, sinew_socket_stats_t *stats)
+{
+    if (stats == NULL)
+        return fail(EFAULT);
+    ENTER(s, socket);
+    int rc = sn_socket_stats(s, stats);
+    sn_socket_leave(s);
+    return result(rc);
+}
+
+SINEW_EXPORT int
+sinew_socket_peers(void *socket, sinew_peer_stats_t *peers, int max)
+{
+    if (max < 0 || (peers == NULL && max > 0))
+        return fail(EINVAL);
+    ENTER(s, socket);
+    int rc = sn_socket_peers(s, peers, max);
+    sn_socket_leave(s);
+    return result(rc);
+}
+
+SINEW_EXPORT int
+sinew_wait_peers(void *socket, int n, int timeout_ms)
+{
+    ENTER(s, socket);
+    int rc = sn_socket_wait_peers(s, n, timeout_ms);
+    sn_socket_leave(s);
+    return result(rc);
 }

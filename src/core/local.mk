@@ -10,6 +10,7 @@ src_libsinew_core_la_SOURCES += \
 	src/core/options.c src/core/options.h \
 	src/core/pipe.c src/core/pipe.h \
 	src/core/poll.c \
+	src/core/proxy.c \
 	src/core/queue.c src/core/queue.h \
 	src/core/registry.c src/core/registry.h \
 	src/core/socket.c src/core/socket.h src/core/spin.h \

@@ -48,6 +48,15 @@ fail:
 }
 
 void
+sn_link_conflate(sn_link *l, bool q0, bool q1)
+{
+    if (q0)
+        sn_queue_conflate(&l->queues[0]);
+    if (q1)
+        sn_queue_conflate(&l->queues[1]);
+}
+
+void
 sn_link_ref(sn_link *l)
 {
     atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
@@ -58,9 +67,16 @@ sn_link_unref(sn_link *l)
 {
     if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
         return;
-    sn_queue_fini(&l->queues[0]);
-    sn_queue_fini(&l->queues[1]);
+    /* Messages nobody read are lost: they count on the socket that would have read
+     * them, or, for an end no owner ever took, on the one that sent them. */
     for (int i = 0; i < 2; i++) {
+        uint64_t lost = sn_queue_fini(&l->queues[i]);
+        sn_stats *st = l->ends[!i].stats != NULL ? l->ends[!i].stats : l->ends[i].stats;
+        if (lost > 0 && st != NULL)
+            sn_stats_drop(st, SN_DROP_CONNECTION, lost);
+    }
+    for (int i = 0; i < 2; i++) {
+        sn_stats_unref(l->ends[i].stats);
         sn_peer_unref(l->ends[i].peer_info);
         sn_peer_unref(atomic_load(&l->next_peer[i]));
     }
@@ -102,6 +118,13 @@ sn_peer_unref(sn_peer *p)
 {
     if (p != NULL && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
         free(p);
+}
+
+void
+sn_pipe_set_stats(sn_pipe *p, sn_stats *stats)
+{
+    sn_stats_unref(p->stats);
+    p->stats = sn_stats_ref(stats);
 }
 
 void

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/queue.h"
+#include "core/stats.h"
 #include "io/reactor.h"
 
 typedef struct sn_pipe sn_pipe;
@@ -94,6 +95,9 @@ struct sn_pipe {
      * handshake for tcp/ipc, from the other socket for inproc), then read-only; a
      * reconnect brings a new one through the link's next_peer (sn_pipe_update_peer). */
     sn_peer *peer_info;
+    /* The owner's counters (a reference), set with sn_pipe_set_stats when it takes the
+     * end: messages still queued toward this end when the link is freed count there. */
+    sn_stats *stats;
 };
 
 struct sn_link {
@@ -122,12 +126,19 @@ struct sn_link {
  * say until sn_pipe_set_hwm is called on it: so queues[0] holds hwm0 messages and
  * queues[1] hwm1 (0 = no limit). */
 int sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1);
+/* SINEW_CONFLATE: which of a new link's queues keep only their latest message (q0 is
+ * written by end 0); before either end is handed to anyone. */
+void sn_link_conflate(sn_link *l, bool q0, bool q1);
 void sn_link_ref(sn_link *l);
 void sn_link_unref(sn_link *l); /* frees on the last reference, closing queued messages */
 
 /* Sets the owner of an unowned end, once, before the end is published to anyone who
  * could post to it (the owner is read by other threads without a lock). */
 void sn_pipe_set_owner(sn_pipe *p, void *owner, const sn_pipe_owner_ops *ops);
+/* The owner's thread, once, when it takes the end: whose counters record the messages
+ * this end never read (left in its in-queue when the link is freed: a peer's linger
+ * that ran out, a close or disconnect with unread input). Takes a reference. */
+void sn_pipe_set_stats(sn_pipe *p, sn_stats *stats);
 /* Before the end is handed over: who the peer is (takes a reference). */
 void sn_pipe_set_peer(sn_pipe *p, sn_peer *peer);
 /* The peer's side of p learnt who the peer is (a handshake; an inproc bind): p's owner

@@ -96,6 +96,8 @@ sn_socket_create(sn_ctx *ctx, int type, sn_socket **out)
     atomic_init(&s->ready_fd, -1);
     atomic_init(&s->wait_fd, -1);
     atomic_init(&s->pollers, 0);
+    atomic_init(&s->joiners, 0);
+    s->msgs_in = s->bytes_in = s->msgs_out = s->bytes_out = 0;
     atomic_init(&s->event_signaled, false);
     atomic_init(&s->ready_signaled, false);
     s->npipes = 0;
@@ -259,9 +261,10 @@ socket_post(void *owner, sn_pipe *p, int cmd)
         atomic_store_explicit(&s->wake_cpu, cpu, memory_order_relaxed);
     if (cmd == SN_CMD_ACTIVATE_READ || cmd == SN_CMD_ATTACH)
         fd_signal(&s->ready_fd, &s->ready_signaled);
-    /* Who the peer is changes nothing the application waits for: it is taken in at
-     * the next call, before any message from that peer is looked at. */
-    if (cmd != SN_CMD_PEER_INFO)
+    /* Who the peer is changes nothing the application waits for (it is taken in at the
+     * next call, before any message from that peer is looked at), unless it waits for
+     * peers to join (sinew_wait_peers). */
+    if (cmd != SN_CMD_PEER_INFO || atomic_load_explicit(&s->joiners, memory_order_acquire) > 0)
         sn_socket_wake(s);
     return true;
 }
@@ -314,6 +317,26 @@ direct_wait(sn_socket *s, sn_link *l, int wfd, uint32_t seq, uint64_t deadline)
         again = sn_session_input_return(l, token, pfd[0].revents != 0, may_keep);
     } while (again);
     return 0;
+}
+
+/* Sleeps until wake_seq moves from seq or deadline (ns, UINT64_MAX = never) passes.
+ * Lock not held. */
+static void
+futex_sleep(sn_socket *s, uint32_t seq, uint64_t deadline)
+{
+    uint64_t now = sn_clock_ns();
+    if (now >= deadline)
+        return;
+    struct timespec ts, *tsp = NULL;
+    if (deadline != UINT64_MAX) {
+        uint64_t left = deadline - now;
+        ts.tv_sec = (time_t) (left / 1000000000u);
+        ts.tv_nsec = (long) (left % 1000000000u);
+        tsp = &ts;
+    }
+    atomic_fetch_add(&s->sleepers, 1);
+    syscall(SYS_futex, &s->wake_seq, FUTEX_WAIT_PRIVATE, seq, tsp, NULL, 0);
+    atomic_fetch_sub(&s->sleepers, 1);
 }
 
 /* Waits until something may have changed or deadline (ns, UINT64_MAX = never) passes.
@@ -373,21 +396,8 @@ socket_wait(sn_socket *s, uint64_t deadline, bool input)
         }
     }
     budget = sn_spin_next(budget, max, spin > 0, woke);
-    if (!woke) {
-        uint64_t now = sn_clock_ns();
-        if (now < deadline) {
-            struct timespec ts, *tsp = NULL;
-            if (deadline != UINT64_MAX) {
-                uint64_t left = deadline - now;
-                ts.tv_sec = (time_t) (left / 1000000000u);
-                ts.tv_nsec = (long) (left % 1000000000u);
-                tsp = &ts;
-            }
-            atomic_fetch_add(&s->sleepers, 1);
-            syscall(SYS_futex, &s->wake_seq, FUTEX_WAIT_PRIVATE, seq, tsp, NULL, 0);
-            atomic_fetch_sub(&s->sleepers, 1);
-        }
-    }
+    if (!woke)
+        futex_sleep(s, seq, deadline);
     pthread_mutex_lock(&s->lock);
     s->spin_ns = budget;
 }
@@ -424,6 +434,7 @@ sn_socket_attach(sn_socket *s, sn_pipe *p, int endpoint)
      * that thread may be reading it: set it only on ends we made ourselves. */
     if (atomic_load_explicit(&p->owner_ops, memory_order_acquire) == NULL)
         sn_pipe_set_owner(p, s, &sn_socket_pipe_ops);
+    sn_pipe_set_stats(p, s->stats);
     p->id = s->next_pipe_id++;
     p->endpoint = endpoint;
     if (s->ops->pipe_state_size > 0) {
@@ -462,6 +473,10 @@ static void
 detach(sn_socket *s, sn_pipe *p, uint64_t deadline)
 {
     s->ops->detach(s->pattern, p);
+    /* A message we were writing to p, unfinished, never reaches anyone. The pattern
+     * counted it (it knows, and discards the parts still to come); its parts already
+     * written go now, so that the link's end does not count them a second time. */
+    sn_pipe_rollback(p);
     free(p->pstate);
     p->pstate = NULL;
     p->attached = false;
@@ -735,12 +750,15 @@ sn_socket_send(sn_socket *s, sn_msg *m, int flags)
         return -EINVAL;
     uint8_t saved = m->flags;
     m->flags = (uint8_t) ((m->flags & ~SN_MSG_MORE) | (flags & SINEW_SNDMORE ? SN_MSG_MORE : 0));
+    size_t size = sn_msg_size(m); /* the pattern takes m */
     turn t = {&s->send_busy, &s->send_owner};
     int rc = run_op(s, s->ops->send, m, t, deadline_of(s->opt.sndtimeo, flags), false);
     if (rc < 0) {
         m->flags = saved;
         return rc;
     }
+    s->bytes_out += size;
+    s->msgs_out += (flags & SINEW_SNDMORE) == 0;
     take_turn(s, t, (flags & SINEW_SNDMORE) != 0);
     return 0;
 }
@@ -761,6 +779,8 @@ sn_socket_recv(sn_socket *s, sn_msg *m, int flags)
         sn_msg_close(m);
         *m = in;
         s->rcvmore = sn_msg_more(m);
+        s->bytes_in += sn_msg_size(m);
+        s->msgs_in += !s->rcvmore;
         take_turn(s, t, s->rcvmore);
     }
     update_ready_fd(s);
@@ -899,6 +919,116 @@ void
 sn_socket_count_drop(sn_socket *s, sn_drop_reason why)
 {
     sn_stats_drop(s->stats, why, 1);
+}
+
+/* ---- counters and joining --------------------------------------------------------- */
+
+_Static_assert(SN_DROP_HWM == SINEW_DROP_HWM && SN_DROP_UNROUTABLE == SINEW_DROP_UNROUTABLE &&
+                   SN_DROP_NO_SUBSCRIBER == SINEW_DROP_NO_SUBSCRIBER &&
+                   SN_DROP_CONNECTION == SINEW_DROP_CONNECTION &&
+                   SN_DROP_INVALID == SINEW_DROP_INVALID &&
+                   SN_DROP_REASONS <= SINEW_DROP_REASONS_MAX,
+               "public drop reasons are the internal ones");
+
+int
+sn_socket_stats(sn_socket *s, sinew_socket_stats_t *st)
+{
+    process_commands(s); /* peers that came or went are counted as they are now */
+    memset(st, 0, sizeof *st);
+    st->msgs_in = s->msgs_in;
+    st->bytes_in = s->bytes_in;
+    st->msgs_out = s->msgs_out;
+    st->bytes_out = s->bytes_out;
+    st->dropped = atomic_load_explicit(&s->stats->dropped, memory_order_relaxed);
+    for (int i = 0; i < SN_DROP_REASONS; i++)
+        st->dropped_by[i] = atomic_load_explicit(&s->stats->dropped_by[i], memory_order_relaxed);
+    st->reconnects = atomic_load_explicit(&s->stats->reconnects, memory_order_relaxed);
+    st->monitor_dropped = atomic_load_explicit(&s->monitor->dropped, memory_order_relaxed);
+    st->peers = (uint64_t) s->npipes;
+    for (int i = 0; i < s->npipes; i++) {
+        st->queued_in += sn_queue_depth_in(s->pipes[i]->in);
+        st->queued_out += sn_queue_depth_out(s->pipes[i]->out);
+    }
+    return 0;
+}
+
+static void
+peer_record(sn_socket *s, sn_pipe *p, sinew_peer_stats_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = p->id;
+    r->type = p->peer_info != NULL ? p->peer_info->type : -1;
+    r->queued_in = sn_queue_depth_in(p->in);
+    r->queued_out = sn_queue_depth_out(p->out);
+    if (p->peer_info != NULL) {
+        r->routing_id_len = p->peer_info->rid_len;
+        memcpy(r->routing_id, p->peer_info->rid, p->peer_info->rid_len);
+    }
+    if (p->endpoint >= 0 && p->endpoint < s->nendpoints && s->endpoints[p->endpoint].uri)
+        snprintf(r->endpoint, sizeof r->endpoint, "%s", s->endpoints[p->endpoint].uri);
+}
+
+int
+sn_socket_peers(sn_socket *s, sinew_peer_stats_t *peers, int max)
+{
+    if (max < 0 || (peers == NULL && max > 0))
+        return -EINVAL;
+    process_commands(s);
+    for (int i = 0; i < s->npipes && i < max; i++)
+        peer_record(s, s->pipes[i], &peers[i]);
+    return s->npipes;
+}
+
+/* Peers whose handshake is done (the pattern may count otherwise: PUB, subscribers). */
+static int
+joined_count(sn_socket *s)
+{
+    if (s->ops->joined != NULL)
+        return s->ops->joined(s->pattern);
+    int n = 0;
+    for (int i = 0; i < s->npipes; i++)
+        n += s->pipes[i]->peer_info != NULL && !s->pipes[i]->peer_gone;
+    return n;
+}
+
+int
+sn_socket_wait_peers(sn_socket *s, int n, int timeout_ms)
+{
+    if (n < 0)
+        return -EINVAL;
+    if (atomic_load_explicit(&s->ctx->terminating, memory_order_relaxed))
+        return -ETERM;
+    uint64_t deadline = deadline_of(timeout_ms, 0);
+    atomic_fetch_add(&s->joiners, 1);
+    int rc;
+    for (;;) {
+        /* The wake sequence first: a post after it is never slept through. */
+        uint32_t seq = atomic_load(&s->wake_seq);
+        process_commands(s);
+        rc = joined_count(s);
+        if (rc >= n || (rc = wait_outcome(s, deadline)) < 0)
+            break;
+        /* No spinning: joins take milliseconds, a spin would only burn the CPU. */
+        if (!sn_mailbox_pending(&s->mailbox)) {
+            pthread_mutex_unlock(&s->lock);
+            futex_sleep(s, seq, deadline);
+            pthread_mutex_lock(&s->lock);
+        }
+    }
+    atomic_fetch_sub(&s->joiners, 1);
+    return rc;
+}
+
+bool
+sn_socket_pipe_outgoing(sn_socket *s, const sn_pipe *p)
+{
+    return p->endpoint >= 0 && p->endpoint < s->nendpoints && !s->endpoints[p->endpoint].bound;
+}
+
+void
+sn_socket_drop_pipe(sn_socket *s, sn_pipe *p)
+{
+    socket_drained(s, p);
 }
 
 void

@@ -21,6 +21,7 @@
 #include "core/pipe.h"
 #include "core/stats.h"
 #include "patterns/pattern.h"
+#include "sinew.h"
 
 typedef struct sn_endpoint_rec {
     char *uri;          /* as given; for network binds, as resolved (LAST_ENDPOINT) */
@@ -52,11 +53,16 @@ struct sn_socket {
      * too; posters write it when someone polls. */
     atomic_int wait_fd;
     atomic_int pollers;
+    /* Threads in sinew_wait_peers: a peer's handshake wakes the socket only for them. */
+    atomic_int joiners;
 
     /* Multipart ownership between threads. */
     _Alignas(SN_CACHELINE) bool send_busy, recv_busy;
     pthread_t send_owner, recv_owner;
     bool rcvmore;
+    /* Traffic counters (sinew_socket_stats): under the lock, so plain; a message counts
+     * at its last part, its bytes at every part. */
+    uint64_t msgs_in, bytes_in, msgs_out, bytes_out;
 
     /* SINEW_FD (edge: "events may have changed") and SINEW_READY_FD (level). */
     atomic_int event_fd, ready_fd;
@@ -95,6 +101,14 @@ int sn_socket_disconnect(sn_socket *s, const char *endpoint);
 int sn_socket_events(sn_socket *s); /* SINEW_POLLIN | SINEW_POLLOUT */
 /* For sinew_poll: the edge fd (created on first use), with its signal consumed. */
 int sn_socket_poll_fd(sn_socket *s);
+
+/* sinew_socket_stats and sinew_socket_peers (see sinew_counters(7)); peers returns
+ * how many peers the socket has, filling at most max records. */
+int sn_socket_stats(sn_socket *s, sinew_socket_stats_t *st);
+int sn_socket_peers(sn_socket *s, sinew_peer_stats_t *peers, int max);
+/* sinew_wait_peers: waits until n peers joined (the pattern's joined slot); returns how
+ * many did, -EAGAIN at the timeout (ms, -1 = none). */
+int sn_socket_wait_peers(sn_socket *s, int n, int timeout_ms);
 
 /* Adopts a pipe end (the socket's thread): attaches it to the pattern; -EBUSY if the
  * pattern refuses it (the end is released). endpoint: index in endpoints or -1. */

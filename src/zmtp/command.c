@@ -31,8 +31,23 @@ static const struct {
  * compiles to 5e "RROR" (reference §10). */
 static const uint8_t command_lz_plain_error[] = {0x5e, 'R', 'R', 'O', 'R'};
 
+static int
+command_parse(const uint8_t *body, size_t len, sn_zmtp_command *cmd, int *err, bool boxed);
+
 int
 sn_zmtp_command_parse(const uint8_t *body, size_t len, sn_zmtp_command *cmd, int *err)
+{
+    return command_parse(body, len, cmd, err, false);
+}
+
+int
+sn_zmtp_command_parse_boxed(const uint8_t *body, size_t len, sn_zmtp_command *cmd, int *err)
+{
+    return command_parse(body, len, cmd, err, true);
+}
+
+static int
+command_parse(const uint8_t *body, size_t len, sn_zmtp_command *cmd, int *err, bool boxed)
 {
     memset(cmd, 0, sizeof *cmd);
     if (len >= sizeof command_lz_plain_error &&
@@ -61,6 +76,8 @@ sn_zmtp_command_parse(const uint8_t *body, size_t len, sn_zmtp_command *cmd, int
             break;
         }
     }
+    if (boxed && cmd->type != SN_ZMTP_CMD_ERROR)
+        return 0;
     switch (cmd->type) {
     case SN_ZMTP_CMD_READY:
         if (sn_zmtp_metadata_validate(cmd->data, cmd->data_len, err) < 0) {

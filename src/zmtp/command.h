@@ -56,6 +56,10 @@ typedef struct sn_zmtp_command {
  * after the handshake. libzmq 4.3.4's PLAIN server sends ERROR as `5e "RROR" ...` (a C
  * escape bug, reference §10); that exact prefix is accepted as ERROR. */
 int sn_zmtp_command_parse(const uint8_t *body, size_t len, sn_zmtp_command *cmd, int *err);
+/* For a mechanism that boxes its commands' data (CURVE's READY holds a box, not
+ * metadata): name and data only, except ERROR (clear text) whose reason is unwrapped. */
+int sn_zmtp_command_parse_boxed(const uint8_t *body, size_t len, sn_zmtp_command *cmd,
+                                int *err);
 
 /* Builders. Each writes one complete command frame (header + body) into out and returns
  * its length, -ENOBUFS if cap is too small, -EINVAL if an argument is out of range. The

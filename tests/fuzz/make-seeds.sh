@@ -1,6 +1,7 @@
 #!/bin/sh
-# Regenerate the seed corpora of the handshake and endpoint fuzz targets
-# (tests/fuzz/corpus/handshake, tests/fuzz/corpus/endpoint). Handshake seeds are real
+# Regenerate the seed corpora of the handshake, endpoint, curve and z85 fuzz targets
+# (tests/fuzz/corpus/<target>). Curve seeds are full CURVE transcripts made by
+# fuzz_curve.c itself (built with -DFUZZ_CURVE_SEEDS; needs a C compiler and libsodium). Handshake seeds are real
 # libzmq 4.3.4 byte streams from tests/vectors/*.hex behind the target's 4-byte
 # configuration header (layout at the top of fuzz_handshake.c). Needs awk and xxd.
 #   usage: tests/fuzz/make-seeds.sh
@@ -10,8 +11,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 vec=$top/tests/vectors
 hs=$top/tests/fuzz/corpus/handshake
 ep=$top/tests/fuzz/corpus/endpoint
-rm -rf "$hs" "$ep"
-mkdir -p "$hs" "$ep"
+cv=$top/tests/fuzz/corpus/curve
+z85=$top/tests/fuzz/corpus/z85
+pl=$top/tests/fuzz/corpus/plain
+ct=$top/tests/fuzz/corpus/cert
+rm -rf "$hs" "$ep" "$cv" "$z85" "$pl" "$ct"
+mkdir -p "$hs" "$ep" "$cv" "$z85" "$pl" "$ct"
 
 # Hex of the segments of file $1 written by $2 ("zmq" or "peer"), concatenated.
 segs() {
@@ -74,3 +79,47 @@ for addr in 'tcp://127.0.0.1:5555' 'tcp://*:*' 'tcp://[::1]:*' 'tcp://[fe80::1%l
 done
 # Two endpoints in one input: the part after the NUL is parsed on its own.
 printf 'tcp://[::1]:80\000ipc://@abc' >"$ep/$(printf '%02d' $((i + 1)))"
+
+# CURVE: transcripts from fuzz_curve.c's seed mode.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sinew-seeds.XXXXXX")
+${CC:-cc} -std=c11 -D_GNU_SOURCE -DFUZZ_CURVE_SEEDS -I"$top/include" -I"$top/src" \
+    "$top/tests/fuzz/fuzz_curve.c" "$top/src/security/curve.c" "$top/src/security/z85.c" \
+    "$top/src/core/msg.c" "$top/src/core/msgpool.c" "$top/src/zmtp/greeting.c" \
+    "$top/src/zmtp/codec.c" "$top/src/zmtp/command.c" "$top/src/zmtp/metadata.c" \
+    "$top/src/zmtp/null.c" "$top/src/zmtp/handshake.c" "$top/src/zmtp/socktype.c" \
+    -o "$tmp/seeds" $(pkg-config --libs libsodium) -pthread
+"$tmp/seeds" "$cv"
+rm -rf "$tmp"
+
+# Z85: the RFC example, keys from tests/vectors, edge values and refused strings.
+i=0
+for z in HelloWorld 'ND2q]e8FGqH6t{@fTP-{urw{E)[-La>TW+l^Jn#V' 00000 '%nSc0' '%nSc1' \
+    '#####' 'abcd' 'Hello World' 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'; do
+    i=$((i + 1))
+    printf '%s' "$z" >"$z85/$(printf '%02d' $i)"
+done
+
+# PLAIN: libzmq's side of the captured conversations behind fuzz_plain.c's 2-byte header
+# (byte 0: 1 server | ZAP answer << 1 | 10 domain; byte 1: read size, 0 = all).
+plain() {
+    printf '%s%s' "$2" "$3" | xxd -r -p >"$pl/$1"
+}
+plain server-admitted 1100 "$(segs plain_server.hex peer)"
+plain server-admitted-bytewise 1101 "$(segs plain_server.hex peer)"
+plain server-300 1300 "$(segs plain_server_zap_300.hex peer)"
+plain server-400-chunks 1507 "$(segs plain_server_zap_400.hex peer)"
+plain server-no-handler 0900 "$(segs plain_server.hex peer)"
+plain server-bad-reply 0b00 "$(segs plain_server.hex peer)"
+plain client 0000 "$(segs plain_client.hex peer)"
+plain client-gets-error 0003 "$(segs plain_server_zap_400.hex zmq)"
+
+# Certificates: what sinew and czmq write, and near misses.
+key='rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'
+sec='JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6'
+printf '#   ZeroMQ CURVE Public Certificate\n\nmetadata\ncurve\n    public-key = "%s"\n' \
+    "$key" >"$ct/public"
+printf 'metadata\n    name = "x"\ncurve\n    public-key = "%s"\n    secret-key = "%s"\n' \
+    "$key" "$sec" >"$ct/secret"
+printf 'curve\n    public-key = %s\r\n' "$key" >"$ct/bare-crlf"
+printf 'curve\n    public-key = "%s\n' "$key" >"$ct/open-quote"
+printf 'context\n    sub\n        public-key = "%s"\n' "$key" >"$ct/nested"
