@@ -129,6 +129,11 @@ SINEW_EXPORT int sinew_log_fetch(sinew_log *log, const char *consumer, uint64_t 
 
 SINEW_EXPORT const char *sinew_log_strerror(int errnum);
 
+/* Process-wide: how many idle segment files every log of the process keeps open
+ * between reads, together (default 128; the least recently used is closed first). The
+ * descriptor budget is described in sinew_log(7). 0 or -1 with errno EINVAL. */
+SINEW_EXPORT int sinew_log_set_max_files(size_t max_files);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 #define SINEW_PERF_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,21 +144,40 @@ perf_ping(void *s, size_t size, long roundtrips)
     printf("average latency: %.3f [us]\n", (double) elapsed / ((double) roundtrips * 2.0));
 }
 
-/* The network throughput tools' command line: <endpoint> <message-size>
- * <message-count> [<enable_curve>]. Exits on a bad one. */
+/* Optional CURVE for the network tools (libzmq's [<enable_curve>] argument): the binding
+ * side is the server, the connecting side the client. Fixed throwaway keys made with
+ * sinew_curve_keypair for these tools only. */
+static const char perf_server_public[] = "fkFF+.x%8wwMFenZrhDA)BPy/3b>y/+dhJ7yR@W[";
+static const char perf_server_secret[] = "xwIQK@BnDD*R-!GtQ=!tN0Zf+8bX3lrGPOH.Qo((";
+static const char perf_client_public[] = "x)KSH(F16f)DBn=xGdYa4?#qWIFzoQJ{QCnB}[)>";
+static const char perf_client_secret[] = "ZL2(.7GuPtlg%j9GtM4[EKGy:2c/vM.O.*[B+7H{";
+
 static inline void
-perf_thr_args(int argc, char *argv[], const char *usage, size_t *size, long *count)
+perf_curve(void *s, bool server)
+{
+    int one = 1;
+    int rc = server ? sinew_setsockopt(s, SINEW_CURVE_SERVER, &one, sizeof one) |
+                          sinew_setsockopt(s, SINEW_CURVE_SECRETKEY, perf_server_secret, 40)
+                    : sinew_setsockopt(s, SINEW_CURVE_SERVERKEY, perf_server_public, 40) |
+                          sinew_setsockopt(s, SINEW_CURVE_PUBLICKEY, perf_client_public, 40) |
+                          sinew_setsockopt(s, SINEW_CURVE_SECRETKEY, perf_client_secret, 40);
+    if (rc != 0)
+        perf_die("sinew_setsockopt (CURVE)");
+}
+
+/* The network tools' command line: <endpoint> <message-size> <count> [<enable_curve>]
+ * (count: messages or round trips). Exits on a bad one; returns whether CURVE is on. */
+static inline bool
+perf_net_args(int argc, char *argv[], const char *usage, const char *count_name,
+              size_t *size, long *count)
 {
     if (argc != 4 && argc != 5) {
         fprintf(stderr, "usage: %s\n", usage);
         exit(1);
     }
     *size = (size_t) perf_arg(argv[2], "message size", 0);
-    *count = perf_arg(argv[3], "message count", 1);
-    if (argc == 5 && perf_arg(argv[4], "enable_curve", 0) != 0) {
-        fprintf(stderr, "CURVE is not supported yet\n");
-        exit(1);
-    }
+    *count = perf_arg(argv[3], count_name, 1);
+    return argc == 5 && perf_arg(argv[4], "enable_curve", 0) != 0;
 }
 
 #endif

@@ -16,10 +16,12 @@
 #include "core/socket.h"
 #include "io/reactor.h"
 #include "zmtp/engine.h"
+#include "zmtp/raw.h"
 
 #define LINGER_POLL_MS 5
 
 static void session_check_done(sn_session *ss);
+static const sn_engine_class *engine_class(const sn_session *ss);
 
 void
 sn_net_config_init(sn_net_config *c, const sn_options *o)
@@ -29,6 +31,8 @@ sn_net_config_init(sn_net_config *c, const sn_options *o)
     c->sndhwm = (uint64_t) o->sndhwm;
     c->rcvhwm = (uint64_t) o->rcvhwm;
     c->immediate = o->immediate != 0;
+    c->conflate_out = sn_options_conflates(o, true);
+    c->conflate_in = sn_options_conflates(o, false);
     memcpy(c->routing_id, o->routing_id, o->routing_id_len);
     c->routing_id_len = o->routing_id_len;
     c->maxmsgsize = o->maxmsgsize;
@@ -66,9 +70,9 @@ session_task_run(void *arg)
     if (!atomic_load(&p->released)) {
         sn_session *ss = p->owner;
         if ((cmds & CMD_BIT(SN_CMD_ACTIVATE_READ)) && ss->engine != NULL)
-            sn_engine_pipe_readable(ss->engine);
+            engine_class(ss)->pipe_readable(ss->engine);
         if ((cmds & CMD_BIT(SN_CMD_ACTIVATE_WRITE)) && ss->engine != NULL)
-            sn_engine_pipe_writable(ss->engine);
+            engine_class(ss)->pipe_writable(ss->engine);
         if (cmds & CMD_BIT(SN_CMD_PEER_TERM)) {
             /* The socket let go: flush what it left us until its linger deadline. */
             sn_link *l = p->link;
@@ -76,7 +80,7 @@ session_task_run(void *arg)
             p->drop_deadline = atomic_load(&l->linger_deadline[p->peer - l->ends]);
             ss->stopping = true;
             if (ss->engine != NULL)
-                sn_engine_pipe_readable(ss->engine);
+                engine_class(ss)->pipe_readable(ss->engine);
             session_check_done(ss);
         }
     }
@@ -200,6 +204,24 @@ engine_free_task(void *arg)
     sn_engine_free(arg);
 }
 
+static const sn_engine_class zmtp_engine_class = {
+    .create = sn_engine_new,
+    .free = engine_free_task,
+    .orphan = sn_engine_orphan,
+    .pipe_readable = sn_engine_pipe_readable,
+    .pipe_writable = sn_engine_pipe_writable,
+    .output_empty = sn_engine_output_empty,
+    .out_partial = sn_engine_out_partial,
+};
+
+/* STREAM sockets talk raw bytes; every other type ZMTP. (Only a ZMTP engine registers
+ * for direct I/O, so the direct paths above never meet a raw one.) */
+static const sn_engine_class *
+engine_class(const sn_session *ss)
+{
+    return ss->cfg.type == SINEW_STREAM ? &sn_raw_engine_class : &zmtp_engine_class;
+}
+
 static void
 drop_engine(sn_session *ss)
 {
@@ -207,9 +229,9 @@ drop_engine(sn_session *ss)
         /* Deferred: we may be inside one of the engine's own callbacks. */
         sn_engine *e = ss->engine;
         ss->engine = NULL;
-        sn_engine_orphan(e);
-        if (sn_reactor_post(ss->r, engine_free_task, e) < 0)
-            sn_engine_free(e);
+        engine_class(ss)->orphan(e);
+        if (sn_reactor_post(ss->r, engine_class(ss)->free, e) < 0)
+            engine_class(ss)->free(e);
     }
 }
 
@@ -259,7 +281,8 @@ session_check_done(sn_session *ss)
         pthread_mutex_lock(&ss->pipe->link->direct.lock);
         flushed = !sn_pipe_check_read(ss->pipe);
         pthread_mutex_unlock(&ss->pipe->link->direct.lock);
-        flushed = flushed && (ss->engine == NULL || sn_engine_output_empty(ss->engine));
+        flushed = flushed &&
+                  (ss->engine == NULL || engine_class(ss)->output_empty(ss->engine));
     }
     bool expired = ss->pipe != NULL && ss->pipe->peer_gone &&
                    ss->pipe->drop_deadline != UINT64_MAX &&
@@ -280,12 +303,53 @@ session_check_done(sn_session *ss)
 
 /* ---- engine callbacks ------------------------------------------------------------ */
 
+/* What sinew_msg_gets finds on this connection's messages, first match winning as in
+ * libzmq: Peer-Address, then ZAP's User-Id and metadata, then the peer's properties. */
+static sn_msg_props *
+connection_props(sn_engine *e, const sn_zmtp_handshake_result *res)
+{
+    const uint8_t *lists[2] = {res->zap_metadata, res->peer_metadata};
+    size_t lens[2] = {res->zap_metadata_len, res->peer_metadata_len};
+    size_t n = 1;
+    for (int l = 0; l < 2; l++) {
+        sn_zmtp_metadata_iter it;
+        sn_zmtp_property p;
+        int err;
+        sn_zmtp_metadata_iter_init(&it, lists[l], lens[l]);
+        while (sn_zmtp_metadata_next(&it, &p, &err) > 0)
+            n++;
+    }
+    sn_msg_prop *props = calloc(n, sizeof *props);
+    if (props == NULL)
+        return NULL;
+    const char *addr = sn_engine_peer_address(e);
+    props[0] = (sn_msg_prop){"Peer-Address", 12, (const uint8_t *) addr, strlen(addr)};
+    size_t i = 1;
+    for (int l = 0; l < 2; l++) {
+        sn_zmtp_metadata_iter it;
+        sn_zmtp_property p;
+        int err;
+        sn_zmtp_metadata_iter_init(&it, lists[l], lens[l]);
+        while (i < n && sn_zmtp_metadata_next(&it, &p, &err) > 0)
+            props[i++] = (sn_msg_prop){p.name, p.name_len, p.value, p.value_len};
+    }
+    sn_msg_props *mp = sn_msg_props_new(props, i);
+    free(props);
+    return mp;
+}
+
 static sn_pipe *
 engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
 {
-    (void) e; /* the handshake already refused incompatible socket types */
+    /* The handshake already refused incompatible socket types. */
     sn_session *ss = owner;
-    sn_monitor_emit(ss->mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, 0, ss->addr);
+    if (engine_class(ss) == &zmtp_engine_class) { /* raw connections have no handshake */
+        sn_msg_props *props = connection_props(e, res);
+        if (props == NULL)
+            return NULL;
+        sn_engine_set_props(e, props);
+        sn_monitor_emit(ss->mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, 0, ss->addr);
+    }
     if (ss->conn != NULL)
         sn_connecter_reset_backoff(ss->conn);
     sn_peer *peer = sn_peer_new(res->peer_socket_type, res->peer_routing_id,
@@ -307,6 +371,7 @@ engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
         sn_peer_unref(peer);
         return NULL;
     }
+    sn_link_conflate(l, ss->cfg.conflate_out, ss->cfg.conflate_in); /* end 0: socket's */
     sn_pipe_set_peer(&l->ends[0], peer);
     sn_peer_unref(peer);
     take_pipe_end(ss, &l->ends[1]);
@@ -332,7 +397,7 @@ cut_partial_messages(sn_session *ss, sn_engine *e, bool bad_frame)
         if (sn_pipe_rollback(ss->pipe) > 0 && !bad_frame)
             cut = 1; /* an unfinished message (with a bad frame: the bad frame's own) */
         sn_pipe_flush(ss->pipe); /* the complete messages before it are delivered */
-        if (sn_engine_out_partial(e)) {
+        if (engine_class(ss)->out_partial(e)) {
             sn_pipe_skip_rest(ss->pipe);
             cut++;
         }
@@ -380,7 +445,8 @@ static const sn_engine_owner_ops engine_ops = {
 static void
 start_engine(sn_session *ss, int fd)
 {
-    int rc = sn_engine_new(&ss->engine, ss->r, fd, &ss->cfg, ss->addr, &engine_ops, ss);
+    int rc = engine_class(ss)->create(&ss->engine, ss->r, fd, &ss->cfg, ss->addr, &engine_ops,
+                                      ss);
     if (rc < 0) {
         close(fd);
         ss->engine = NULL;
@@ -433,6 +499,7 @@ session_alloc(sn_ctx *ctx, sn_socket *s, uint64_t gen, sn_reactor *r,
     ss->sock_gen = gen;
     ss->endpoint = endpoint;
     ss->cfg = *cfg;
+    ss->cfg.ctx = ctx;
     snprintf(ss->addr, sizeof ss->addr, "%s", addr);
     sn_ctx_net_add(ctx);
     return ss;
@@ -467,10 +534,16 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
         rc = sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm);
         if (rc < 0)
             goto fail;
-        take_pipe_end(ss, &l->ends[1]);
+        sn_link_conflate(l, ss->cfg.conflate_out, ss->cfg.conflate_in);
+        /* The socket's end first: a refusal (a PAIR that has its peer, a STREAM id in
+         * use) releases it while ours has no owner yet, so no PEER_TERM reaches the
+         * reactor for a session freed right here (it freed it a second time). */
         rc = sn_socket_attach(s, &l->ends[0], endpoint);
-        if (rc < 0)
-            goto fail; /* e.g. a PAIR that has its peer: the connect itself is refused */
+        if (rc < 0) {
+            sn_pipe_release(&l->ends[1], 0);
+            goto fail;
+        }
+        take_pipe_end(ss, &l->ends[1]);
     }
     ss->stopping = ss->stop_requested = false;
     if (sn_reactor_post(r, start_task, ss) < 0) {

@@ -1028,6 +1028,12 @@ sn_socket_drop_pipe(sn_socket *s, sn_pipe *p)
     socket_drained(s, p);
 }
 
+void
+sn_socket_pipe_close(sn_socket *s, sn_pipe *p)
+{
+    detach(s, p, linger_deadline(s));
+}
+
 /* ---- endpoints -------------------------------------------------------------------- */
 
 static void stop_net(sn_endpoint_rec *rec);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "sinew_log.h"
@@ -19,6 +20,8 @@
 #define SN_LOG_REC_FIXED 32   /* fixed part of a record header, see record.c */
 #define SN_LOG_INDEX_ENTRY 20 /* one index entry on disk, see index.c */
 #define SN_LOG_MAX_RECORD (1u << 30)
+/* Offsets past a segment's base, and bytes, that its 32-bit index entries can hold. */
+#define SN_LOG_SEG_SPAN (UINT64_C(1) << 32)
 
 /* ---- crc32c.c: CRC-32C (Castagnoli), hardware accelerated where the CPU has it.
  * Pure; callable from any thread. Pass 0 as crc to start. */
@@ -113,8 +116,13 @@ typedef struct sn_log_damage {
 
 typedef struct sn_log_segment {
     uint64_t base;
-    int fd;
+    int dirfd; /* the log's directory, to reopen the file (borrowed) */
     atomic_int refs;
+    /* (files.c) the descriptor cache's: see there */
+    int fd; /* -1 while closed; use sn_log_file_get, or directly while held */
+    int pins;
+    bool held, in_lru;
+    struct sn_log_segment *lru_prev, *lru_next;
     uint64_t size;         /* (mu) bytes of valid records plus the file header */
     uint64_t next;         /* (mu) offset after the last record; base when empty */
     int64_t first_ts;      /* (mu) timestamp of the first valid record */
@@ -123,6 +131,7 @@ typedef struct sn_log_segment {
     sn_log_damage *damage; /* (mu) sorted by offset */
     size_t ndamage;        /* (mu) */
     bool scanned;          /* (mu) fully validated since the log was opened */
+    bool index_dirty;      /* (mu) the index file is behind the in-memory index */
 } sn_log_segment;
 
 void sn_log_segment_name(char name[32], uint64_t base);
@@ -138,6 +147,30 @@ void sn_log_segment_unref(sn_log_segment *seg);
 int sn_log_segment_remove(int dirfd, uint64_t base);
 /* The damage range holding offset, or NULL. Caller holds the log mutex. */
 const sn_log_damage *sn_log_segment_damage_at(const sn_log_segment *seg, uint64_t offset);
+
+/* ---- files.c: the process-wide cache of open segment descriptors (bounded, least
+ * recently used closed first). Any thread; a short global mutex, never held across I/O
+ * other than close(). */
+/* Gives seg its freshly opened fd; hold: the segment keeps it open (active segment). */
+void sn_log_file_adopt(sn_log_segment *seg, int fd, bool hold);
+/* seg's descriptor, opened if needed and pinned open until sn_log_file_put. */
+int sn_log_file_get(sn_log_segment *seg);
+void sn_log_file_put(sn_log_segment *seg);
+/* Keeps seg's descriptor open (opening it if needed) until hold(false) or the last
+ * reference goes: for the active segment, and for a segment retention unlinks while a
+ * reader may still need it. */
+int sn_log_file_hold(sn_log_segment *seg, bool hold);
+/* Closes seg's descriptor for good; called when its last reference goes. */
+void sn_log_file_forget(sn_log_segment *seg);
+/* Closes the least recently used idle descriptor; false if there was none. */
+bool sn_log_file_shed(void);
+/* openat (O_CLOEXEC added) and dup that shed idle descriptors on EMFILE or ENFILE and
+ * retry. Return the descriptor or -errno. */
+int sn_log_file_openat(int dirfd, const char *name, int flags, mode_t mode);
+int sn_log_file_dup(int fd);
+/* Sets how many idle descriptors the cache keeps (> 0); idle descriptors now. */
+int sn_log_file_limit(size_t max);
+size_t sn_log_file_idle(void);
 
 /* ---- recover.c: validation of segments by a full scan, and the open-time recovery. */
 typedef struct sn_log_scan {
@@ -232,6 +265,9 @@ struct sinew_log {
 /* Appends seg to the segment list (takes over the caller's reference). Caller holds mu
  * or is the only thread that knows the log. */
 int sn_log_segs_push(sn_log *log, sn_log_segment *seg);
+/* Reads of at least this many bytes map the segment instead of copying (256 KiB;
+ * tests lower it to reach that path with small files). */
+extern size_t sn_log_read_map_min;
 /* Reports damage or repair through the message callback (or stderr). Any thread. */
 void sn_log_message(const sn_log *log, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

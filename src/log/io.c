@@ -67,9 +67,9 @@ sn_log_io_write_atomic(int dirfd, const char *name, const void *buf, size_t len)
     char tmp[300];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", name) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = sn_log_file_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct iovec iov = {(void *)buf, len};
     int rc = sn_log_io_pwritev(fd, &iov, 1, 0);
     if (rc == 0 && fsync(fd) < 0)
@@ -87,9 +87,9 @@ sn_log_io_write_atomic(int dirfd, const char *name, const void *buf, size_t len)
 int
 sn_log_io_read_file(int dirfd, const char *name, uint8_t **buf, size_t *len)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    int fd = sn_log_file_openat(dirfd, name, O_RDONLY, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
     int rc = 0;
     if (fstat(fd, &st) < 0) {

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,8 +44,12 @@ struct slot {
 };
 
 struct sinew_log_batch {
-    uint8_t *buf; /* segment bytes as read: every returned record points into it */
+    uint8_t *buf; /* segment bytes as read by pread */
     size_t cap;
+    void *map; /* or a mapping of the segment, for large reads (read_mapped) */
+    size_t map_len;
+    const uint8_t *data; /* buf or into map: every returned record points here */
+    bool viewed;         /* recs and frames already filled (read_mapped) */
     struct slot *slots;
     size_t n, slot_cap;
     sinew_log_record *recs;
@@ -139,12 +144,14 @@ options_valid(const sinew_log_options *o)
 static int
 dir_empty(int dirfd)
 {
-    int fd = dup(dirfd);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    int fd = sn_log_file_dup(dirfd);
+    if (fd < 0)
+        return fd;
+    DIR *d = fdopendir(fd);
     if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return -errno;
+        int rc = -errno;
+        close(fd);
+        return rc;
     }
     int empty = 1;
     struct dirent *de;
@@ -262,8 +269,9 @@ sinew_log_open(const char *path, const sinew_log_options *options)
     bool offsets_loaded = false;
     if ((options->flags & SINEW_LOG_CREATE) && (rc = make_dir(path)) < 0)
         goto fail;
-    if ((log->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        rc = -errno;
+    log->dirfd = sn_log_file_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0);
+    if (log->dirfd < 0) {
+        rc = log->dirfd;
         goto fail;
     }
     /* Lock before looking: a log another process has open is never touched. A LOCK
@@ -277,9 +285,9 @@ sinew_log_open(const char *path, const sinew_log_options *options)
     }
     if (rc < 0)
         goto fail;
-    log->lockfd = openat(log->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    log->lockfd = sn_log_file_openat(log->dirfd, LOCK_NAME, O_RDWR | O_CREAT, 0644);
     if (log->lockfd < 0) {
-        rc = -errno;
+        rc = log->lockfd;
         goto fail;
     }
     if (flock(log->lockfd, LOCK_EX | LOCK_NB) < 0) {
@@ -329,7 +337,11 @@ sync_round(sn_log *log)
     sn_log_segment *seg = log->segs[log->nsegs - 1];
     sn_log_segment_ref(seg);
     pthread_mutex_unlock(&log->mu);
-    int rc = fdatasync(seg->fd) < 0 ? -errno : 0;
+    /* Pinned: a roll may release the segment's hold on its descriptor meanwhile. */
+    int fd = sn_log_file_get(seg);
+    int rc = fd < 0 ? fd : fdatasync(fd) < 0 ? -errno : 0;
+    if (fd >= 0)
+        sn_log_file_put(seg);
     sn_log_segment_unref(seg);
     pthread_mutex_lock(&log->mu);
     log->syncing = false;
@@ -413,8 +425,11 @@ apply_retention(sn_log *log)
         for (size_t j = 0; j < gone[i]->ndamage; j++)
             log->damaged -= gone[i]->damage[j].after - gone[i]->damage[j].first;
     pthread_mutex_unlock(&log->mu);
-    /* Readers holding a reference keep reading the unlinked files. */
+    /* Readers holding a reference keep reading the unlinked files: the descriptor of
+     * a segment being read is held open first, as its name is about to go. */
     for (size_t i = 0; i < k; i++) {
+        if (atomic_load(&gone[i]->refs) > 1)
+            sn_log_file_hold(gone[i], true);
         int rc = sn_log_segment_remove(log->dirfd, gone[i]->base);
         if (rc < 0)
             sn_log_message(log, "retention: cannot remove segment %llu: %s",
@@ -455,6 +470,7 @@ roll(sn_log *log, uint64_t base, sn_log_segment **active)
         sn_log_segment_remove(log->dirfd, base);
         return rc;
     }
+    sn_log_file_hold(old, false); /* sealed: its descriptor joins the cache */
     *active = seg;
     apply_retention(log);
     return 0;
@@ -485,7 +501,10 @@ append_locked(sn_log *log, const sinew_log_entry *e, uint8_t *hdr, struct iovec 
     if (len < 0)
         return (int)len;
     /* seg->size, next and first_ts change only under append_mu, which we hold. */
-    bool full = seg->size + (uint64_t)len > log->opt.segment_bytes;
+    /* Also full when the offset would not fit its 32-bit index entry (only after
+     * recovery kept a record far past a damaged range). */
+    bool full = seg->size + (uint64_t)len > log->opt.segment_bytes ||
+                off - seg->base >= SN_LOG_SEG_SPAN;
     bool old = log->opt.segment_ms && seg->next > seg->base &&
                sn_log_now_ms() - seg->first_ts >= (int64_t)log->opt.segment_ms;
     int rc;
@@ -632,6 +651,13 @@ sinew_log_close(sinew_log *pub)
     pthread_mutex_lock(&log->mu);
     int rc = wait_durable_locked(log, log->next);
     pthread_mutex_unlock(&log->mu);
+    /* Indexes rebuilt when they could not be written (a full disk) get another try;
+     * without them the next open must scan. */
+    for (size_t i = 0; rc == 0 && i + 1 < log->nsegs; i++)
+        if (log->segs[i]->index_dirty &&
+            (rc = sn_log_index_store(log->dirfd, log->segs[i]->base,
+                                     &log->segs[i]->index)) == 0)
+            log->segs[i]->index_dirty = false;
     sn_log_segment *active = log->segs[log->nsegs - 1];
     if (rc == 0)
         rc = sn_log_index_store(log->dirfd, active->base, &active->index);
@@ -651,11 +677,23 @@ sinew_log_batch_new(void)
     return b;
 }
 
+/* Releases the mapping of the previous large read. */
+static void
+batch_unmap(sinew_log_batch *b)
+{
+    if (b->map)
+        munmap(b->map, b->map_len);
+    b->map = NULL;
+    b->map_len = 0;
+    b->viewed = false;
+}
+
 void
 sinew_log_batch_free(sinew_log_batch *b)
 {
     if (!b)
         return;
+    batch_unmap(b);
     free(b->buf);
     free(b->slots);
     free(b->recs);
@@ -707,21 +745,129 @@ struct read_plan {
     uint64_t limit; /* next segment's base, UINT64_MAX for the active one */
 };
 
+/* Below this many bytes a pread costs less than a mapping. A variable for tests. */
+size_t sn_log_read_map_min = 256u << 10;
+
+/* How many bytes a read from pos looks at: enough for max_bytes of records after an
+ * index entry's walk, capped at 16 MiB and at the end of the records. */
+static size_t
+read_span(const sn_log *log, const struct read_plan *rp, uint64_t pos, size_t max_bytes)
+{
+    size_t want = max_bytes > (16u << 20) ? (16u << 20) : max_bytes;
+    want += log->opt.index_interval + 4096;
+    return want > rp->end - pos ? (size_t)(rp->end - pos) : want;
+}
+
+/* A large read: maps the segment's bytes and returns the records in place, which
+ * spares copying them (the page cache is read once, by the CRC check). Bytes below
+ * the segment's size never change or shrink, so the mapping stays valid. Returns 1
+ * when it cannot serve the read (a record crossing the mapped span, damage at the
+ * start, a failed mmap): the caller then reads with pread. */
+static int
+read_mapped(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, int fd,
+            uint64_t from, size_t max_records, size_t max_bytes)
+{
+    uint64_t pos = rp->pos, off = rp->off;
+    size_t n = read_span(log, rp, pos, max_bytes);
+    uint64_t start = pos & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+    size_t len = n + (size_t)(pos - start);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
+    if (m == MAP_FAILED)
+        return 1;
+    b->map = m;
+    b->map_len = len;
+    b->data = (const uint8_t *)m + (pos - start);
+    size_t at = 0, bytes = 0, nframes = 0;
+    while (b->n < max_records && at < n) {
+        const sn_log_damage *d = NULL;
+        for (size_t i = 0; i < rp->ndamage; i++)
+            if (b->damage[i].pos == pos + at)
+                d = &b->damage[i];
+        if (d && b->n > 0)
+            break; /* the caller's next read reports it */
+        if (d) {
+            at += (size_t)(d->end - d->pos);
+            off = d->after;
+            if (at >= n)
+                goto fallback;
+            continue;
+        }
+        sn_log_rec_view v;
+        int rc = sn_log_record_peek(b->data + at, n - at, log->opt.max_record_bytes, &v);
+        if ((rc == 0 && v.offset != off) || rc == -EBADMSG ||
+            (rc == 0 && pos + at + v.len > rp->end))
+            return -EAGAIN;
+        if (rc == -EAGAIN || at + v.len > n) {
+            if (b->n > 0)
+                break;
+            goto fallback;
+        }
+        if (off < from) {
+            at += v.len;
+            off++;
+            continue;
+        }
+        if (b->n > 0 && bytes + v.len > max_bytes)
+            break;
+        if (sn_log_record_check(b->data + at, &v) < 0) {
+            if (b->n > 0)
+                break;
+            return -EAGAIN;
+        }
+        /* The record is in the cache now, after its CRC: take its views at once rather
+         * than in finish_batch, when a large batch has pushed it out. The mapping does
+         * not move, unlike a pread buffer. */
+        if (grow((void **)&b->frames, &b->frame_cap, nframes + v.nframes,
+                 sizeof *b->frames) < 0 ||
+            grow((void **)&b->recs, &b->rec_cap, b->n + 1, sizeof *b->recs) < 0)
+            return -ENOMEM;
+        sinew_log_record *r = &b->recs[b->n++];
+        sn_log_record_views(b->data + at, &v, b->frames + nframes, &r->key);
+        *r = (sinew_log_record){.offset = v.offset,
+                                .timestamp = v.timestamp,
+                                .key = r->key,
+                                .key_size = v.key_size,
+                                .nframes = v.nframes};
+        nframes += v.nframes;
+        bytes += v.len;
+        at += v.len;
+        off++;
+    }
+    sinew_log_frame *f = b->frames; /* frames may have moved while growing */
+    for (size_t i = 0; i < b->n; i++) {
+        b->recs[i].frames = f;
+        f += b->recs[i].nframes;
+    }
+    b->viewed = true;
+    b->next = off;
+    b->hint_log = log;
+    b->hint_base = rp->seg->base;
+    b->hint_off = off;
+    b->hint_pos = pos + at;
+    return 0;
+fallback:
+    b->n = 0;
+    batch_unmap(b);
+    return 1;
+}
+
 /* Reads whole records [from, ...) of one segment into the batch with one pread (a
  * second one only for a record larger than the first read). -EAGAIN when the bytes do
  * not match what the index promised: the caller then validates the segment. */
 static int
-read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64_t from,
-             size_t max_records, size_t max_bytes)
+read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, int fd,
+             uint64_t from, size_t max_records, size_t max_bytes)
 {
     uint64_t pos = rp->pos, off = rp->off;
-    size_t want = max_bytes > (16u << 20) ? (16u << 20) : max_bytes;
-    want += log->opt.index_interval + 4096;
-    if (want > rp->end - pos)
-        want = (size_t)(rp->end - pos);
+    size_t want = read_span(log, rp, pos, max_bytes);
+    if (want >= sn_log_read_map_min) {
+        int rc = read_mapped(log, b, rp, fd, from, max_records, max_bytes);
+        if (rc <= 0)
+            return rc;
+    }
     if (grow((void **)&b->buf, &b->cap, want, 1) < 0)
         return -ENOMEM;
-    int64_t got = sn_log_io_pread(rp->seg->fd, b->buf, want, pos);
+    int64_t got = sn_log_io_pread(fd, b->buf, want, pos);
     if (got < 0)
         return (int)got;
     size_t n = (size_t)got, at = 0, bytes = 0;
@@ -742,7 +888,7 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
                     break;
                 if (rp->end - pos < want)
                     want = (size_t)(rp->end - pos);
-                if ((got = sn_log_io_pread(rp->seg->fd, b->buf, want, pos)) < 0)
+                if ((got = sn_log_io_pread(fd, b->buf, want, pos)) < 0)
                     return (int)got;
                 n = (size_t)got;
             }
@@ -769,7 +915,7 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
                 need = (size_t)(rp->end - pos);
             if (need <= n || grow((void **)&b->buf, &b->cap, need, 1) < 0)
                 return need <= n ? -EAGAIN : -ENOMEM;
-            if ((got = sn_log_io_pread(rp->seg->fd, b->buf + n, need - n, pos + n)) < 0)
+            if ((got = sn_log_io_pread(fd, b->buf + n, need - n, pos + n)) < 0)
                 return (int)got;
             if (got == 0)
                 return -EAGAIN;
@@ -795,6 +941,7 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
         at += v.len;
         off++;
     }
+    b->data = b->buf; /* where it ended up: a large record may have moved it */
     b->next = off;
     b->hint_log = log;
     b->hint_base = rp->seg->base;
@@ -807,6 +954,8 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, uint64
 static int
 finish_batch(sinew_log_batch *b)
 {
+    if (b->viewed)
+        return 0;
     size_t nframes = 0;
     for (size_t i = 0; i < b->n; i++)
         nframes += b->slots[i].v.nframes;
@@ -818,7 +967,7 @@ finish_batch(sinew_log_batch *b)
     for (size_t i = 0; i < b->n; i++) {
         const struct slot *s = &b->slots[i];
         sinew_log_record *r = &b->recs[i];
-        sn_log_record_views(b->buf + s->at, &s->v, f, &r->key);
+        sn_log_record_views(b->data + s->at, &s->v, f, &r->key);
         r->offset = s->v.offset;
         r->timestamp = s->v.timestamp;
         r->key_size = s->v.key_size;
@@ -892,12 +1041,19 @@ sinew_log_read(sinew_log *pub, uint64_t offset, size_t max_records, size_t max_b
     bool rescanned = false;
     for (;;) {
         struct read_plan rp;
+        batch_unmap(b); /* the previous read's records are gone */
         pthread_mutex_lock(&log->mu);
         int rc = plan_read(log, b, offset, &rp);
         pthread_mutex_unlock(&log->mu);
         if (rc <= 0)
             return rc < 0 ? fail(rc) : 0;
-        rc = read_segment(log, b, &rp, offset, max_records, max_bytes);
+        int fd = sn_log_file_get(rp.seg);
+        if (fd < 0) {
+            sn_log_segment_unref(rp.seg);
+            return fail(fd);
+        }
+        rc = read_segment(log, b, &rp, fd, offset, max_records, max_bytes);
+        sn_log_file_put(rp.seg);
         if (rc == -EAGAIN && rp.hinted) {
             /* A stale hint (e.g. a batch kept across a reopen): retry from the index. */
             b->n = 0;

@@ -43,16 +43,28 @@ sn_log_recover_scan(const sn_log_segment *seg, uint64_t file_size, uint64_t limi
         .valid_end = SN_LOG_FILE_HDR, .next = seg->base, .max_ts = INT64_MIN};
     if (file_size <= SN_LOG_FILE_HDR)
         goto tail;
-    const uint8_t *map = mmap(NULL, file_size, PROT_READ, MAP_SHARED, seg->fd, 0);
+    int fd = sn_log_file_get((sn_log_segment *)seg);
+    if (fd < 0)
+        return fd;
+    const uint8_t *map = mmap(NULL, file_size, PROT_READ, MAP_SHARED, fd, 0);
+    int err = errno;
+    sn_log_file_put((sn_log_segment *)seg); /* the mapping needs no descriptor */
     if (map == MAP_FAILED)
-        return -errno;
+        return -err;
     madvise((void *)map, file_size, MADV_SEQUENTIAL);
     int rc = 0;
     uint64_t pos = SN_LOG_FILE_HDR;
+    /* The index keeps offsets and positions relative to the segment in 32 bits: a
+     * record beyond either (a CRC-valid but crafted or misplaced one) is damage. */
+    uint64_t hi = seg->base > UINT64_MAX - SN_LOG_SEG_SPAN ? UINT64_MAX
+                                                           : seg->base + SN_LOG_SEG_SPAN;
+    if (hi > limit)
+        hi = limit;
+    uint64_t end = file_size < SN_LOG_SEG_SPAN ? file_size : SN_LOG_SEG_SPAN;
     sn_log_rec_view v;
-    while (pos < file_size) {
-        if (s->next < limit &&
-            valid_at(map + pos, file_size - pos, s->next, s->next + 1, max_record, &v)) {
+    while (pos < end) {
+        if (s->next < hi &&
+            valid_at(map + pos, end - pos, s->next, s->next + 1, max_record, &v)) {
             if (v.timestamp > s->max_ts)
                 s->max_ts = v.timestamp;
             if (s->index.n == 0)
@@ -69,10 +81,10 @@ sn_log_recover_scan(const sn_log_segment *seg, uint64_t file_size, uint64_t limi
         /* Damage: a later valid record with a higher offset proves that this is not the
          * end of the log, so the bytes between are skipped and their offsets reported. */
         uint64_t q = pos + 1;
-        while (q + SN_LOG_REC_FIXED <= file_size &&
-               !valid_at(map + q, file_size - q, s->next, limit, max_record, &v))
+        while (q + SN_LOG_REC_FIXED <= end &&
+               !valid_at(map + q, end - q, s->next, hi, max_record, &v))
             q++;
-        if (q + SN_LOG_REC_FIXED > file_size)
+        if (q + SN_LOG_REC_FIXED > end)
             break; /* nothing valid follows: a torn tail */
         if ((rc = add_damage(s, s->next, v.offset, pos, q)) < 0)
             break;
@@ -138,6 +150,19 @@ report(const sn_log *log, const sn_log_segment *seg)
     }
 }
 
+/* Writes a rebuilt index. Failing (a full disk, a file size limit) is no reason to keep
+ * the records unreadable: the index stays in memory and close tries again. Caller holds
+ * mu if the segment is shared. */
+static void
+store_index(sn_log *log, sn_log_segment *seg)
+{
+    int rc = sn_log_index_store(log->dirfd, seg->base, &seg->index);
+    seg->index_dirty = rc < 0;
+    if (rc < 0)
+        sn_log_message(log, "segment %llu: rebuilt index kept in memory, not written: %s",
+                       (unsigned long long)seg->base, strerror(-rc));
+}
+
 int
 sn_log_recover_segment(sn_log *log, sn_log_segment *seg, uint64_t limit)
 {
@@ -156,7 +181,7 @@ sn_log_recover_segment(sn_log *log, sn_log_segment *seg, uint64_t limit)
     if (!seg->scanned) {
         install(log, seg, &s);
         report(log, seg);
-        sn_log_index_store(log->dirfd, seg->base, &seg->index);
+        store_index(log, seg);
     } else {
         sn_log_index_free(&s.index);
         free(s.damage);
@@ -180,34 +205,42 @@ trust(sn_log *log, sn_log_segment *seg, uint64_t file_size, uint64_t limit)
             goto fail;
         return 0;
     }
+    int fd = sn_log_file_get(seg);
+    if (fd < 0) {
+        rc = fd;
+        goto fail;
+    }
+    rc = -EBADMSG;
     const sn_log_index_entry *last = &seg->index.v[seg->index.n - 1];
     uint64_t pos = last->pos, off = seg->base + last->rel;
     int64_t max_ts = last->ts;
     while (pos < file_size) {
         uint8_t hdr[SN_LOG_REC_FIXED];
         sn_log_rec_view v;
-        if (sn_log_io_pread(seg->fd, hdr, sizeof hdr, pos) != (int64_t)sizeof hdr ||
+        if (sn_log_io_pread(fd, hdr, sizeof hdr, pos) != (int64_t)sizeof hdr ||
             sn_log_record_peek(hdr, sizeof hdr, log->opt.max_record_bytes, &v) < 0 ||
             v.offset != off || pos + v.len > file_size)
-            goto fail;
+            goto put;
         if (v.timestamp > max_ts)
             max_ts = v.timestamp;
         pos += v.len;
         off++;
     }
     if (off != limit)
-        goto fail;
+        goto put;
     uint8_t hdr[SN_LOG_REC_FIXED];
     sn_log_rec_view v;
-    if (sn_log_io_pread(seg->fd, hdr, sizeof hdr, SN_LOG_FILE_HDR) !=
-            (int64_t)sizeof hdr ||
+    if (sn_log_io_pread(fd, hdr, sizeof hdr, SN_LOG_FILE_HDR) != (int64_t)sizeof hdr ||
         sn_log_record_peek(hdr, sizeof hdr, log->opt.max_record_bytes, &v) < 0)
-        goto fail;
+        goto put;
+    sn_log_file_put(seg);
     seg->first_ts = v.timestamp;
     seg->max_ts = max_ts;
     seg->size = file_size;
     seg->next = limit;
     return 0;
+put:
+    sn_log_file_put(seg);
 fail:
     sn_log_index_free(&seg->index);
     return rc;
@@ -226,12 +259,13 @@ list_segments(int dirfd, uint64_t **bases, size_t *n)
 {
     *bases = NULL;
     *n = 0;
-    int fd = dup(dirfd);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    int fd = sn_log_file_dup(dirfd);
+    if (fd < 0)
+        return fd;
+    DIR *d = fdopendir(fd);
     if (!d) {
         int rc = -errno;
-        if (fd >= 0)
-            close(fd);
+        close(fd);
         return rc;
     }
     size_t cap = 0;
@@ -301,10 +335,18 @@ sn_log_recover_open(sn_log *log, bool clean)
                 rc = trc;
                 break;
             }
+            if (trc == -EMFILE || trc == -ENFILE || trc == -ENOMEM) {
+                /* Out of resources, not damage: a rebuild would fail the same way. */
+                sn_log_segment_unref(seg);
+                rc = trc;
+                break;
+            }
             if (trc < 0)
                 sn_log_message(log, "segment %llu: index %s, rebuilding",
                                (unsigned long long)bases[i],
-                               trc == -ENOENT ? "missing" : "damaged");
+                               trc == -ENOENT    ? "missing"
+                               : trc == -EBADMSG ? "damaged"
+                                                 : strerror(-trc));
         }
         if (trc < 0) {
             sn_log_scan s;
@@ -323,15 +365,15 @@ sn_log_recover_open(sn_log *log, bool clean)
                                (unsigned long long)seg->base,
                                (unsigned long long)log->truncated,
                                (unsigned long long)seg->next);
-                if (ftruncate(seg->fd, (off_t)seg->size) < 0)
-                    rc = -errno;
             }
             /* Whatever the crash left in the page cache is made durable now, so that
              * everything the log shows from here on is on disk. */
-            if (rc == 0 && last && fdatasync(seg->fd) < 0)
+            if (last && (rc = sn_log_file_hold(seg, true)) == 0 &&
+                ((seg->size < file_size && ftruncate(seg->fd, (off_t)seg->size) < 0) ||
+                 fdatasync(seg->fd) < 0))
                 rc = -errno;
             if (rc == 0 && !last)
-                rc = sn_log_index_store(log->dirfd, seg->base, &seg->index);
+                store_index(log, seg);
         }
         if (rc == 0 && i > 0 && log->segs[i - 1]->next != seg->base)
             rc = -EBADMSG; /* segments overlap: not something a crash produces */

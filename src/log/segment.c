@@ -16,13 +16,15 @@ sn_log_segment_name(char name[32], uint64_t base)
 }
 
 static sn_log_segment *
-segment_new(uint64_t base, int fd)
+segment_new(int dirfd, uint64_t base, int fd, bool hold)
 {
     sn_log_segment *seg = calloc(1, sizeof *seg);
     if (!seg)
         return NULL;
     seg->base = base;
-    seg->fd = fd;
+    seg->dirfd = dirfd;
+    seg->fd = -1;
+    sn_log_file_adopt(seg, fd, hold);
     atomic_init(&seg->refs, 1);
     seg->size = SN_LOG_FILE_HDR;
     seg->next = base;
@@ -35,16 +37,17 @@ sn_log_segment_create(int dirfd, uint64_t base, bool sync, sn_log_segment **out)
 {
     char name[32];
     sn_log_segment_name(name, base);
-    int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = sn_log_file_openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
-        return -errno;
+        return fd;
     uint8_t hdr[SN_LOG_FILE_HDR];
     sn_log_filehdr_encode(hdr, "SNLOGSEG", base);
     struct iovec iov = {hdr, sizeof hdr};
     int rc = sn_log_io_pwritev(fd, &iov, 1, 0);
     if (rc == 0 && sync && fdatasync(fd) < 0)
         rc = -errno;
-    if (rc == 0 && !(*out = segment_new(base, fd)))
+    /* A new segment is about to become the active one: its descriptor stays open. */
+    if (rc == 0 && !(*out = segment_new(dirfd, base, fd, true)))
         rc = -ENOMEM;
     if (rc < 0) {
         close(fd);
@@ -59,9 +62,9 @@ sn_log_segment_open(int dirfd, uint64_t base, sn_log_segment **out, uint64_t *fi
 {
     char name[32];
     sn_log_segment_name(name, base);
-    int fd = openat(dirfd, name, O_RDWR | O_CLOEXEC);
+    int fd = sn_log_file_openat(dirfd, name, O_RDWR, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
     uint8_t hdr[SN_LOG_FILE_HDR];
     uint64_t got = 0;
@@ -82,14 +85,15 @@ sn_log_segment_open(int dirfd, uint64_t base, sn_log_segment **out, uint64_t *fi
         *header_damaged = hrc < 0 || got != base;
     }
     if (*header_damaged) {
+        /* Best effort: on a full disk the header is repaired in memory only (the name
+         * gives the base) and the rewrite is tried again at the next open. */
         sn_log_filehdr_encode(hdr, "SNLOGSEG", base);
         struct iovec iov = {hdr, sizeof hdr};
-        if ((rc = sn_log_io_pwritev(fd, &iov, 1, 0)) < 0)
-            goto fail;
+        sn_log_io_pwritev(fd, &iov, 1, 0);
         if (st.st_size < SN_LOG_FILE_HDR)
             st.st_size = SN_LOG_FILE_HDR;
     }
-    if (!(*out = segment_new(base, fd))) {
+    if (!(*out = segment_new(dirfd, base, fd, false))) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -111,7 +115,7 @@ sn_log_segment_unref(sn_log_segment *seg)
 {
     if (atomic_fetch_sub_explicit(&seg->refs, 1, memory_order_acq_rel) != 1)
         return;
-    close(seg->fd);
+    sn_log_file_forget(seg);
     sn_log_index_free(&seg->index);
     free(seg->damage);
     free(seg);

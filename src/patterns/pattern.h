@@ -62,6 +62,8 @@ typedef struct sn_pattern_ops {
 
 extern const sn_pattern_ops sn_pair_ops, sn_push_ops, sn_pull_ops, sn_req_ops, sn_rep_ops;
 extern const sn_pattern_ops sn_dealer_ops, sn_router_ops;
+extern const sn_pattern_ops sn_stream_ops;
+extern const sn_pattern_ops sn_pub_ops, sn_sub_ops, sn_xpub_ops, sn_xsub_ops;
 
 /* NULL for an unknown or unimplemented type. */
 const sn_pattern_ops *sn_pattern_lookup(int type);
@@ -74,5 +76,8 @@ bool sn_socket_pipe_outgoing(sn_socket *s, const sn_pipe *p);
 /* The pattern lets go of an attached p (a ROUTER peer refused or taken over): the core
  * detaches and releases it once the current call is over (detach is called then). */
 void sn_socket_drop_pipe(sn_socket *s, sn_pipe *p);
+/* The pattern ends p (STREAM closing a connection): detach is called at once; the peer
+ * still gets what was written to p within the socket's SINEW_LINGER. */
+void sn_socket_pipe_close(sn_socket *s, sn_pipe *p);
 
 #endif

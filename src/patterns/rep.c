@@ -2,18 +2,19 @@
  * frames up to and including the empty delimiter), and sends the one reply back through
  * the same peer with that envelope restored. Out-of-turn calls fail with EFSM; a request
  * without a delimiter is discarded, and so is a reply whose peer is gone or full (each
- * counted in SINEW_MSGS_DROPPED). */
+ * counted in SINEW_MSGS_DROPPED). Envelopes may be any depth (one routing frame per
+ * ROUTER on the way, RFC 28), bounded only by memory. */
+#include <stdlib.h>
+
 #include "patterns/fq.h"
 #include "patterns/pattern.h"
-
-#define REP_MAX_ENVELOPE 32
 
 typedef struct rep {
     sn_fq fq;
     sn_socket *sock;
     sn_pipe *reply_pipe;
-    sn_msg env[REP_MAX_ENVELOPE];
-    size_t nenv;
+    sn_msg *env;    /* the request's envelope, delimiter included */
+    size_t nenv, envcap;
     bool in_body;   /* envelope read, request body parts are being received */
     bool replying;  /* request fully received: a reply is due */
     bool started;   /* reply envelope written */
@@ -42,6 +43,7 @@ rep_fini(void *st)
 {
     rep *r = st;
     clear_env(r);
+    free(r->env);
     sn_fq_fini(&r->fq);
 }
 
@@ -82,8 +84,17 @@ read_envelope(rep *r)
             return rc;
         if (r->nenv == 0)
             r->reply_pipe = from;
-        if (!sn_msg_more(&part) || r->nenv == REP_MAX_ENVELOPE) {
-            /* No delimiter: not a request. Drop it whole and look at the next one. */
+        if (r->nenv == r->envcap && sn_msg_more(&part)) {
+            size_t cap = r->envcap ? r->envcap * 2 : 4;
+            sn_msg *env = realloc(r->env, cap * sizeof *env);
+            if (env != NULL) {
+                r->env = env;
+                r->envcap = cap;
+            }
+        }
+        if (!sn_msg_more(&part) || r->nenv == r->envcap) {
+            /* No delimiter (or no memory to keep the envelope): not a request we can
+             * answer. Drop it whole and look at the next one. */
             while (sn_msg_more(&part)) {
                 sn_msg_close(&part);
                 if (sn_fq_recv(&r->fq, &part, NULL) < 0)

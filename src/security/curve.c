@@ -14,8 +14,12 @@
  * HELLO, 2 INITIATE, 3.. MESSAGE; server 1 READY, 2.. MESSAGE). Inner flags: bit 0 MORE,
  * bit 1 COMMAND (libzmq's extension). MESSAGE goes out in a plain (non-command) frame
  * as libzmq sends it; either kind is accepted. Every box after WELCOME uses the
- * precomputed C'/S' key (beforenm), so a frame costs one afternm. */
+ * precomputed C'/S' key (beforenm). MESSAGE boxes go further: XSalsa20 derives its
+ * Salsa20 key from the nonce's first 16 bytes, which are the fixed "CurveZMQMESSAGE?"
+ * prefix of each direction, so that key (HSalsa20) is computed once per direction and a
+ * frame costs only Salsa20 + Poly1305, the same bytes as crypto_box_afternm. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -45,6 +49,7 @@ enum curve_phase {
     CURVE_INITIATE, /* server: waits for INITIATE */
     CURVE_WELCOME,  /* client: waits for WELCOME */
     CURVE_READY,    /* client: waits for READY */
+    CURVE_ZAP,      /* server: the ZAP handler has C */
     CURVE_TRAFFIC,
 };
 
@@ -58,7 +63,8 @@ typedef struct curve_state {
     uint8_t shared[crypto_box_BEFORENMBYTES]; /* C'/S' precomputed */
     uint64_t send_nonce;          /* last short nonce we used */
     uint64_t recv_nonce;          /* last one we accepted */
-    uint8_t send_prefix[16], recv_prefix[16]; /* "CurveZMQMESSAGEC" / "...S" */
+    /* MESSAGE keys: HSalsa20(shared, "CurveZMQMESSAGEC" or "...S"), per direction. */
+    uint8_t send_key[crypto_stream_salsa20_KEYBYTES], recv_key[crypto_stream_salsa20_KEYBYTES];
     uint8_t client_key[KEY];      /* server: C, once INITIATE opened (ZAP credential) */
 } curve_state;
 
@@ -166,15 +172,33 @@ curve_transient(curve_state *cs)
     return crypto_scalarmult_base(cs->tpub, cs->tsec) == 0 ? 0 : -EINVAL;
 }
 
-/* The traffic keys and nonce prefixes, once both transient keys are known. */
+/* The C'/S' key and the MESSAGE keys, once both transient keys are known. */
 static int
 curve_precompute(curve_state *cs)
 {
     if (crypto_box_beforenm(cs->shared, cs->peer_tpub, cs->tsec) != 0)
         return -EPROTO; /* a low-order peer key: no shared secret */
-    memcpy(cs->send_prefix, cs->server ? "CurveZMQMESSAGES" : "CurveZMQMESSAGEC", 16);
-    memcpy(cs->recv_prefix, cs->server ? "CurveZMQMESSAGEC" : "CurveZMQMESSAGES", 16);
+    static const uint8_t from_client[16] = "CurveZMQMESSAGEC", from_server[16] = "CurveZMQMESSAGES";
+    crypto_core_hsalsa20(cs->send_key, cs->server ? from_server : from_client, cs->shared, NULL);
+    crypto_core_hsalsa20(cs->recv_key, cs->server ? from_client : from_server, cs->shared, NULL);
     return 0;
+}
+
+/* Handshake over: only the MESSAGE keys and the nonces stay. */
+static void
+curve_wipe_handshake(curve_state *cs)
+{
+    sodium_memzero(cs->tsec, sizeof cs->tsec);
+    sodium_memzero(cs->shared, sizeof cs->shared);
+    sodium_memzero(cs->cookie_key, sizeof cs->cookie_key);
+}
+
+/* Handshake buffers that held box contents are wiped before they are freed. */
+static void
+curve_free(uint8_t *p, size_t n)
+{
+    sodium_memzero(p, n);
+    free(p);
 }
 
 /* ---- client ------------------------------------------------------------------------- */
@@ -224,7 +248,7 @@ client_welcome(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cm
     sn_zmtp_handshake_metadata(hs, &meta, &mlen);
     size_t inner = KEY + 16 + VOUCH + mlen;
     size_t len = COOKIE + 8 + MAC + inner;
-    uint8_t *d = sodium_malloc(len + inner);
+    uint8_t *d = malloc(len + inner);
     if (d == NULL)
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
     uint8_t *box_plain = d + len;
@@ -247,7 +271,7 @@ client_welcome(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cm
         rc = curve_send(hs, "INITIATE", d, len);
     else
         rc = sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_CRYPTOGRAPHIC, "vouch", false);
-    sodium_free(d);
+    curve_free(d, len + inner);
     sodium_memzero(cs->cookie, sizeof cs->cookie);
     cs->phase = CURVE_READY;
     return rc;
@@ -262,7 +286,7 @@ client_ready(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
     uint64_t n = get_be64(cmd->data);
     size_t mlen = cmd->data_len - READY_MIN;
     uint8_t nonce[NONCE];
-    uint8_t *meta = sodium_malloc(mlen ? mlen : 1);
+    uint8_t *meta = malloc(mlen ? mlen : 1);
     if (meta == NULL)
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
     nonce_short(nonce, "CurveZMQREADY---", n);
@@ -273,12 +297,12 @@ client_ready(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
                                     false);
     else
         rc = sn_zmtp_handshake_accept_metadata(hs, meta, mlen);
-    sodium_free(meta);
+    curve_free(meta, mlen);
     if (rc < 0)
         return rc;
     cs->recv_nonce = n;
     cs->phase = CURVE_TRAFFIC;
-    sodium_memzero(cs->tsec, sizeof cs->tsec);
+    curve_wipe_handshake(cs);
     return 1;
 }
 
@@ -296,7 +320,8 @@ server_hello(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
     uint64_t n = get_be64(cmd->data + 106);
     nonce_short(nonce, "CurveZMQHELLO---", n);
     if (crypto_box_open_easy(zeros, cmd->data + 114, 80, nonce, cs->peer_tpub,
-                             sec->curve_secret) != 0)
+                             sec->curve_secret) != 0 ||
+        !sodium_is_zero(zeros, sizeof zeros))
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_CRYPTOGRAPHIC, "HELLO does not open",
                                       false);
     cs->recv_nonce = n;
@@ -345,6 +370,32 @@ server_cookie(curve_state *cs, sn_zmtp_handshake *hs, const uint8_t *cookie)
               : sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_CRYPTOGRAPHIC, "bad cookie", false);
 }
 
+/* READY: n | Box[metadata](S'->C'): the server is done. */
+static int
+server_ready(curve_state *cs, sn_zmtp_handshake *hs)
+{
+    uint8_t nonce[NONCE];
+    const uint8_t *meta;
+    size_t mlen;
+    sn_zmtp_handshake_metadata(hs, &meta, &mlen);
+    size_t len = 8 + MAC + mlen;
+    uint8_t *d = sodium_malloc(len);
+    if (d == NULL)
+        return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
+    cs->send_nonce = 1;
+    put_be64(d, cs->send_nonce);
+    nonce_short(nonce, "CurveZMQREADY---", cs->send_nonce);
+    crypto_box_easy_afternm(d + 8, meta, mlen, nonce, cs->shared);
+    int rc = curve_send(hs, "READY", d, len);
+    sodium_free(d);
+    if (rc == 0) {
+        rc = 1;
+        cs->phase = CURVE_TRAFFIC;
+        curve_wipe_handshake(cs);
+    }
+    return rc;
+}
+
 static int
 server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
 {
@@ -363,7 +414,7 @@ server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *c
                                       false);
     size_t blen = cmd->data_len - COOKIE - 8, plen = blen - MAC;
     uint8_t nonce[NONCE], vouch[2 * KEY];
-    uint8_t *plain = sodium_malloc(plen);
+    uint8_t *plain = malloc(plen);
     if (plain == NULL)
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
     int rc = 0;
@@ -396,31 +447,30 @@ server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *c
     if (rc < 0)
         goto done;
 
-    /* READY: n | Box[metadata](S'->C'). No ZAP handler is consulted yet: as libzmq 4.3
-     * without one, any client key is accepted (encryption without authentication). */
-    const uint8_t *meta;
-    size_t mlen;
-    sn_zmtp_handshake_metadata(hs, &meta, &mlen);
-    size_t len = 8 + MAC + mlen;
-    uint8_t *d = sodium_malloc(len);
-    if (d == NULL) {
-        rc = sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
-        goto done;
+    /* As libzmq 4.3: ask ZAP when a domain is set or enforcement is off; without a
+     * handler, admit (encryption without authentication) unless told to enforce. */
+    if (sec->zap_domain[0] != '\0' || !sec->zap_enforce_domain) {
+        sn_zap_request req = {.mechanism = "CURVE",
+                              .credentials = {cs->client_key},
+                              .credentials_len = {KEY},
+                              .ncredentials = 1};
+        int zrc = sn_zmtp_handshake_zap(hs, &req);
+        if (zrc == 0) {
+            cs->phase = CURVE_ZAP;
+            rc = SN_MECHANISM_WAIT;
+            goto done;
+        }
+        if (zrc != -ECONNREFUSED || sec->zap_enforce_domain) {
+            rc = sn_zmtp_handshake_fail_event(hs, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                                              zrc == -ECONNREFUSED ? EFAULT : (uint32_t) -zrc,
+                                              "no ZAP handler", false);
+            goto done;
+        }
     }
-    cs->send_nonce = 1;
-    put_be64(d, cs->send_nonce);
-    nonce_short(nonce, "CurveZMQREADY---", cs->send_nonce);
-    crypto_box_easy_afternm(d + 8, meta, mlen, nonce, cs->shared);
-    rc = curve_send(hs, "READY", d, len);
-    sodium_free(d);
-    if (rc == 0) {
-        rc = 1;
-        cs->phase = CURVE_TRAFFIC;
-        sodium_memzero(cs->tsec, sizeof cs->tsec);
-    }
+    rc = server_ready(cs, hs);
 done:
     sodium_memzero(vouch, sizeof vouch);
-    sodium_free(plain);
+    curve_free(plain, plen);
     return rc;
 }
 
@@ -467,14 +517,71 @@ curve_command(void *st, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
     }
 }
 
+static int
+curve_resume(void *st, sn_zmtp_handshake *hs, const void *answer)
+{
+    curve_state *cs = st;
+    if (cs->phase != CURVE_ZAP)
+        return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "unexpected answer", false);
+    if (sn_zmtp_handshake_zap_reply(hs, answer) < 0)
+        return -EPROTO;
+    return server_ready(cs, hs);
+}
+
 static void
 curve_fini(void *st)
 {
     sodium_memzero(st, sizeof(curve_state));
 }
 
-/* One frame into one MESSAGE: a single allocation, the data copied once behind the
- * header, then encrypted where it lies. */
+/* XSalsa20-Poly1305 with the Salsa20 key already derived (what crypto_secretbox_detached
+ * does after its HSalsa20 step), for the plaintext flags byte + data[0..n): the stream's
+ * first 32 bytes key Poly1305, the next 32 cover the flags and data[0..31), and
+ * data[31..) is encrypted from the caller's buffer straight into out from stream block 1
+ * on: no copy of the part. out gets 1 + n bytes; n8 is the nonce's last
+ * 8 bytes. */
+static void
+box_seal(uint8_t *out, uint8_t flags, const uint8_t *data, size_t n, uint8_t mac[MAC],
+         const uint8_t n8[8], const uint8_t *key)
+{
+    uint8_t block0[64];
+    size_t n0 = n < 31 ? n : 31;
+    crypto_stream_salsa20(block0, sizeof block0, n8, key);
+    out[0] = flags ^ block0[32];
+    for (size_t i = 0; i < n0; i++)
+        out[1 + i] = data[i] ^ block0[33 + i];
+    if (n > n0)
+        crypto_stream_salsa20_xor_ic(out + 1 + n0, data + n0, n - n0, n8, 1, key);
+    crypto_onetimeauth_poly1305_state st;
+    crypto_onetimeauth_poly1305_init(&st, block0);
+    crypto_onetimeauth_poly1305_update(&st, out, 1 + n);
+    crypto_onetimeauth_poly1305_final(&st, mac);
+    sodium_memzero(block0, sizeof block0);
+    sodium_memzero(&st, sizeof st);
+}
+
+/* The reverse, in place on p[0..n) (flags byte + data): checks the MAC first and
+ * decrypts only if it holds. Stream block 0 is made once (libsodium's open makes it
+ * twice: once for the Poly1305 key, once to decrypt). 0 or -1. */
+static int
+box_open(uint8_t *p, size_t n, const uint8_t mac[MAC], const uint8_t n8[8], const uint8_t *key)
+{
+    uint8_t block0[64];
+    crypto_stream_salsa20(block0, sizeof block0, n8, key);
+    int rc = crypto_onetimeauth_poly1305_verify(mac, p, n, block0);
+    if (rc == 0) {
+        size_t n0 = n < 32 ? n : 32;
+        for (size_t i = 0; i < n0; i++)
+            p[i] ^= block0[32 + i];
+        if (n > n0)
+            crypto_stream_salsa20_xor_ic(p + n0, p + n0, n - n0, n8, 1, key);
+    }
+    sodium_memzero(block0, sizeof block0);
+    return rc == 0 ? 0 : -1;
+}
+
+/* One frame into one MESSAGE: a single allocation, the data encrypted straight into
+ * it behind the header. */
 static int
 curve_encode(void *st, sn_msg *part, int *flags)
 {
@@ -486,17 +593,12 @@ curve_encode(void *st, sn_msg *part, int *flags)
     if (sn_msg_init_size(&box, MESSAGE_MIN + n) < 0)
         return -ENOMEM;
     uint8_t *d = sn_msg_data(&box);
-    uint8_t nonce[NONCE];
     memcpy(d, message_name, sizeof message_name);
     put_be64(d + 8, ++cs->send_nonce);
-    d[MESSAGE_MIN - 1] = (uint8_t) (((*flags & SN_ZMTP_FLAG_MORE) ? 1 : 0) |
-                                    ((*flags & SN_ZMTP_FLAG_COMMAND) ? 2 : 0));
-    if (n > 0)
-        memcpy(d + MESSAGE_MIN, sn_msg_data(part), n);
-    memcpy(nonce, cs->send_prefix, 16);
-    memcpy(nonce + 16, d + 8, 8);
-    crypto_box_detached_afternm(d + MESSAGE_HEAD + MAC, d + MESSAGE_HEAD,
-                                d + MESSAGE_HEAD + MAC, n + 1, nonce, cs->shared);
+    uint8_t inner = (uint8_t) (((*flags & SN_ZMTP_FLAG_MORE) ? 1 : 0) |
+                               ((*flags & SN_ZMTP_FLAG_COMMAND) ? 2 : 0));
+    box_seal(d + MESSAGE_HEAD + MAC, inner, sn_msg_data(part), n, d + MESSAGE_HEAD, d + 8,
+             cs->send_key);
     sn_msg_close(part);
     *part = box;
     *flags = 0; /* libzmq's outer flags; MORE and COMMAND travel inside the box */
@@ -516,9 +618,6 @@ curve_decode(void *st, sn_msg *frame, int *flags)
     uint64_t n = get_be64(d + 8);
     if (n <= cs->recv_nonce)
         return -EPROTO; /* replayed or reordered */
-    uint8_t nonce[NONCE];
-    memcpy(nonce, cs->recv_prefix, 16);
-    memcpy(nonce + 16, d + 8, 8);
     size_t plen = size - MESSAGE_HEAD - MAC; /* flags + data */
     if (frame->type == SN_MSG_CMSG || sn_msg_shared(frame)) {
         /* Not ours to write into: decrypt into a copy. */
@@ -529,8 +628,7 @@ curve_decode(void *st, sn_msg *frame, int *flags)
         *frame = copy;
         d = sn_msg_data(frame);
     }
-    if (crypto_box_open_detached_afternm(d + MESSAGE_HEAD + MAC, d + MESSAGE_HEAD + MAC,
-                                         d + MESSAGE_HEAD, plen, nonce, cs->shared) != 0)
+    if (box_open(d + MESSAGE_HEAD + MAC, plen, d + MESSAGE_HEAD, d + 8, cs->recv_key) < 0)
         return -EPROTO;
     cs->recv_nonce = n;
     uint8_t inner = d[MESSAGE_MIN - 1];
@@ -553,7 +651,7 @@ const sn_mechanism_ops sn_zmtp_mechanism_curve = {
     .start = curve_start,
     .command = curve_command,
     .fini = curve_fini,
-    .resume = NULL,
+    .resume = curve_resume,
     .encode = curve_encode,
     .decode = curve_decode,
 };

@@ -51,6 +51,12 @@ bool sn_engine_direct_write(sn_engine *e);
  * answer's meaning is the mechanism's. Reactor thread. */
 void sn_engine_handshake_resume(sn_engine *e, const void *answer);
 
+/* The peer's address as ZAP and Peer-Address give it (may be empty). */
+const char *sn_engine_peer_address(const sn_engine *e);
+/* The connection's properties, referenced by each message it delivers from now on (the
+ * engine takes the reference). In the owner's `ready`. */
+void sn_engine_set_props(sn_engine *e, sn_msg_props *props);
+
 /* The pipe has messages again (ACTIVATE_READ): write what it can. */
 void sn_engine_pipe_readable(sn_engine *e);
 /* The pipe has room again (ACTIVATE_WRITE): resume reading from the fd. */
@@ -79,5 +85,20 @@ bool sn_engine_out_partial(sn_engine *e);
 /* The owner is going away: close the connection and never call the owner again.
  * The engine itself is freed later with sn_engine_free. */
 void sn_engine_orphan(sn_engine *e);
+
+/* What a session runs on a connection: this engine (ZMTP), or the raw one of STREAM
+ * sockets (zmtp/raw.h). The session picks one by socket type and calls it only through
+ * these slots, which keep the contracts of the functions above. free is posted as a
+ * reactor task, so it takes the engine as its void * argument. */
+typedef struct sn_engine_class {
+    int (*create)(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
+                  const char *peer_address, const sn_engine_owner_ops *ops, void *owner);
+    void (*free)(void *e);
+    void (*orphan)(sn_engine *e);
+    void (*pipe_readable)(sn_engine *e);
+    void (*pipe_writable)(sn_engine *e);
+    bool (*output_empty)(sn_engine *e);
+    bool (*out_partial)(sn_engine *e);
+} sn_engine_class;
 
 #endif

@@ -8,6 +8,9 @@
 #   curve      the CURVE handshake, server and client side, then MESSAGE traffic
 #              (needs libsodium; skipped with a note without it)
 #   z85        Z85 decode/encode round trips
+#   log_recover  the log's files (segments, indexes, positions): open, read, append
+#   plain      the PLAIN handshake, server (with its ZAP wait) and client
+#   cert       the CURVE certificate parser (czmq's text format)
 # Exit status is non-zero if a build fails or a fuzzer finds a crash, leak, hang or
 # undefined behaviour; the reproducer is left in $FUZZ_OUT/<name>/ (default: a temp dir).
 #   usage: tests/fuzz/run-fuzz.sh [seconds] [target...]     (default: every target)
@@ -15,7 +18,7 @@ set -eu
 
 secs=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
-targets=${*:-zmtp handshake endpoint curve z85}
+targets=${*:-zmtp handshake endpoint curve z85 log_recover plain cert}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${CLANG:-$(command -v clang || command -v clang-14 || true)}
 if [ -z "$cc" ]; then
@@ -23,6 +26,10 @@ if [ -z "$cc" ]; then
     exit 2
 fi
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sinew-fuzz.XXXXXX")}
+# log_recover writes log directories: on a tmpfs its fsyncs cost nothing.
+if [ -z "${SINEW_FUZZ_LOG_TMP:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    export SINEW_FUZZ_LOG_TMP=/dev/shm
+fi
 
 zmtp_src="src/zmtp/greeting.c src/zmtp/codec.c src/zmtp/command.c src/zmtp/metadata.c
     src/zmtp/null.c src/zmtp/handshake.c src/zmtp/socktype.c"
@@ -44,8 +51,12 @@ for t in $targets; do
              src/core/msgpool.c"
         libs=$(pkg-config --libs libsodium) max_len=8192 ;;
     z85) src="src/security/z85.c" max_len=512 ;;
+    log_recover) src=$(cd "$top" && echo src/log/*.c) max_len=4096 ;;
+    plain) src="$zmtp_src src/security/plain.c" max_len=4096 ;;
+    cert) src="src/security/cert.c src/security/z85.c" max_len=4096 ;;
     *)
-        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint, curve, z85)" >&2
+        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint, curve, z85," \
+            "log_recover, plain, cert)" >&2
         exit 2
         ;;
     esac
@@ -55,7 +66,7 @@ for t in $targets; do
     # shellcheck disable=SC2086 # $files is a list of paths without spaces
     "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -fno-omit-frame-pointer \
+        -fno-omit-frame-pointer -pthread \
         -I"$top/include" -I"$top/src" \
         $files "$top/tests/fuzz/fuzz_$t.c" -o "$out/$t/fuzz_$t" $libs
     dict=

@@ -151,11 +151,17 @@ refused_then_served(bool sinew_server, const char *transport, int bad_kind)
     ip_connect(bad, ep);
     ip_send_raw(bad, "bad", 3, 0); /* queued; must never arrive */
     if (mon != NULL) {
+        /* A NULL client sees the mismatch too and may hang up while our greeting is
+         * still going out: the handshake then ends as lost (NO_DETAIL), not refused. */
         ip_event ev;
-        ip_expect_event(mon, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL, &ev, 5000);
-        cr_expect_eq(ev.value, bad_kind == 0 ? (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
-                                             : (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
-                     "protocol error 0x%x", ev.value);
+        int mask = SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                   (bad_kind == 1 ? SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL : 0);
+        ip_expect_event(mon, mask, &ev, 5000);
+        if (ev.event == SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            cr_expect_eq(ev.value,
+                         bad_kind == 0 ? (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+                                       : (uint32_t) ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                         "protocol error 0x%x", ev.value);
     }
     char buf[16];
     cr_assert_eq(ip_recv_raw(srv, buf, sizeof buf, 0), -1, "a refused client's message arrived");
@@ -192,4 +198,51 @@ Test(curve_interop, null_client_refused_libzmq_server, .init = ip_setup, .fini =
      .timeout = 20.0)
 {
     refused_then_served(false, "tcp", 1);
+}
+
+/* DEALER/ROUTER under CURVE, the ROUTER as server: the ROUTER sees each DEALER message
+ * behind the DEALER's routing id and answers through it. */
+typedef struct rd_combo {
+    char transport[4];
+    bool sinew_router;
+} rd_combo;
+
+ParameterizedTestParameters(curve_interop, dealer_router)
+{
+    static rd_combo c[] = {{"tcp", true}, {"tcp", false}, {"ipc", true}, {"ipc", false}};
+    return cr_make_param_array(rd_combo, c, sizeof c / sizeof c[0]);
+}
+
+ParameterizedTest(rd_combo *c, curve_interop, dealer_router, .init = ip_setup,
+                  .fini = ip_teardown, .timeout = 30.0)
+{
+    keys k = make_keys();
+    ip_sock *router = ip_socket(!c->sinew_router, ZMQ_ROUTER);
+    ip_sock *dealer = ip_socket(c->sinew_router, ZMQ_DEALER);
+    ip_sock *all[2] = {router, dealer};
+    for (int i = 0; i < 2; i++) {
+        ip_setint(all[i], ZMQ_RCVTIMEO, 10000);
+        ip_setint(all[i], ZMQ_SNDTIMEO, 10000);
+    }
+    int rc = dealer->zmq ? zmq_setsockopt(dealer->s, ZMQ_ROUTING_ID, "dlr", 3)
+                         : sinew_setsockopt(dealer->s, SINEW_ROUTING_ID, "dlr", 3);
+    cr_assert_eq(rc, 0);
+    curve_server(router, &k);
+    curve_client(dealer, &k, k.server_pub);
+    char ep[256];
+    ip_bind(router, c->transport, ep, sizeof ep);
+    ip_connect(dealer, ep);
+    const size_t rd_sizes[] = {0, 5, 300, 70000, 1u << 20};
+    for (size_t i = 0; i < sizeof rd_sizes / sizeof rd_sizes[0]; i++) {
+        uint8_t *d = pattern(rd_sizes[i], (unsigned) i + 7);
+        ip_send(dealer, "head", 4, ZMQ_SNDMORE);
+        ip_send(dealer, d, rd_sizes[i], 0);
+        ip_recv_check(router, "dlr", 3, true);
+        ip_recv_check(router, "head", 4, true);
+        ip_recv_check(router, d, rd_sizes[i], false);
+        ip_send(router, "dlr", 3, ZMQ_SNDMORE);
+        ip_send(router, d, rd_sizes[i], 0);
+        ip_recv_check(dealer, d, rd_sizes[i], false);
+        free(d);
+    }
 }

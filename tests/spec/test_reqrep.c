@@ -236,3 +236,228 @@ TN_TRAN_TEST(spec_reqrep, req_awaiting_dontwait_recv_eagain)
     tn_send_str(rep, "a", 0);
     tn_recv_str(req, "a");
 }
+
+/* ---- recovery: REQ_RELAXED, REQ_CORRELATE, lost requests (libzmq 4.3) ------------ */
+
+static uint64_t
+dropped(void *s)
+{
+    uint64_t v = 0;
+    size_t len = sizeof v;
+    cr_assert_eq(sinew_getsockopt(s, SINEW_MSGS_DROPPED, &v, &len), 0);
+    return v;
+}
+
+/* Waits, 5 s at most, until s has counted n drops (a stale reply travels first). */
+static void
+wait_dropped(void *s, uint64_t n)
+{
+    uint64_t deadline = tn_now_ms() + 5000;
+    while (dropped(s) < n) {
+        cr_assert_lt(tn_now_ms(), deadline, "%llu drops, expected %llu",
+                     (unsigned long long) dropped(s), (unsigned long long) n);
+        tn_expect_nothing(s, 5, "a stale reply was delivered");
+    }
+    cr_assert_eq(dropped(s), n);
+}
+
+/* REQ_RELAXED: a new request may go while a reply is awaited; it goes to the next peer,
+ * and the late reply to the old one, from the other peer, is discarded and counted. */
+TN_TRAN_TEST(spec_reqrep, relaxed_resend_discards_late_reply)
+{
+    char ep1[TN_EP_MAX], ep2[TN_EP_MAX];
+    void *rep1 = tn_sock(SINEW_REP), *rep2 = tn_sock(SINEW_REP);
+    tn_set(rep1, SINEW_RCVTIMEO, 5000);
+    tn_set(rep2, SINEW_RCVTIMEO, 5000);
+    tn_bind_any(rep1, tran, ep1);
+    tn_bind_any(rep2, tran, ep2);
+    void *req = tn_sock(SINEW_REQ);
+    tn_set(req, SINEW_RCVTIMEO, 5000);
+    tn_set(req, SINEW_REQ_RELAXED, 1);
+    tn_connect(req, ep1);
+    tn_connect(req, ep2);
+    tn_send_str(req, "first", 0);
+    tn_recv_str(rep1, "first");
+    tn_send_str(req, "second", 0); /* strict REQ: EFSM */
+    tn_recv_str(rep2, "second");
+    tn_send_str(rep1, "late", 0);
+    tn_send_str(rep2, "fresh", 0);
+    tn_recv_str(req, "fresh");
+    wait_dropped(req, 1);
+    /* The REQ is in step again: the next cycle is normal. */
+    tn_send_str(req, "third", 0);
+    tn_recv_str(rep1, "third");
+    tn_send_str(rep1, "ok", 0);
+    tn_recv_str(req, "ok");
+}
+
+/* REQ_CORRELATE: each request carries a 4-byte id (one more each time) before the
+ * delimiter, and a reply is accepted only with the current id (here, both replies
+ * come from the same peer: only the id tells the stale one). */
+TN_TRAN_TEST(spec_reqrep, correlate_accepts_only_current_reply)
+{
+    char ep[TN_EP_MAX];
+    void *router = tn_sock(SINEW_ROUTER);
+    tn_set(router, SINEW_RCVTIMEO, 5000);
+    tn_bind_any(router, tran, ep);
+    void *req = tn_sock(SINEW_REQ);
+    tn_set(req, SINEW_RCVTIMEO, 5000);
+    tn_set(req, SINEW_REQ_RELAXED, 1);
+    tn_set(req, SINEW_REQ_CORRELATE, 1);
+    cr_assert_eq(sinew_setsockopt(req, SINEW_ROUTING_ID, "c", 1), 0);
+    tn_connect(req, ep);
+    uint32_t ids[2];
+    for (int i = 0; i < 2; i++) {
+        tn_send_str(req, i == 0 ? "q0" : "q1", 0);
+        tn_recv_str(router, "c");
+        cr_assert_eq(sinew_recv(router, &ids[i], sizeof ids[i], 0), 4, "request id frame");
+        cr_assert(tn_rcvmore(router));
+        cr_assert_eq(sinew_recv(router, NULL, 0, 0), 0, "delimiter");
+        tn_recv_str(router, i == 0 ? "q0" : "q1");
+        cr_assert_not(tn_rcvmore(router));
+    }
+    cr_assert_eq(ids[1], ids[0] + 1, "request ids %u, %u", ids[0], ids[1]);
+    /* The stale reply first, then one with no id at all, then the right one. */
+    for (int i = 0; i < 3; i++) {
+        tn_send_str(router, "c", SINEW_SNDMORE);
+        if (i != 1)
+            cr_assert_eq(sinew_send(router, &ids[i == 0 ? 0 : 1], 4, SINEW_SNDMORE), 4);
+        cr_assert_eq(sinew_send(router, NULL, 0, SINEW_SNDMORE), 0);
+        tn_send_str(router, i == 0 ? "stale" : i == 1 ? "no-id" : "current", 0);
+    }
+    tn_recv_str(req, "current");
+    cr_assert_eq(dropped(req), 2);
+    sinew_socket_stats_t st;
+    cr_assert_eq(sinew_socket_stats(req, &st), 0);
+    cr_assert_eq(st.dropped_by[SINEW_DROP_INVALID], 2, "stale replies count as invalid");
+}
+
+/* The lazy pirate (zguide ch. 4) without closing the socket: the server vanishes with
+ * the request; after a timeout the client sends again (REQ_RELAXED), a new server
+ * answers, and a late reply could never be mistaken for it (REQ_CORRELATE). */
+TN_TRAN_TEST(spec_reqrep, lazy_pirate_survives_vanished_server)
+{
+    char ep[TN_EP_MAX];
+    void *srv = tn_sock(SINEW_REP);
+    tn_set(srv, SINEW_RCVTIMEO, 5000);
+    tn_bind_any(srv, tran, ep);
+    void *req = tn_sock(SINEW_REQ);
+    tn_set(req, SINEW_RCVTIMEO, 100);
+    tn_set(req, SINEW_REQ_RELAXED, 1);
+    tn_set(req, SINEW_REQ_CORRELATE, 1);
+    tn_set(req, SINEW_RECONNECT_IVL, 20);
+    tn_connect(req, ep);
+    tn_send_str(req, "request", 0);
+    tn_recv_str(srv, "request");
+    tn_close(srv); /* gone without a reply */
+    char buf[16];
+    errno = 0;
+    cr_assert_eq(sinew_recv(req, buf, sizeof buf, 0), -1);
+    cr_assert_eq(errno, EAGAIN);
+    /* A new server: at the same address over ipc and tcp (the REQ reconnects), at a
+     * new name over inproc (an inproc connection does not come back). */
+    void *srv2 = tn_sock(SINEW_REP);
+    tn_set(srv2, SINEW_RCVTIMEO, 5000);
+    if (tn_tran_is_net(tran)) {
+        uint64_t deadline = tn_now_ms() + 5000;
+        while (sinew_bind(srv2, ep) != 0) {
+            cr_assert_eq(errno, EADDRINUSE, "bind: errno %d", errno);
+            cr_assert_lt(tn_now_ms(), deadline, "%s still in use", ep);
+            tn_expect_nothing(srv2, 5, "");
+        }
+    } else {
+        tn_connect(req, tn_bind_any(srv2, tran, ep));
+    }
+    tn_send_str(req, "retry", 0); /* no EFSM */
+    tn_recv_str(srv2, "retry");
+    tn_send_str(srv2, "answer", 0);
+    tn_set(req, SINEW_RCVTIMEO, 5000);
+    tn_recv_str(req, "answer");
+}
+
+/* A strict REQ whose peer left with the request (inproc: the pipe goes; ipc and tcp:
+ * the connection comes back, a hiccup) may send again: the reply can never come. */
+TN_TRAN_TEST(spec_reqrep, strict_req_resends_after_peer_lost)
+{
+    char ep[TN_EP_MAX];
+    void *srv = tn_sock(SINEW_REP);
+    tn_set(srv, SINEW_RCVTIMEO, 5000);
+    tn_bind_any(srv, tran, ep);
+    void *req = tn_sock(SINEW_REQ);
+    tn_set(req, SINEW_RCVTIMEO, 5000);
+    tn_set(req, SINEW_RECONNECT_IVL, 20);
+    tn_connect(req, ep);
+    tn_send_str(req, "request", 0);
+    tn_recv_str(srv, "request");
+    tn_close(srv);
+    void *srv2 = tn_sock(SINEW_REP);
+    tn_set(srv2, SINEW_RCVTIMEO, 5000);
+    uint64_t deadline = tn_now_ms() + 5000;
+    if (tn_tran_is_net(tran)) {
+        while (sinew_bind(srv2, ep) != 0) {
+            cr_assert_eq(errno, EADDRINUSE, "bind: errno %d", errno);
+            cr_assert_lt(tn_now_ms(), deadline, "%s still in use", ep);
+            tn_expect_nothing(srv2, 5, "");
+        }
+    } else {
+        tn_connect(req, tn_bind_any(srv2, tran, ep));
+    }
+    /* EFSM until the REQ learns the request is lost (the reconnect, over ipc and tcp). */
+    while (sinew_send(req, "again", 5, 0) != 5) {
+        cr_assert_eq(errno, EFSM, "send: errno %d", errno);
+        cr_assert_lt(tn_now_ms(), deadline, "still EFSM after 5 s");
+        tn_expect_nothing(req, 5, "a reply from nowhere");
+    }
+    tn_recv_str(srv2, "again");
+    tn_send_str(srv2, "answer", 0);
+    tn_recv_str(req, "answer");
+}
+
+Test(spec_reqrep, recovery_option_values_checked)
+{
+    void *req = tn_sock(SINEW_REQ);
+    int opts[] = {SINEW_REQ_RELAXED, SINEW_REQ_CORRELATE};
+    for (int i = 0; i < 2; i++) {
+        errno = 0;
+        cr_assert_eq(sinew_setsockopt_int(req, opts[i], -1), -1);
+        cr_assert_eq(errno, EINVAL);
+        cr_assert_eq(sinew_setsockopt_int(req, opts[i], 1), 0);
+    }
+    void *rep = tn_sock(SINEW_REP);
+    cr_assert_eq(sinew_setsockopt_int(rep, SINEW_REQ_RELAXED, 1), -1);
+    cr_assert_eq(errno, EINVAL);
+}
+
+/* RFC 28: REP keeps the whole envelope, whatever its depth (here 40 routing frames, as
+ * from 40 ROUTERs in a row), and puts it back on the reply. */
+TN_TRAN_TEST(spec_reqrep, rep_returns_deep_envelopes)
+{
+    enum { DEPTH = 40 };
+    char ep[TN_EP_MAX];
+    void *rep = tn_sock(SINEW_REP);
+    tn_set(rep, SINEW_RCVTIMEO, 5000);
+    tn_bind_any(rep, tran, ep);
+    void *d = tn_sock(SINEW_DEALER);
+    tn_set(d, SINEW_RCVTIMEO, 5000);
+    tn_connect(d, ep);
+    for (int i = 0; i < DEPTH; i++) {
+        char hop[8];
+        snprintf(hop, sizeof hop, "hop%d", i);
+        tn_send_str(d, hop, SINEW_SNDMORE);
+    }
+    cr_assert_eq(sinew_send(d, NULL, 0, SINEW_SNDMORE), 0);
+    tn_send_str(d, "body", 0);
+    tn_recv_str(rep, "body");
+    cr_assert_not(tn_rcvmore(rep));
+    tn_send_str(rep, "reply", 0);
+    for (int i = 0; i < DEPTH; i++) {
+        char hop[8];
+        snprintf(hop, sizeof hop, "hop%d", i);
+        tn_recv_str(d, hop);
+        cr_assert(tn_rcvmore(d));
+    }
+    cr_assert_eq(sinew_recv(d, NULL, 0, 0), 0);
+    cr_assert(tn_rcvmore(d));
+    tn_recv_str(d, "reply");
+    cr_assert_not(tn_rcvmore(d));
+}
