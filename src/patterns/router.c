@@ -47,7 +47,6 @@ typedef struct router {
     /* Sending. */
     enum router_out out;
     sn_pipe *out_pipe;
-    size_t out_parts; /* parts of the current message written to out_pipe */
     /* Options. */
     bool mandatory, handover, probe;
     uint8_t cid[SN_IDMAP_ID_MAX]; /* SINEW_CONNECT_ROUTING_ID for the next connect */
@@ -223,10 +222,9 @@ router_detach(void *st, sn_pipe *p)
         r->in_more = r->doom_in = false;
     }
     if (r->out_pipe == p) {
-        /* The rest of the message has nowhere to go. Parts written already are counted
-         * by the core as it rolls them back; none yet: counted here. */
-        if (r->out_parts == 0)
-            sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
+        /* The rest of the message has nowhere to go: counted here, once (the core
+         * only rolls back the parts written already). */
+        sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
         r->out_pipe = NULL;
         r->out = OUT_DROP;
     }
@@ -345,7 +343,6 @@ route(router *r, sn_msg *m)
     } else {
         r->out = OUT_ROUTE;
         r->out_pipe = p;
-        r->out_parts = 0;
     }
     discard(m);
     return 0;
@@ -365,7 +362,6 @@ router_send(void *st, sn_msg *m)
         int rc = sn_pipe_write(r->out_pipe, m);
         if (rc < 0)
             return rc;
-        r->out_parts++;
         if (!more) {
             sn_pipe_flush(r->out_pipe);
             r->out_pipe = NULL;
