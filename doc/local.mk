@@ -68,6 +68,7 @@ DOC_MAN7_SRC = \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \
+	doc/sinew_pub.7.adoc \
 	doc/sinew_plain.7.adoc \
 	doc/sinew_pull.7.adoc \
 	doc/sinew_push.7.adoc \
@@ -76,7 +77,10 @@ DOC_MAN7_SRC = \
 	doc/sinew_router.7.adoc \
 	doc/sinew_security.7.adoc \
 	doc/sinew_stream.7.adoc \
+	doc/sinew_sub.7.adoc \
 	doc/sinew_tcp.7.adoc \
+	doc/sinew_xpub.7.adoc \
+	doc/sinew_xsub.7.adoc \
 	doc/sinew_zap.7.adoc \
 	doc/zmtp.7.adoc
 # The durable log engine's pages: always shipped and checked, installed only when the

@@ -239,7 +239,8 @@ sinew_recv(void *socket, void *buf, size_t len, int flags)
     if (rc < 0)
         return fail(-rc);
     size_t size = sn_msg_size(&m);
-    memcpy(buf, sn_msg_data(&m), size < len ? size : len);
+    if (len > 0) /* buf may be NULL then (a frame only counted, as libzmq allows) */
+        memcpy(buf, sn_msg_data(&m), size < len ? size : len);
     sn_msg_close(&m);
     return size > INT_MAX ? INT_MAX : (int) size; /* the full size, as libzmq */
 }

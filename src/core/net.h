@@ -32,6 +32,7 @@ typedef struct sn_net_config {
     int type;
     uint64_t sndhwm, rcvhwm;
     bool immediate;
+    bool conflate_out, conflate_in; /* SINEW_CONFLATE on the socket's queues */
     uint8_t routing_id[SN_ROUTING_ID_MAX];
     size_t routing_id_len;
     int64_t maxmsgsize;

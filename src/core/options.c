@@ -33,6 +33,7 @@ static const opt_row rows[] = {
     {SINEW_RCVTIMEO, OPT_INT, true, -1, INT_MAX, AT(rcvtimeo), 0},
     {SINEW_SNDTIMEO, OPT_INT, true, -1, INT_MAX, AT(sndtimeo), 0},
     {SINEW_IMMEDIATE, OPT_INT, true, 0, 1, AT(immediate), 0},
+    {SINEW_CONFLATE, OPT_INT, true, 0, 1, AT(conflate), 0},
     {SINEW_SPIN_US, OPT_INT, true, 0, 1000000, AT(spin_us), 0},
     {SINEW_SNDBUF, OPT_INT, true, -1, INT_MAX, AT(sndbuf), 0},
     {SINEW_RCVBUF, OPT_INT, true, -1, INT_MAX, AT(rcvbuf), 0},
@@ -362,4 +363,23 @@ sn_options_get(const sn_options *o, int option, void *val, size_t *len)
     memcpy(val, base + r->offset, n);
     *len = n;
     return 0;
+}
+
+bool
+sn_options_conflates(const sn_options *o, bool out)
+{
+    if (!o->conflate)
+        return false;
+    switch (o->type) {
+    case SINEW_DEALER:
+        return true;
+    case SINEW_SUB:
+    case SINEW_PULL:
+        return !out;
+    case SINEW_PUB:
+    case SINEW_PUSH:
+        return out;
+    default:
+        return false;
+    }
 }

@@ -31,6 +31,8 @@ sn_net_config_init(sn_net_config *c, const sn_options *o)
     c->sndhwm = (uint64_t) o->sndhwm;
     c->rcvhwm = (uint64_t) o->rcvhwm;
     c->immediate = o->immediate != 0;
+    c->conflate_out = sn_options_conflates(o, true);
+    c->conflate_in = sn_options_conflates(o, false);
     memcpy(c->routing_id, o->routing_id, o->routing_id_len);
     c->routing_id_len = o->routing_id_len;
     c->maxmsgsize = o->maxmsgsize;
@@ -369,6 +371,7 @@ engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
         sn_peer_unref(peer);
         return NULL;
     }
+    sn_link_conflate(l, ss->cfg.conflate_out, ss->cfg.conflate_in); /* end 0: socket's */
     sn_pipe_set_peer(&l->ends[0], peer);
     sn_peer_unref(peer);
     take_pipe_end(ss, &l->ends[1]);
@@ -531,6 +534,7 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
         rc = sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm);
         if (rc < 0)
             goto fail;
+        sn_link_conflate(l, ss->cfg.conflate_out, ss->cfg.conflate_in);
         /* The socket's end first: a refusal (a PAIR that has its peer, a STREAM id in
          * use) releases it while ours has no owner yet, so no PEER_TERM reaches the
          * reactor for a session freed right here (it freed it a second time). */

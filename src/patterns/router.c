@@ -47,6 +47,7 @@ typedef struct router {
     /* Sending. */
     enum router_out out;
     sn_pipe *out_pipe;
+    size_t out_parts; /* parts of the current message written to out_pipe */
     /* Options. */
     bool mandatory, handover, probe;
     uint8_t cid[SN_IDMAP_ID_MAX]; /* SINEW_CONNECT_ROUTING_ID for the next connect */
@@ -210,19 +211,24 @@ router_detach(void *st, sn_pipe *p)
     sn_pipeset_remove(&r->anon, p);
     sn_fq_detach(&r->fq, p);
     if (r->in_pipe == p) {
-        /* Gone mid-message (a disconnect): the rest of it went with it. */
+        /* Gone mid-message (a disconnect). Parts still queued count as the link goes;
+         * a held last part counts here. */
         if (r->prefetched) {
+            if (!sn_msg_more(&r->pre))
+                sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
             sn_msg_close(&r->pre);
             r->prefetched = false;
         }
-        sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
         r->in_pipe = NULL;
         r->in_more = r->doom_in = false;
     }
     if (r->out_pipe == p) {
-        sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
+        /* The rest of the message has nowhere to go. Parts written already are counted
+         * by the core as it rolls them back; none yet: counted here. */
+        if (r->out_parts == 0)
+            sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
         r->out_pipe = NULL;
-        r->out = OUT_DROP; /* the rest of the message has nowhere to go */
+        r->out = OUT_DROP;
     }
 }
 
@@ -339,6 +345,7 @@ route(router *r, sn_msg *m)
     } else {
         r->out = OUT_ROUTE;
         r->out_pipe = p;
+        r->out_parts = 0;
     }
     discard(m);
     return 0;
@@ -358,6 +365,7 @@ router_send(void *st, sn_msg *m)
         int rc = sn_pipe_write(r->out_pipe, m);
         if (rc < 0)
             return rc;
+        r->out_parts++;
         if (!more) {
             sn_pipe_flush(r->out_pipe);
             r->out_pipe = NULL;

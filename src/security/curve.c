@@ -19,6 +19,7 @@
  * prefix of each direction, so that key (HSalsa20) is computed once per direction and a
  * frame costs only Salsa20 + Poly1305, the same bytes as crypto_box_afternm. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -171,7 +172,7 @@ curve_transient(curve_state *cs)
     return crypto_scalarmult_base(cs->tpub, cs->tsec) == 0 ? 0 : -EINVAL;
 }
 
-/* The traffic keys and nonce prefixes, once both transient keys are known. */
+/* The C'/S' key and the MESSAGE keys, once both transient keys are known. */
 static int
 curve_precompute(curve_state *cs)
 {
@@ -190,6 +191,14 @@ curve_wipe_handshake(curve_state *cs)
     sodium_memzero(cs->tsec, sizeof cs->tsec);
     sodium_memzero(cs->shared, sizeof cs->shared);
     sodium_memzero(cs->cookie_key, sizeof cs->cookie_key);
+}
+
+/* Handshake buffers that held box contents are wiped before they are freed. */
+static void
+curve_free(uint8_t *p, size_t n)
+{
+    sodium_memzero(p, n);
+    free(p);
 }
 
 /* ---- client ------------------------------------------------------------------------- */
@@ -239,7 +248,7 @@ client_welcome(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cm
     sn_zmtp_handshake_metadata(hs, &meta, &mlen);
     size_t inner = KEY + 16 + VOUCH + mlen;
     size_t len = COOKIE + 8 + MAC + inner;
-    uint8_t *d = sodium_malloc(len + inner);
+    uint8_t *d = malloc(len + inner);
     if (d == NULL)
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
     uint8_t *box_plain = d + len;
@@ -262,7 +271,7 @@ client_welcome(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cm
         rc = curve_send(hs, "INITIATE", d, len);
     else
         rc = sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_CRYPTOGRAPHIC, "vouch", false);
-    sodium_free(d);
+    curve_free(d, len + inner);
     sodium_memzero(cs->cookie, sizeof cs->cookie);
     cs->phase = CURVE_READY;
     return rc;
@@ -277,7 +286,7 @@ client_ready(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
     uint64_t n = get_be64(cmd->data);
     size_t mlen = cmd->data_len - READY_MIN;
     uint8_t nonce[NONCE];
-    uint8_t *meta = sodium_malloc(mlen ? mlen : 1);
+    uint8_t *meta = malloc(mlen ? mlen : 1);
     if (meta == NULL)
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
     nonce_short(nonce, "CurveZMQREADY---", n);
@@ -288,7 +297,7 @@ client_ready(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
                                     false);
     else
         rc = sn_zmtp_handshake_accept_metadata(hs, meta, mlen);
-    sodium_free(meta);
+    curve_free(meta, mlen);
     if (rc < 0)
         return rc;
     cs->recv_nonce = n;
@@ -311,7 +320,8 @@ server_hello(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
     uint64_t n = get_be64(cmd->data + 106);
     nonce_short(nonce, "CurveZMQHELLO---", n);
     if (crypto_box_open_easy(zeros, cmd->data + 114, 80, nonce, cs->peer_tpub,
-                             sec->curve_secret) != 0)
+                             sec->curve_secret) != 0 ||
+        !sodium_is_zero(zeros, sizeof zeros))
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_CRYPTOGRAPHIC, "HELLO does not open",
                                       false);
     cs->recv_nonce = n;
@@ -404,7 +414,7 @@ server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *c
                                       false);
     size_t blen = cmd->data_len - COOKIE - 8, plen = blen - MAC;
     uint8_t nonce[NONCE], vouch[2 * KEY];
-    uint8_t *plain = sodium_malloc(plen);
+    uint8_t *plain = malloc(plen);
     if (plain == NULL)
         return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
     int rc = 0;
@@ -460,7 +470,7 @@ server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *c
     rc = server_ready(cs, hs);
 done:
     sodium_memzero(vouch, sizeof vouch);
-    sodium_free(plain);
+    curve_free(plain, plen);
     return rc;
 }
 

@@ -274,7 +274,7 @@ deliver(sn_engine *e, sn_msg *m, int flags)
     int rc = sn_pipe_write(e->pipe, m);
     if (rc < 0)
         sn_msg_close(m);
-    return rc;
+    return rc < 0 ? rc : 0; /* 1: a conflating queue let an unread message go */
 }
 
 /* The one place a frame from the peer becomes a message part or a command, taken whole:

@@ -64,6 +64,14 @@ tests_security_test_curve_raw_CFLAGS = $(TEST_CFLAGS) $(SODIUM_CFLAGS)
 tests_security_test_curve_raw_LDADD = $(TEST_LIBS) $(SODIUM_LIBS)
 endif
 endif
+# CURVE under threads, plain C (also run under TSan by hand: Criterion cannot be).
+if HAVE_LIBSODIUM
+check_PROGRAMS += tests/security/stress_curve
+TESTS += tests/security/stress_curve
+tests_security_stress_curve_SOURCES = tests/security/stress_curve.c tests/tsan/check.h
+tests_security_stress_curve_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+tests_security_stress_curve_LDADD = src/libsinew_core.la $(SODIUM_LIBS) $(PTHREAD_LIBS)
+endif
 if HAVE_CRITERION
 if !HAVE_LIBSODIUM
 check_PROGRAMS += tests/security/test_curve_absent
