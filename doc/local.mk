@@ -4,7 +4,16 @@
 #   AC_CHECK_PROGS([ASCIIDOCTOR], [asciidoctor])
 #   AM_CONDITIONAL([HAVE_ASCIIDOCTOR], [test -n "$ASCIIDOCTOR"])
 DOC_MAN3_SRC = \
+	doc/sinew_auth_allow.3.adoc \
+	doc/sinew_auth_curve_any.3.adoc \
+	doc/sinew_auth_curve_dir.3.adoc \
+	doc/sinew_auth_deny.3.adoc \
+	doc/sinew_auth_destroy.3.adoc \
+	doc/sinew_auth_new.3.adoc \
+	doc/sinew_auth_plain_file.3.adoc \
 	doc/sinew_bind.3.adoc \
+	doc/sinew_cert_load.3.adoc \
+	doc/sinew_cert_save.3.adoc \
 	doc/sinew_close.3.adoc \
 	doc/sinew_connect.3.adoc \
 	doc/sinew_ctx_get.3.adoc \
@@ -23,6 +32,7 @@ DOC_MAN3_SRC = \
 	doc/sinew_msg_copy.3.adoc \
 	doc/sinew_msg_data.3.adoc \
 	doc/sinew_msg_get.3.adoc \
+	doc/sinew_msg_gets.3.adoc \
 	doc/sinew_msg_init.3.adoc \
 	doc/sinew_msg_init_data.3.adoc \
 	doc/sinew_msg_init_size.3.adoc \
@@ -58,13 +68,20 @@ DOC_MAN7_SRC = \
 	doc/sinew_inproc.7.adoc \
 	doc/sinew_ipc.7.adoc \
 	doc/sinew_pair.7.adoc \
+	doc/sinew_pub.7.adoc \
+	doc/sinew_plain.7.adoc \
 	doc/sinew_pull.7.adoc \
 	doc/sinew_push.7.adoc \
 	doc/sinew_rep.7.adoc \
 	doc/sinew_req.7.adoc \
 	doc/sinew_router.7.adoc \
+	doc/sinew_security.7.adoc \
 	doc/sinew_stream.7.adoc \
+	doc/sinew_sub.7.adoc \
 	doc/sinew_tcp.7.adoc \
+	doc/sinew_xpub.7.adoc \
+	doc/sinew_xsub.7.adoc \
+	doc/sinew_zap.7.adoc \
 	doc/zmtp.7.adoc
 # The durable log engine's pages: always shipped and checked, installed only when the
 # log is built (--disable-log installs no sinew_log.h either).

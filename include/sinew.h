@@ -310,6 +310,57 @@ SINEW_EXPORT int sinew_getsockopt_int(void *socket, int option, int *value);
 
 SINEW_EXPORT int sinew_socket_monitor(void *socket, const char *addr, int events);
 
+/* Values of HANDSHAKE_FAILED_PROTOCOL events: libzmq's ZMQ_PROTOCOL_ERROR_* numbers. */
+#define SINEW_PROTOCOL_ERROR_ZMTP_UNSPECIFIED 0x10000000
+#define SINEW_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND 0x10000001
+#define SINEW_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE 0x10000002
+#define SINEW_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE 0x10000003
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED 0x10000011
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE 0x10000012
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO 0x10000013
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE 0x10000014
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR 0x10000015
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY 0x10000016
+#define SINEW_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME 0x10000017
+#define SINEW_PROTOCOL_ERROR_ZMTP_INVALID_METADATA 0x10000018
+#define SINEW_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC 0x11000001
+#define SINEW_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH 0x11000002
+#define SINEW_PROTOCOL_ERROR_ZAP_UNSPECIFIED 0x20000000
+#define SINEW_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY 0x20000001
+#define SINEW_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID 0x20000002
+#define SINEW_PROTOCOL_ERROR_ZAP_BAD_VERSION 0x20000003
+#define SINEW_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE 0x20000004
+#define SINEW_PROTOCOL_ERROR_ZAP_INVALID_METADATA 0x20000005
+#define SINEW_PROTOCOL_ERROR_WS_UNSPECIFIED 0x30000000
+
+/* A property of the connection a received message came from (as zmq_msg_gets):
+ * "Socket-Type", "Identity", "User-Id" and "Peer-Address", the peer's application
+ * properties and the ZAP handler's metadata. NULL with EINVAL if there is none. The
+ * string lives as long as the message. */
+SINEW_EXPORT const char *sinew_msg_gets(const sinew_msg_t *msg, const char *property);
+
+/* Built-in ZAP handler (beyond libzmq; czmq's zauth is the model). sinew_auth_new binds
+ * inproc://zeromq.zap.01 in ctx and answers ZAP requests on its own thread, by these
+ * rules: a denied address is refused; with an allow list, an address not on it is
+ * refused; then NULL passes, PLAIN needs a user=password line of the password file and
+ * CURVE a client key from the certificate directory (or any key after curve_any).
+ * Every call is safe from any thread; each returns 0 or -1 and errno (NULL for new). */
+SINEW_EXPORT void *sinew_auth_new(void *context);
+SINEW_EXPORT int sinew_auth_allow(void *auth, const char *address);
+SINEW_EXPORT int sinew_auth_deny(void *auth, const char *address);
+SINEW_EXPORT int sinew_auth_plain_file(void *auth, const char *path);
+SINEW_EXPORT int sinew_auth_curve_dir(void *auth, const char *path);
+SINEW_EXPORT int sinew_auth_curve_any(void *auth);
+SINEW_EXPORT int sinew_auth_destroy(void *auth);
+
+/* Certificates in czmq's text format (zcert). save writes the public key to path and,
+ * if secret_z85 is not NULL, both keys to path + "_secret" (mode 0600). load reads the
+ * file at path: its public key, and its secret key too when secret_z85 is not NULL
+ * (then the file must have one). Keys are 40 Z85 characters; outputs take 41 bytes. */
+SINEW_EXPORT int sinew_cert_save(const char *path, const char *public_z85,
+                                 const char *secret_z85);
+SINEW_EXPORT int sinew_cert_load(const char *path, char *public_z85, char *secret_z85);
+
 /* Z85 (RFC 32): encodes size bytes (a multiple of 4) into dest (size * 5 / 4 + 1
  * characters with the terminating NUL); decodes a string whose length is a multiple of 5
  * into dest (strlen * 4 / 5 bytes). NULL and EINVAL for a bad length or character. */

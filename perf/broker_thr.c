@@ -6,7 +6,8 @@
  * long; the figure is requests answered per second, for each transport and size.
  *
  * Built twice (bench_api.h): on sinew and, with -DBENCH_LIBZMQ, on libzmq.
- * Usage: broker_thr [requests per run, default 100000]. Prints per transport and size:
+ * Usage: broker_thr [requests per run, default 100000] [transport [size]] (all of
+ * inproc, ipc and tcp at 64 B and 1 KB by default). Prints per transport and size:
  *   broker_<transport>_<size>B <requests/s> msg/s higher */
 #include <errno.h>
 #include <pthread.h>
@@ -217,13 +218,22 @@ main(int argc, char **argv)
 {
     long requests = argc > 1 ? atol(argv[1]) : 100000;
     if (requests < CLIENTS) {
-        fprintf(stderr, "usage: broker_thr [requests per run]\n");
+        fprintf(stderr, "usage: broker_thr [requests per run] [transport [size]]\n");
         return 2;
     }
     const char *transports[] = {"inproc", "ipc", "tcp"};
-    const size_t sizes[] = {64, 1024};
-    for (size_t t = 0; t < 3; t++)
-        for (size_t z = 0; z < 2; z++)
+    size_t sizes[] = {64, 1024};
+    size_t nt = 3, nz = 2;
+    if (argc > 2) {
+        transports[0] = argv[2];
+        nt = 1;
+    }
+    if (argc > 3) {
+        sizes[0] = (size_t) atol(argv[3]);
+        nz = 1;
+    }
+    for (size_t t = 0; t < nt; t++)
+        for (size_t z = 0; z < nz; z++)
             printf("broker_%s_%zuB %.0f msg/s higher\n", transports[t], sizes[z],
                    run(transports[t], sizes[z], requests));
     return 0;

@@ -15,9 +15,22 @@ perf_remote_lat_LDADD = src/libsinew.la
 # renames in bench_api.h) on libzmq, when libzmq is there; `make bench` runs both sides
 # alternately and prints the ratios (perf/bench.sh, perf/benches.txt).
 EXTRA_DIST += perf/bench_api.h perf/bench.sh perf/benches.txt
-PATTERN_BENCHES =
+PATTERN_BENCHES = perf/pubsub_fanout perf/sub_match
 if HAVE_LIBZMQ
-PATTERN_BENCHES_ZMQ =
+PATTERN_BENCHES_ZMQ = perf/pubsub_fanout_zmq perf/sub_match_zmq
+endif
+# PUB/SUB: fan-out to ten subscribers, and matching against many topics.
+noinst_PROGRAMS += perf/pubsub_fanout perf/sub_match
+perf_pubsub_fanout_LDADD = src/libsinew.la $(PTHREAD_LIBS)
+perf_sub_match_LDADD = src/libsinew.la
+if HAVE_LIBZMQ
+noinst_PROGRAMS += perf/pubsub_fanout_zmq perf/sub_match_zmq
+perf_pubsub_fanout_zmq_SOURCES = perf/pubsub_fanout.c
+perf_pubsub_fanout_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
+perf_pubsub_fanout_zmq_LDADD = $(LIBZMQ_LIBS) $(PTHREAD_LIBS)
+perf_sub_match_zmq_SOURCES = perf/sub_match.c
+perf_sub_match_zmq_CFLAGS = $(AM_CFLAGS) -DBENCH_LIBZMQ $(LIBZMQ_CFLAGS)
+perf_sub_match_zmq_LDADD = $(LIBZMQ_LIBS)
 endif
 # broker_thr (issue 10): asynchronous requests through a ROUTER-DEALER broker.
 PATTERN_BENCHES += perf/broker_thr

@@ -239,7 +239,8 @@ sinew_recv(void *socket, void *buf, size_t len, int flags)
     if (rc < 0)
         return fail(-rc);
     size_t size = sn_msg_size(&m);
-    memcpy(buf, sn_msg_data(&m), size < len ? size : len);
+    if (len > 0) /* buf may be NULL then (a frame only counted, as libzmq allows) */
+        memcpy(buf, sn_msg_data(&m), size < len ? size : len);
     sn_msg_close(&m);
     return size > INT_MAX ? INT_MAX : (int) size; /* the full size, as libzmq */
 }
@@ -355,6 +356,20 @@ sinew_msg_more(const sinew_msg_t *msg)
     if (m == NULL || !sn_msg_valid(m))
         return 0;
     return sn_msg_more(m);
+}
+
+SINEW_EXPORT const char *
+sinew_msg_gets(const sinew_msg_t *msg, const char *property)
+{
+    const sn_msg *m = (const sn_msg *) (const void *) msg;
+    if (m == NULL || property == NULL || !sn_msg_valid(m)) {
+        errno = EFAULT;
+        return NULL;
+    }
+    const char *v = sn_msg_props_get(m->meta, property);
+    if (v == NULL)
+        errno = EINVAL;
+    return v;
 }
 
 SINEW_EXPORT int

@@ -16,6 +16,7 @@ struct sn_inproc_entry {
     int type;          /* sock's socket type */
     int sndhwm, rcvhwm;/* sock's limits when the entry was made (a binder's count
                           for a new pipe until the binder attaches it) */
+    bool conflate_out, conflate_in; /* sock's SINEW_CONFLATE then */
     sn_link *link;     /* pending connect only: end 1 waits for a binder */
     sn_peer *peer;     /* sock as its peers see it (type, routing id) */
     struct sn_inproc_entry *next;
@@ -54,6 +55,8 @@ entry_new(const char *name, sn_socket *s, int ep, sn_link *link)
     e->type = s->opt.type;
     e->sndhwm = s->opt.sndhwm;
     e->rcvhwm = s->opt.rcvhwm;
+    e->conflate_out = sn_options_conflates(&s->opt, true);
+    e->conflate_in = sn_options_conflates(&s->opt, false);
     e->link = link;
     e->peer = socket_peer(s);
     if (e->peer == NULL) {
@@ -128,6 +131,16 @@ sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep)
 }
 
 int
+sn_inproc_bound_type(sn_ctx *c, const char *name)
+{
+    pthread_mutex_lock(&c->lock);
+    sn_inproc_entry *b = find_bound(c, name);
+    int type = b != NULL ? b->type : -1;
+    pthread_mutex_unlock(&c->lock);
+    return type;
+}
+
+int
 sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
 {
     if (!inproc_capable(s))
@@ -146,6 +159,10 @@ sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep)
     int rc = sn_link_new(&l, (uint64_t) s->opt.sndhwm, (uint64_t) s->opt.rcvhwm);
     if (rc < 0)
         goto out;
+    /* A queue conflates if its writer conflates what it sends or its reader what it
+     * receives (a binder that comes later has no say). */
+    sn_link_conflate(l, sn_options_conflates(&s->opt, true) || (b != NULL && b->conflate_in),
+                     sn_options_conflates(&s->opt, false) || (b != NULL && b->conflate_out));
     /* Each end knows its peer, and the binder's limits, before anyone owns it. */
     sn_pipe_set_peer(&l->ends[1], me);
     if (b != NULL) {

@@ -12,6 +12,8 @@ typedef struct sn_socket sn_socket;
 
 int sn_inproc_bind(sn_ctx *c, sn_socket *s, const char *name, int ep); /* -EADDRINUSE */
 int sn_inproc_connect(sn_ctx *c, sn_socket *s, const char *name, int ep);
+/* The type of the socket bound at name, or -1 if none (ZAP: is a handler there?). */
+int sn_inproc_bound_type(sn_ctx *c, const char *name);
 void sn_inproc_unbind(sn_ctx *c, sn_socket *s, const char *name);
 void sn_inproc_cancel_pending(sn_ctx *c, sn_socket *s, int ep);
 /* s is closing: drop its entries, except pending connects when it lingers (a later

@@ -2,9 +2,12 @@
  * ones (one allocation holds header and data), zero-copy application buffers. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/msg.h"
 #include "core/msgpool.h"
+
+static void props_copied(sn_msg_props *props);
 
 int
 sn_msg_init_size(sn_msg *m, size_t size)
@@ -92,6 +95,9 @@ sn_msg_close(sn_msg *m)
 {
     if (m->type == SN_MSG_LMSG)
         content_release(m->u.ext.content);
+    if (m->meta != NULL && m->type != SN_MSG_CLOSED)
+        sn_msg_props_release(m->meta);
+    m->meta = NULL;
     m->type = SN_MSG_CLOSED;
 }
 
@@ -115,7 +121,87 @@ sn_msg_copy(sn_msg *dst, sn_msg *src)
         atomic_fetch_add_explicit(&src->u.ext.content->refs, 1, memory_order_relaxed);
     else if (src->type == SN_MSG_CMSG)
         src->flags |= SN_MSG_SHARED;
+    if (src->meta != NULL)
+        props_copied(src->meta);
     *dst = *src;
+}
+
+/* ---- connection properties ------------------------------------------------------- */
+
+struct sn_msg_props {
+    /* Releases minus copies (modulo 2^64); only holders write it, not the owner. */
+    _Atomic uint64_t released;
+    _Atomic uint64_t final; /* references ever given: issued + the owner's own */
+    atomic_bool known;      /* final is set (the owner retired) */
+    size_t n;
+    struct {
+        const char *name, *value;
+    } e[];
+    /* then the strings, each NUL terminated */
+};
+
+sn_msg_props *
+sn_msg_props_new(const sn_msg_prop *p, size_t n)
+{
+    size_t strings = 0;
+    for (size_t i = 0; i < n; i++)
+        strings += p[i].name_len + 1 + p[i].value_len + 1;
+    sn_msg_props *props = malloc(sizeof *props + n * sizeof props->e[0] + strings);
+    if (props == NULL)
+        return NULL;
+    atomic_init(&props->released, 0);
+    atomic_init(&props->final, 0);
+    atomic_init(&props->known, false);
+    props->n = n;
+    char *at = (char *) &props->e[n];
+    for (size_t i = 0; i < n; i++) {
+        props->e[i].name = at;
+        memcpy(at, p[i].name, p[i].name_len);
+        at += p[i].name_len;
+        *at++ = '\0';
+        props->e[i].value = at;
+        if (p[i].value_len > 0)
+            memcpy(at, p[i].value, p[i].value_len);
+        at += p[i].value_len;
+        *at++ = '\0';
+    }
+    return props;
+}
+
+/* Outstanding references reach zero exactly when released == final; the final count is
+ * stored before the owner's own release, so whichever release comes last (all are
+ * sequentially consistent) sees it, and only that one frees. Copies need a held
+ * reference, so none can follow. */
+void
+sn_msg_props_release(sn_msg_props *props)
+{
+    uint64_t r = atomic_fetch_add(&props->released, 1) + 1;
+    if (atomic_load(&props->known) && r == atomic_load(&props->final))
+        free(props);
+}
+
+/* One more holder: counted as a release taken back. */
+static void
+props_copied(sn_msg_props *props)
+{
+    atomic_fetch_sub(&props->released, 1);
+}
+
+void
+sn_msg_props_retire(sn_msg_props *props, uint64_t issued)
+{
+    atomic_store(&props->final, issued + 1);
+    atomic_store(&props->known, true);
+    sn_msg_props_release(props);
+}
+
+const char *
+sn_msg_props_get(const sn_msg_props *props, const char *name)
+{
+    for (size_t i = 0; props != NULL && i < props->n; i++)
+        if (strcasecmp(props->e[i].name, name) == 0)
+            return props->e[i].value;
+    return NULL;
 }
 
 bool

@@ -49,7 +49,8 @@ typedef struct sn_msg {
             sn_msg_content *content; /* NULL for CMSG */
         } ext;
     } u;
-    void *meta;          /* peer metadata (connection properties), NULL for now */
+    struct sn_msg_props *meta; /* properties of the connection it came from (a
+                                * reference), NULL for messages made here or inproc */
     uint32_t routing_id; /* pipe that delivered it, for routing patterns */
     uint8_t vsm_size;
     uint8_t type;
@@ -99,6 +100,32 @@ sn_msg_more(const sn_msg *m)
 {
     return (m->flags & SN_MSG_MORE) != 0;
 }
+
+/* Connection properties for sinew_msg_gets: an immutable table of NUL-terminated
+ * name/value strings shared by every message from one connection.
+ *
+ * Counted so that delivering a message costs no write to a shared cache line: the one
+ * owner (the connection's engine) hands the table out by plain pointer and counts the
+ * messages in a field of its own; holders release (and copies add) on the table's
+ * counter; the owner tells its total when it lets go (retire), and the release that
+ * brings the count to that total frees it. */
+typedef struct sn_msg_prop {
+    const char *name;
+    size_t name_len;
+    const uint8_t *value;
+    size_t value_len;
+} sn_msg_prop;
+
+typedef struct sn_msg_props sn_msg_props;
+
+/* Copies n properties; NULL on ENOMEM. The caller is the owner. */
+sn_msg_props *sn_msg_props_new(const sn_msg_prop *p, size_t n);
+/* Owner: done, after handing it to `issued` messages (which still hold it). */
+void sn_msg_props_retire(sn_msg_props *props, uint64_t issued);
+/* A message holding it is closed (any thread). */
+void sn_msg_props_release(sn_msg_props *props);
+/* The value of name (case-insensitive, RFC 37), or NULL. */
+const char *sn_msg_props_get(const sn_msg_props *props, const char *name);
 
 /* All return 0 or -errno; none blocks. */
 int sn_msg_init_size(sn_msg *m, size_t size);

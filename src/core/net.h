@@ -32,6 +32,7 @@ typedef struct sn_net_config {
     int type;
     uint64_t sndhwm, rcvhwm;
     bool immediate;
+    bool conflate_out, conflate_in; /* SINEW_CONFLATE on the socket's queues */
     uint8_t routing_id[SN_ROUTING_ID_MAX];
     size_t routing_id_len;
     int64_t maxmsgsize;
@@ -42,6 +43,7 @@ typedef struct sn_net_config {
     int linger;
     sn_tcp_opts tcp;
     sn_zmtp_security sec;  /* for the handshake's mechanism; wiped when freed */
+    sn_ctx *ctx;           /* for ZAP requests (set by the session) */
 } sn_net_config;
 
 void sn_net_config_init(sn_net_config *c, const sn_options *o);

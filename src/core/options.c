@@ -9,6 +9,7 @@
 
 #include "core/options.h"
 #include "security/curve.h"
+#include "security/plain.h"
 #include "sinew.h"
 
 enum opt_kind { OPT_INT, OPT_INT64, OPT_BLOB, OPT_STRING };
@@ -32,6 +33,7 @@ static const opt_row rows[] = {
     {SINEW_RCVTIMEO, OPT_INT, true, -1, INT_MAX, AT(rcvtimeo), 0},
     {SINEW_SNDTIMEO, OPT_INT, true, -1, INT_MAX, AT(sndtimeo), 0},
     {SINEW_IMMEDIATE, OPT_INT, true, 0, 1, AT(immediate), 0},
+    {SINEW_CONFLATE, OPT_INT, true, 0, 1, AT(conflate), 0},
     {SINEW_SPIN_US, OPT_INT, true, 0, 1000000, AT(spin_us), 0},
     {SINEW_SNDBUF, OPT_INT, true, -1, INT_MAX, AT(sndbuf), 0},
     {SINEW_RCVBUF, OPT_INT, true, -1, INT_MAX, AT(rcvbuf), 0},
@@ -156,9 +158,136 @@ sn_options_defaults(sn_options *o, int type, int linger, int ipv6)
     o->ipv6 = ipv6;
 }
 
+/* ---- security options: they set the mechanism and role too, as in libzmq ---------- */
+
+static bool
+int_arg(const void *val, size_t len, int *v)
+{
+    if (val == NULL || len != sizeof *v)
+        return false;
+    memcpy(v, val, sizeof *v);
+    return true;
+}
+
+/* PLAIN_USERNAME/PASSWORD: 1..255 bytes make a PLAIN client; (NULL, 0) goes back to
+ * NULL security. */
+static int
+set_plain_credential(sn_zmtp_security *sec, uint8_t *dst, size_t *dst_len, const void *val,
+                     size_t len)
+{
+    if (val == NULL && len == 0) {
+        sec->mechanism = NULL;
+        return 0;
+    }
+    if (val == NULL || len == 0 || len > 255)
+        return -EINVAL;
+    memcpy(dst, val, len);
+    *dst_len = len;
+    sec->as_server = false;
+    sec->mechanism = &sn_security_plain;
+    return 0;
+}
+
+/* 1: handled (*rc set), 0: not a security option. */
+static int
+set_security(sn_options *o, int option, const void *val, size_t len, int *rc)
+{
+    sn_zmtp_security *sec = &o->sec;
+    int v;
+    *rc = 0;
+    switch (option) {
+    case SINEW_PLAIN_SERVER:
+        if (!int_arg(val, len, &v) || v < 0 || v > 1)
+            *rc = -EINVAL;
+        else {
+            sec->as_server = v == 1;
+            sec->mechanism = &sn_security_plain;
+        }
+        return 1;
+    case SINEW_PLAIN_USERNAME:
+        *rc = set_plain_credential(sec, sec->username, &sec->username_len, val, len);
+        return 1;
+    case SINEW_PLAIN_PASSWORD:
+        *rc = set_plain_credential(sec, sec->password, &sec->password_len, val, len);
+        return 1;
+    case SINEW_ZAP_DOMAIN:
+        if ((val == NULL && len > 0) || len >= sizeof sec->zap_domain)
+            *rc = -EINVAL;
+        else {
+            if (len > 0)
+                memcpy(sec->zap_domain, val, len);
+            sec->zap_domain[len] = '\0';
+        }
+        return 1;
+    case SINEW_ZAP_ENFORCE_DOMAIN:
+        if (!int_arg(val, len, &v) || v < 0 || v > 1)
+            *rc = -EINVAL;
+        else
+            sec->zap_enforce_domain = v == 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int
+get_bytes(const void *src, size_t n, void *val, size_t *len)
+{
+    if (*len < n + 1)
+        return -EINVAL;
+    if (n > 0)
+        memcpy(val, src, n);
+    ((char *) val)[n] = '\0';
+    *len = n + 1;
+    return 0;
+}
+
+static int
+get_int(int v, void *val, size_t *len)
+{
+    if (*len < sizeof v)
+        return -EINVAL;
+    memcpy(val, &v, sizeof v);
+    *len = sizeof v;
+    return 0;
+}
+
+/* 1: handled (*rc set), 0: not a security option. */
+static int
+get_security(const sn_options *o, int option, void *val, size_t *len, int *rc)
+{
+    const sn_zmtp_security *sec = &o->sec;
+    bool plain = sec->mechanism == &sn_security_plain;
+    switch (option) {
+    case SINEW_MECHANISM:
+        *rc = get_int(sn_zmtp_security_mechanism(sec), val, len);
+        return 1;
+    case SINEW_PLAIN_SERVER:
+        *rc = get_int(plain && sec->as_server, val, len);
+        return 1;
+    case SINEW_PLAIN_USERNAME:
+        *rc = get_bytes(sec->username, sec->username_len, val, len);
+        return 1;
+    case SINEW_PLAIN_PASSWORD:
+        *rc = get_bytes(sec->password, sec->password_len, val, len);
+        return 1;
+    case SINEW_ZAP_DOMAIN:
+        *rc = get_bytes(sec->zap_domain, strlen(sec->zap_domain), val, len);
+        return 1;
+    case SINEW_ZAP_ENFORCE_DOMAIN:
+        *rc = get_int(sec->zap_enforce_domain, val, len);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int
 sn_options_set(sn_options *o, int option, const void *val, size_t len)
 {
+    int rc;
+    if (set_security(o, option, val, len, &rc))
+        return rc;
     int src = options_security_set(o, option, val, len);
     if (src != -ENOENT)
         return src;
@@ -200,6 +329,9 @@ sn_options_set(sn_options *o, int option, const void *val, size_t len)
 int
 sn_options_get(const sn_options *o, int option, void *val, size_t *len)
 {
+    int rc;
+    if (get_security(o, option, val, len, &rc))
+        return rc;
     int src = options_security_get(o, option, val, len);
     if (src != -ENOENT)
         return src;
@@ -231,4 +363,23 @@ sn_options_get(const sn_options *o, int option, void *val, size_t *len)
     memcpy(val, base + r->offset, n);
     *len = n;
     return 0;
+}
+
+bool
+sn_options_conflates(const sn_options *o, bool out)
+{
+    if (!o->conflate)
+        return false;
+    switch (o->type) {
+    case SINEW_DEALER:
+        return true;
+    case SINEW_SUB:
+    case SINEW_PULL:
+        return !out;
+    case SINEW_PUB:
+    case SINEW_PUSH:
+        return out;
+    default:
+        return false;
+    }
 }

@@ -4,6 +4,7 @@
 #ifndef SINEW_CORE_OPTIONS_H
 #define SINEW_CORE_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,7 @@ typedef struct sn_options {
     int linger;            /* ms, -1 = forever */
     int rcvtimeo, sndtimeo;/* ms, -1 = forever */
     int immediate;
+    int conflate;          /* SINEW_CONFLATE (see sn_options_conflates) */
     int spin_us;           /* SINEW_SPIN_US */
     int sndbuf, rcvbuf;    /* kernel buffers, -1 = OS default */
     int reconnect_ivl, reconnect_ivl_max; /* ms; max 0 = no backoff */
@@ -36,6 +38,9 @@ typedef struct sn_options {
 /* linger and ipv6: the context's defaults (SINEW_BLOCKY, SINEW_IPV6). */
 void sn_options_defaults(sn_options *o, int type, int linger, int ipv6);
 int sn_options_set(sn_options *o, int option, const void *val, size_t len);
+/* SINEW_CONFLATE applies to the types libzmq applies it to: on what they receive (SUB,
+ * PULL, DEALER: in) and on what they send (PUB, PUSH, DEALER: out). */
+bool sn_options_conflates(const sn_options *o, bool out);
 /* -ENOENT: not an option stored here (the socket answers it), -EINVAL: bad length. */
 int sn_options_get(const sn_options *o, int option, void *val, size_t *len);
 

@@ -48,6 +48,15 @@ fail:
 }
 
 void
+sn_link_conflate(sn_link *l, bool q0, bool q1)
+{
+    if (q0)
+        sn_queue_conflate(&l->queues[0]);
+    if (q1)
+        sn_queue_conflate(&l->queues[1]);
+}
+
+void
 sn_link_ref(sn_link *l)
 {
     atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);

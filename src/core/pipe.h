@@ -126,6 +126,9 @@ struct sn_link {
  * say until sn_pipe_set_hwm is called on it: so queues[0] holds hwm0 messages and
  * queues[1] hwm1 (0 = no limit). */
 int sn_link_new(sn_link **out, uint64_t hwm0, uint64_t hwm1);
+/* SINEW_CONFLATE: which of a new link's queues keep only their latest message (q0 is
+ * written by end 0); before either end is handed to anyone. */
+void sn_link_conflate(sn_link *l, bool q0, bool q1);
 void sn_link_ref(sn_link *l);
 void sn_link_unref(sn_link *l); /* frees on the last reference, closing queued messages */
 

@@ -229,14 +229,15 @@ proxy_run(proxy *px)
         sinew_pollitem_t items[3];
         int n = 0;
         short fe = 0, be = 0;
-        if (!px->paused) {
-            want(&fe, same ? &fe : &be, evf);
-            if (!same)
-                want(&be, &fe, evb);
+        if (same && !px->paused) {
+            fe = SINEW_POLLIN; /* moves without a room check: input is all it waits for */
+        } else if (!px->paused) {
+            want(&fe, &be, evf);
+            want(&be, &fe, evb);
         }
         if (fe != 0)
             items[n++] = (sinew_pollitem_t){.socket = px->front, .events = fe};
-        if (be != 0 && !same)
+        if (be != 0)
             items[n++] = (sinew_pollitem_t){.socket = px->back, .events = be};
         if (px->control != NULL)
             items[n++] = (sinew_pollitem_t){.socket = px->control, .events = SINEW_POLLIN};

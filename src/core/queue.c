@@ -31,6 +31,8 @@ sn_queue_init(sn_queue *q, uint64_t hwm)
     atomic_init(&q->ack, 0);
     atomic_init(&q->spare, NULL);
     atomic_init(&q->hwm, hwm);
+    atomic_init(&q->latest, NULL);
+    atomic_init(&q->reader_asleep, false);
     return 0;
 }
 
@@ -43,14 +45,84 @@ counts_as_message(const sn_msg *m, bool last)
            (m->flags & (SN_MSG_COMMAND | SN_MSG_SUBSCRIBE | SN_MSG_CANCEL)) == 0;
 }
 
+void
+sn_queue_conflate(sn_queue *q)
+{
+    q->conflate = true;
+}
+
+/* ---- conflating queues: one boxed message, swapped; the reader sleeps on a flag ---- */
+
+static int
+conflate_write(sn_queue *q, sn_msg *msg)
+{
+    sn_msg *box = malloc(sizeof *box);
+    if (box == NULL)
+        return -ENOMEM;
+    *box = *msg;
+    box->flags &= (uint8_t) ~SN_MSG_MORE;
+    sn_msg_init(msg);
+    q->wparts++;
+    sn_msg *old = atomic_exchange_explicit(&q->latest, box, memory_order_acq_rel);
+    if (old == NULL)
+        return 0;
+    sn_msg_close(old);
+    free(old);
+    return 1;
+}
+
+static bool
+conflate_flush(sn_queue *q)
+{
+    if (q->wpublished == q->wparts)
+        return false;
+    q->wpublished = q->wparts;
+    return atomic_exchange_explicit(&q->reader_asleep, false, memory_order_seq_cst);
+}
+
+/* Arms reader_asleep when empty; seq_cst against conflate_flush: either the writer sees
+ * the flag or we see its message. */
+static bool
+conflate_check_read(sn_queue *q)
+{
+    if (atomic_load_explicit(&q->latest, memory_order_acquire) != NULL)
+        return true;
+    atomic_store_explicit(&q->reader_asleep, true, memory_order_seq_cst);
+    return atomic_load_explicit(&q->latest, memory_order_seq_cst) != NULL;
+}
+
+static int
+conflate_read(sn_queue *q, sn_msg *msg)
+{
+    sn_msg *box = atomic_exchange_explicit(&q->latest, NULL, memory_order_acq_rel);
+    if (box == NULL) {
+        if (!conflate_check_read(q))
+            return -EAGAIN;
+        box = atomic_exchange_explicit(&q->latest, NULL, memory_order_acq_rel);
+        if (box == NULL)
+            return -EAGAIN; /* cannot happen: only we take it */
+    }
+    *msg = *box;
+    free(box);
+    q->rparts++;
+    q->rmsgs++;
+    return 0;
+}
+
 uint64_t
 sn_queue_fini(sn_queue *q)
 {
     /* Every part ever written, published or not, is closed exactly once. */
     uint64_t lost = 0;
+    sn_msg *box = atomic_load(&q->latest);
+    if (box != NULL) {
+        lost += counts_as_message(box, true);
+        sn_msg_close(box);
+        free(box);
+    }
     sn_queue_chunk *c = q->rchunk;
     unsigned pos = q->rpos;
-    for (uint64_t n = q->rparts; n < q->wparts; n++) {
+    for (uint64_t n = q->rparts; !q->conflate && n < q->wparts; n++) {
         if (pos == SN_QUEUE_CHUNK) {
             c = c->next;
             pos = 0;
@@ -76,6 +148,8 @@ lwm_of(uint64_t hwm)
 bool
 sn_queue_check_write(sn_queue *q)
 {
+    if (q->conflate)
+        return true;
     uint64_t hwm = atomic_load_explicit(&q->hwm, memory_order_relaxed);
     if (hwm == 0 || q->wmsgs - q->wacked < hwm)
         return true;
@@ -114,6 +188,8 @@ sn_queue_writer_release(sn_queue *q)
 int
 sn_queue_write(sn_queue *q, sn_msg *msg)
 {
+    if (q->conflate)
+        return conflate_write(q, msg);
     if (q->wpos == SN_QUEUE_CHUNK) {
         sn_queue_chunk *c = chunk_new(q);
         if (c == NULL)
@@ -137,6 +213,8 @@ sn_queue_write(sn_queue *q, sn_msg *msg)
 size_t
 sn_queue_rollback(sn_queue *q)
 {
+    if (q->conflate)
+        return 0; /* parts are never held back */
     size_t n = (size_t) (q->wparts - q->wmsg_parts);
     /* Unpublished: the reader never looks past the published parts, so the parts and
      * any chunk added for them are the writer's alone. */
@@ -164,6 +242,8 @@ sn_queue_rollback(sn_queue *q)
 bool
 sn_queue_flush(sn_queue *q)
 {
+    if (q->conflate)
+        return conflate_flush(q);
     if (q->wpublished == q->wparts)
         return false;
     q->wpublished = q->wparts;
@@ -211,6 +291,8 @@ ack_update(sn_queue *q, bool drained)
 bool
 sn_queue_check_read(sn_queue *q)
 {
+    if (q->conflate)
+        return conflate_check_read(q);
     if (q->rparts < q->ravail)
         return true;
     uint64_t p = atomic_load_explicit(&q->pub, memory_order_acquire);
@@ -230,6 +312,8 @@ sn_queue_check_read(sn_queue *q)
 static int
 read_one(sn_queue *q, sn_msg *msg, bool ack)
 {
+    if (q->conflate)
+        return conflate_read(q, msg);
     if (!sn_queue_check_read(q))
         return -EAGAIN;
     if (q->rpos == SN_QUEUE_CHUNK) {
@@ -263,18 +347,24 @@ sn_queue_read_burst(sn_queue *q, sn_msg *msg)
 void
 sn_queue_read_end(sn_queue *q)
 {
+    if (q->conflate)
+        return;
     ack_update(q, false);
 }
 
 uint64_t
 sn_queue_depth_out(sn_queue *q)
 {
+    if (q->conflate)
+        return atomic_load(&q->latest) != NULL;
     return q->wmsgs - (atomic_load_explicit(&q->ack, memory_order_acquire) >> 1);
 }
 
 uint64_t
 sn_queue_depth_in(sn_queue *q)
 {
+    if (q->conflate)
+        return atomic_load(&q->latest) != NULL;
     uint64_t avail = atomic_load_explicit(&q->pub, memory_order_acquire) >> 1;
     uint64_t n = 0;
     sn_queue_chunk *c = q->rchunk;

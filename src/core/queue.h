@@ -59,16 +59,27 @@ typedef struct sn_queue {
     _Alignas(SN_CACHELINE) _Atomic(sn_queue_chunk *) spare; /* one recycled chunk */
     _Alignas(SN_CACHELINE) _Atomic uint64_t hwm; /* messages; 0 = no limit. Changed by
                                                     sn_queue_set_hwm, from either side. */
+
+    /* SINEW_CONFLATE (sn_queue_conflate, before either side uses the queue): the queue
+     * holds one message, the latest written, boxed in `latest` and swapped atomically;
+     * no HWM. Multipart messages are not supported (libzmq neither): a part replaces
+     * the one before, so the last part is what stays. */
+    bool conflate;
+    _Alignas(SN_CACHELINE) _Atomic(sn_msg *) latest;
+    atomic_bool reader_asleep;
 } sn_queue;
 
 int sn_queue_init(sn_queue *q, uint64_t hwm);   /* -ENOMEM */
+/* Makes q a conflating queue (see conflate above); before anyone uses it. */
+void sn_queue_conflate(sn_queue *q);
 /* Closes every message still queued; returns how many application messages that was
  * (an unfinished one counts; subscription and command parts do not): lost messages. */
 uint64_t sn_queue_fini(sn_queue *q);
 
 /* Writer side. check_write: true if a new message may be started; when false it has
  * armed writer_waiting, so the reader will report the queue falling to the low-water
- * mark. write: takes msg (msg becomes empty); -ENOMEM if no chunk could be allocated.
+ * mark. write: takes msg (msg becomes empty); -ENOMEM if no chunk could be allocated;
+ * 1 if a conflating queue discarded an unread message for it (the writer counts it).
  * flush: publishes; true if the reader was asleep and must be woken. */
 bool sn_queue_check_write(sn_queue *q);
 int sn_queue_write(sn_queue *q, sn_msg *msg);

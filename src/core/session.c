@@ -31,6 +31,8 @@ sn_net_config_init(sn_net_config *c, const sn_options *o)
     c->sndhwm = (uint64_t) o->sndhwm;
     c->rcvhwm = (uint64_t) o->rcvhwm;
     c->immediate = o->immediate != 0;
+    c->conflate_out = sn_options_conflates(o, true);
+    c->conflate_in = sn_options_conflates(o, false);
     memcpy(c->routing_id, o->routing_id, o->routing_id_len);
     c->routing_id_len = o->routing_id_len;
     c->maxmsgsize = o->maxmsgsize;
@@ -301,13 +303,53 @@ session_check_done(sn_session *ss)
 
 /* ---- engine callbacks ------------------------------------------------------------ */
 
+/* What sinew_msg_gets finds on this connection's messages, first match winning as in
+ * libzmq: Peer-Address, then ZAP's User-Id and metadata, then the peer's properties. */
+static sn_msg_props *
+connection_props(sn_engine *e, const sn_zmtp_handshake_result *res)
+{
+    const uint8_t *lists[2] = {res->zap_metadata, res->peer_metadata};
+    size_t lens[2] = {res->zap_metadata_len, res->peer_metadata_len};
+    size_t n = 1;
+    for (int l = 0; l < 2; l++) {
+        sn_zmtp_metadata_iter it;
+        sn_zmtp_property p;
+        int err;
+        sn_zmtp_metadata_iter_init(&it, lists[l], lens[l]);
+        while (sn_zmtp_metadata_next(&it, &p, &err) > 0)
+            n++;
+    }
+    sn_msg_prop *props = calloc(n, sizeof *props);
+    if (props == NULL)
+        return NULL;
+    const char *addr = sn_engine_peer_address(e);
+    props[0] = (sn_msg_prop){"Peer-Address", 12, (const uint8_t *) addr, strlen(addr)};
+    size_t i = 1;
+    for (int l = 0; l < 2; l++) {
+        sn_zmtp_metadata_iter it;
+        sn_zmtp_property p;
+        int err;
+        sn_zmtp_metadata_iter_init(&it, lists[l], lens[l]);
+        while (i < n && sn_zmtp_metadata_next(&it, &p, &err) > 0)
+            props[i++] = (sn_msg_prop){p.name, p.name_len, p.value, p.value_len};
+    }
+    sn_msg_props *mp = sn_msg_props_new(props, i);
+    free(props);
+    return mp;
+}
+
 static sn_pipe *
 engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
 {
-    (void) e; /* the handshake already refused incompatible socket types */
+    /* The handshake already refused incompatible socket types. */
     sn_session *ss = owner;
-    if (engine_class(ss) == &zmtp_engine_class) /* raw connections have no handshake */
+    if (engine_class(ss) == &zmtp_engine_class) { /* raw connections have no handshake */
+        sn_msg_props *props = connection_props(e, res);
+        if (props == NULL)
+            return NULL;
+        sn_engine_set_props(e, props);
         sn_monitor_emit(ss->mon, SINEW_EVENT_HANDSHAKE_SUCCEEDED, 0, ss->addr);
+    }
     if (ss->conn != NULL)
         sn_connecter_reset_backoff(ss->conn);
     sn_peer *peer = sn_peer_new(res->peer_socket_type, res->peer_routing_id,
@@ -329,6 +371,7 @@ engine_ready(void *owner, sn_engine *e, const sn_zmtp_handshake_result *res)
         sn_peer_unref(peer);
         return NULL;
     }
+    sn_link_conflate(l, ss->cfg.conflate_out, ss->cfg.conflate_in); /* end 0: socket's */
     sn_pipe_set_peer(&l->ends[0], peer);
     sn_peer_unref(peer);
     take_pipe_end(ss, &l->ends[1]);
@@ -456,6 +499,7 @@ session_alloc(sn_ctx *ctx, sn_socket *s, uint64_t gen, sn_reactor *r,
     ss->sock_gen = gen;
     ss->endpoint = endpoint;
     ss->cfg = *cfg;
+    ss->cfg.ctx = ctx;
     snprintf(ss->addr, sizeof ss->addr, "%s", addr);
     sn_ctx_net_add(ctx);
     return ss;
@@ -490,6 +534,7 @@ sn_session_connect(sn_socket *s, const sn_endpoint *ep, const char *uri, int end
         rc = sn_link_new(&l, ss->cfg.sndhwm, ss->cfg.rcvhwm);
         if (rc < 0)
             goto fail;
+        sn_link_conflate(l, ss->cfg.conflate_out, ss->cfg.conflate_in);
         /* The socket's end first: a refusal (a PAIR that has its peer, a STREAM id in
          * use) releases it while ours has no owner yet, so no PEER_TERM reaches the
          * reactor for a session freed right here (it freed it a second time). */

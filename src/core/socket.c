@@ -473,10 +473,10 @@ static void
 detach(sn_socket *s, sn_pipe *p, uint64_t deadline)
 {
     s->ops->detach(s->pattern, p);
-    /* A message we were writing to p, unfinished, never reaches anyone: counted here,
-     * once (the pattern discards its remaining parts as they come). */
-    if (sn_pipe_rollback(p) > 0)
-        sn_socket_count_drop(s, SN_DROP_CONNECTION);
+    /* A message we were writing to p, unfinished, never reaches anyone. The pattern
+     * counted it (it knows, and discards the parts still to come); its parts already
+     * written go now, so that the link's end does not count them a second time. */
+    sn_pipe_rollback(p);
     free(p->pstate);
     p->pstate = NULL;
     p->attached = false;

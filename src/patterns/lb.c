@@ -26,8 +26,11 @@ void
 sn_lb_detach(sn_lb *lb, sn_pipe *p)
 {
     if (lb->more_pipe == p) {
+        /* Gone mid-message: the message is lost (its remaining parts are discarded as
+         * they come). */
         lb->more_pipe = NULL;
         lb->dropping = true;
+        sn_socket_count_drop(lb->sock, SN_DROP_CONNECTION);
     }
     sn_pipeset_remove(&lb->set, p);
 }
@@ -57,8 +60,7 @@ sn_lb_send(sn_lb *lb, sn_msg *msg, sn_pipe **to)
 {
     bool more = sn_msg_more(msg);
     if (lb->dropping) {
-        /* The rest of a message whose peer left mid-way (the socket counted it when it
-         * let go of the pipe). */
+        /* The rest of a message whose peer left mid-way (counted at the detach). */
         sn_msg_close(msg);
         sn_msg_init(msg);
         lb->dropping = more;

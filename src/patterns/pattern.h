@@ -63,6 +63,7 @@ typedef struct sn_pattern_ops {
 extern const sn_pattern_ops sn_pair_ops, sn_push_ops, sn_pull_ops, sn_req_ops, sn_rep_ops;
 extern const sn_pattern_ops sn_dealer_ops, sn_router_ops;
 extern const sn_pattern_ops sn_stream_ops;
+extern const sn_pattern_ops sn_pub_ops, sn_sub_ops, sn_xpub_ops, sn_xsub_ops;
 
 /* NULL for an unknown or unimplemented type. */
 const sn_pattern_ops *sn_pattern_lookup(int type);

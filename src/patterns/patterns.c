@@ -4,7 +4,8 @@
 
 static const sn_pattern_ops *const patterns[] = {
     &sn_pair_ops, &sn_req_ops, &sn_rep_ops, &sn_pull_ops, &sn_push_ops,
-    &sn_dealer_ops, &sn_router_ops, &sn_stream_ops, NULL,
+    &sn_dealer_ops, &sn_router_ops, &sn_stream_ops,
+    &sn_pub_ops, &sn_sub_ops, &sn_xpub_ops, &sn_xsub_ops, NULL,
 };
 
 const sn_pattern_ops *

@@ -58,8 +58,11 @@ rep_detach(void *st, sn_pipe *p)
 {
     rep *r = st;
     sn_fq_detach(&r->fq, p);
-    if (r->reply_pipe == p)
+    if (r->reply_pipe == p) {
+        if (r->started && !r->dropping)
+            sn_socket_count_drop(r->sock, SN_DROP_CONNECTION); /* a reply cut mid-way */
         r->reply_pipe = NULL;
+    }
 }
 
 static void

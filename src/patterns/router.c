@@ -210,19 +210,23 @@ router_detach(void *st, sn_pipe *p)
     sn_pipeset_remove(&r->anon, p);
     sn_fq_detach(&r->fq, p);
     if (r->in_pipe == p) {
-        /* Gone mid-message (a disconnect): the rest of it went with it. */
+        /* Gone mid-message (a disconnect). Parts still queued count as the link goes;
+         * a held last part counts here. */
         if (r->prefetched) {
+            if (!sn_msg_more(&r->pre))
+                sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
             sn_msg_close(&r->pre);
             r->prefetched = false;
         }
-        sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
         r->in_pipe = NULL;
         r->in_more = r->doom_in = false;
     }
     if (r->out_pipe == p) {
+        /* The rest of the message has nowhere to go: counted here, once (the core
+         * only rolls back the parts written already). */
         sn_socket_count_drop(r->sock, SN_DROP_CONNECTION);
         r->out_pipe = NULL;
-        r->out = OUT_DROP; /* the rest of the message has nowhere to go */
+        r->out = OUT_DROP;
     }
 }
 

@@ -49,6 +49,7 @@ enum curve_phase {
     CURVE_INITIATE, /* server: waits for INITIATE */
     CURVE_WELCOME,  /* client: waits for WELCOME */
     CURVE_READY,    /* client: waits for READY */
+    CURVE_ZAP,      /* server: the ZAP handler has C */
     CURVE_TRAFFIC,
 };
 
@@ -369,6 +370,32 @@ server_cookie(curve_state *cs, sn_zmtp_handshake *hs, const uint8_t *cookie)
               : sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_CRYPTOGRAPHIC, "bad cookie", false);
 }
 
+/* READY: n | Box[metadata](S'->C'): the server is done. */
+static int
+server_ready(curve_state *cs, sn_zmtp_handshake *hs)
+{
+    uint8_t nonce[NONCE];
+    const uint8_t *meta;
+    size_t mlen;
+    sn_zmtp_handshake_metadata(hs, &meta, &mlen);
+    size_t len = 8 + MAC + mlen;
+    uint8_t *d = sodium_malloc(len);
+    if (d == NULL)
+        return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
+    cs->send_nonce = 1;
+    put_be64(d, cs->send_nonce);
+    nonce_short(nonce, "CurveZMQREADY---", cs->send_nonce);
+    crypto_box_easy_afternm(d + 8, meta, mlen, nonce, cs->shared);
+    int rc = curve_send(hs, "READY", d, len);
+    sodium_free(d);
+    if (rc == 0) {
+        rc = 1;
+        cs->phase = CURVE_TRAFFIC;
+        curve_wipe_handshake(cs);
+    }
+    return rc;
+}
+
 static int
 server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
 {
@@ -420,28 +447,27 @@ server_initiate(curve_state *cs, sn_zmtp_handshake *hs, const sn_zmtp_command *c
     if (rc < 0)
         goto done;
 
-    /* READY: n | Box[metadata](S'->C'). No ZAP handler is consulted yet: as libzmq 4.3
-     * without one, any client key is accepted (encryption without authentication). */
-    const uint8_t *meta;
-    size_t mlen;
-    sn_zmtp_handshake_metadata(hs, &meta, &mlen);
-    size_t len = 8 + MAC + mlen;
-    uint8_t *d = sodium_malloc(len);
-    if (d == NULL) {
-        rc = sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "out of memory", false);
-        goto done;
+    /* As libzmq 4.3: ask ZAP when a domain is set or enforcement is off; without a
+     * handler, admit (encryption without authentication) unless told to enforce. */
+    if (sec->zap_domain[0] != '\0' || !sec->zap_enforce_domain) {
+        sn_zap_request req = {.mechanism = "CURVE",
+                              .credentials = {cs->client_key},
+                              .credentials_len = {KEY},
+                              .ncredentials = 1};
+        int zrc = sn_zmtp_handshake_zap(hs, &req);
+        if (zrc == 0) {
+            cs->phase = CURVE_ZAP;
+            rc = SN_MECHANISM_WAIT;
+            goto done;
+        }
+        if (zrc != -ECONNREFUSED || sec->zap_enforce_domain) {
+            rc = sn_zmtp_handshake_fail_event(hs, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                                              zrc == -ECONNREFUSED ? EFAULT : (uint32_t) -zrc,
+                                              "no ZAP handler", false);
+            goto done;
+        }
     }
-    cs->send_nonce = 1;
-    put_be64(d, cs->send_nonce);
-    nonce_short(nonce, "CurveZMQREADY---", cs->send_nonce);
-    crypto_box_easy_afternm(d + 8, meta, mlen, nonce, cs->shared);
-    rc = curve_send(hs, "READY", d, len);
-    sodium_free(d);
-    if (rc == 0) {
-        rc = 1;
-        cs->phase = CURVE_TRAFFIC;
-        curve_wipe_handshake(cs);
-    }
+    rc = server_ready(cs, hs);
 done:
     sodium_memzero(vouch, sizeof vouch);
     curve_free(plain, plen);
@@ -489,6 +515,17 @@ curve_command(void *st, sn_zmtp_handshake *hs, const sn_zmtp_command *cmd)
     default:
         return client_ready(cs, hs, cmd);
     }
+}
+
+static int
+curve_resume(void *st, sn_zmtp_handshake *hs, const void *answer)
+{
+    curve_state *cs = st;
+    if (cs->phase != CURVE_ZAP)
+        return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, "unexpected answer", false);
+    if (sn_zmtp_handshake_zap_reply(hs, answer) < 0)
+        return -EPROTO;
+    return server_ready(cs, hs);
 }
 
 static void
@@ -614,7 +651,7 @@ const sn_mechanism_ops sn_zmtp_mechanism_curve = {
     .start = curve_start,
     .command = curve_command,
     .fini = curve_fini,
-    .resume = NULL,
+    .resume = curve_resume,
     .encode = curve_encode,
     .decode = curve_decode,
 };

@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 
 #include "sinew.h"
 #include "zmtp/engine_impl.h"
@@ -131,6 +134,74 @@ hs_timer_cb(void *arg)
         sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ETIMEDOUT);
 }
 
+/* ---- ZAP (RFC 27) ------------------------------------------------------------------- */
+
+static void
+zap_done(void *arg, const sn_zap_reply *reply)
+{
+    sn_engine *e = arg;
+    e->zap = NULL; /* the client frees itself after this */
+    sn_engine_handshake_resume(e, reply);
+}
+
+/* As libzmq: the address is the peer's, the identity our own routing id. */
+static int
+zap_start(void *arg, sn_zap_request *req)
+{
+    sn_engine *e = arg;
+    if (e->cfg.ctx == NULL)
+        return -ECONNREFUSED;
+    req->address = e->peer_address;
+    req->identity = e->cfg.routing_id;
+    req->identity_len = e->cfg.routing_id_len;
+    return sn_zap_client_start(&e->zap, e->cfg.ctx, e->r, req, zap_done, e);
+}
+
+static void
+zap_cancel(sn_engine *e)
+{
+    sn_zap_client_cancel(e->zap);
+    e->zap = NULL;
+}
+
+/* libzmq's form: the IP without port for tcp; for ipc "localhost" (what getnameinfo
+ * names a unix socket) then ":uid:gid:pid" of the peer. */
+static void
+peer_address_of(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    out[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *) &ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, out, (socklen_t) cap);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, out, (socklen_t) cap);
+    else if (ss.ss_family == AF_UNIX) {
+        struct ucred cred;
+        socklen_t cl = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+            snprintf(out, cap, "localhost:%u:%u:%d", (unsigned) cred.uid, (unsigned) cred.gid,
+                     (int) cred.pid);
+    }
+}
+
+const char *
+sn_engine_peer_address(const sn_engine *e)
+{
+    return e->peer_address;
+}
+
+void
+sn_engine_set_props(sn_engine *e, sn_msg_props *props)
+{
+    if (e->props != NULL)
+        sn_msg_props_retire(e->props, e->props_issued);
+    e->props = props;
+    e->props_issued = 0;
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static void
@@ -175,7 +246,10 @@ sn_engine_new(sn_engine **out, sn_reactor *r, int fd, const sn_net_config *cfg,
     e->ops = ops;
     e->owner = owner;
     e->cfg = *cfg;
+    peer_address_of(fd, e->peer_address, sizeof e->peer_address);
+    e->zap_port = (sn_zmtp_zap_port){.start = zap_start, .arg = e};
     sn_zmtp_handshake_config hc = {
+        .zap = &e->zap_port,
         .socket_type = cfg->type,
         .routing_id = cfg->routing_id,
         .routing_id_len = cfg->routing_id_len,
@@ -227,6 +301,9 @@ sn_engine_free(sn_engine *e)
         sn_reactor_timer_cancel(e->r, e->hs_timer);
     if (e->hb_timer)
         sn_reactor_timer_cancel(e->r, e->hb_timer);
+    zap_cancel(e);
+    if (e->props != NULL)
+        sn_msg_props_retire(e->props, e->props_issued);
     if (e->have_part)
         sn_msg_close(&e->part);
     if (e->have_big)
@@ -240,6 +317,18 @@ sn_engine_free(sn_engine *e)
     free(e);
 }
 
+/* The handshake failed: say so to the peer if the mechanism has an ERROR for it, then
+ * end with the event the mechanism chose. */
+void
+sn_engine_handshake_failed(sn_engine *e)
+{
+    sn_engine_write(e);
+    uint32_t value;
+    int event = sn_zmtp_handshake_failure_event(&e->hs, &value);
+    if (e->fd >= 0)
+        sn_engine_fail(e, event, value);
+}
+
 /* Ends the connection: stop I/O now, tell the session once. */
 void
 sn_engine_fail(sn_engine *e, int event, uint32_t value)
@@ -249,6 +338,7 @@ sn_engine_fail(sn_engine *e, int event, uint32_t value)
     sn_engine_direct_unregister(e); /* first: application threads read `closing` under its lock */
     e->closing = true;
     sn_engine_unwatch(e);
+    zap_cancel(e);
     /* As libzmq: a connection lost during the handshake (not refused for a protocol
      * error) is a handshake that failed without detail. */
     if (e->handshaking && event == SINEW_EVENT_DISCONNECTED) {
@@ -281,6 +371,7 @@ sn_engine_orphan(sn_engine *e)
         sn_reactor_timer_cancel(e->r, e->hb_timer);
         e->hb_timer = 0;
     }
+    zap_cancel(e);
     e->pipe = NULL;
 }
 
@@ -375,10 +466,7 @@ sn_engine_handshake_resume(sn_engine *e, const void *answer)
     if (e->fd < 0 || !e->handshaking || !sn_zmtp_handshake_waiting(&e->hs))
         return;
     if (sn_zmtp_handshake_resume(&e->hs, answer) < 0) {
-        sn_engine_write(e); /* an ERROR command may be waiting */
-        if (e->fd >= 0)
-            sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                           (uint32_t) sn_zmtp_handshake_error(&e->hs, NULL));
+        sn_engine_handshake_failed(e);
         return;
     }
     if (!sn_engine_input_begin(e))

@@ -51,6 +51,12 @@ bool sn_engine_direct_write(sn_engine *e);
  * answer's meaning is the mechanism's. Reactor thread. */
 void sn_engine_handshake_resume(sn_engine *e, const void *answer);
 
+/* The peer's address as ZAP and Peer-Address give it (may be empty). */
+const char *sn_engine_peer_address(const sn_engine *e);
+/* The connection's properties, referenced by each message it delivers from now on (the
+ * engine takes the reference). In the owner's `ready`. */
+void sn_engine_set_props(sn_engine *e, sn_msg_props *props);
+
 /* The pipe has messages again (ACTIVATE_READ): write what it can. */
 void sn_engine_pipe_readable(sn_engine *e);
 /* The pipe has room again (ACTIVATE_WRITE): resume reading from the fd. */

@@ -37,6 +37,11 @@ struct sn_engine {
 
     sn_zmtp_handshake hs;
     bool handshaking;
+    sn_zmtp_zap_port zap_port;
+    sn_zap_client *zap; /* a ZAP request waiting for its reply */
+    char peer_address[128]; /* for ZAP and Peer-Address: IP, or "localhost:uid:gid:pid" */
+    sn_msg_props *props;    /* attached to every message delivered (sinew_msg_gets) */
+    uint64_t props_issued;  /* how many messages got it (see sn_msg_props_retire) */
     /* The mechanism's frame codec once traffic starts (CURVE), else NULL. */
     const sn_mechanism_ops *codec;
     void *codec_state;
@@ -94,6 +99,7 @@ void sn_engine_want_out(sn_engine *e, bool on);
 void sn_engine_set_borrowed(sn_engine *e, bool on);
 void sn_engine_unwatch(sn_engine *e);
 void sn_engine_fail(sn_engine *e, int event, uint32_t value);
+void sn_engine_handshake_failed(sn_engine *e);
 void sn_engine_write(sn_engine *e);
 bool sn_engine_start_traffic(sn_engine *e);
 void sn_engine_hb_timer(void *arg);

@@ -4,6 +4,7 @@
 #include "zmtp/handshake.h"
 
 #include <errno.h>
+#include "sinew.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,82 @@ handshake_fail_errno(sn_zmtp_handshake *hs, int rc, int error, const char *reaso
 }
 
 int
+sn_zmtp_handshake_fail_event(sn_zmtp_handshake *hs, int event, uint32_t value,
+                             const char *reason, bool send_error)
+{
+    if (hs->state == SN_ZMTP_HS_FAILED)
+        return hs->rc;
+    sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, reason, send_error);
+    hs->fail_event = event;
+    hs->fail_value = value;
+    return hs->rc;
+}
+
+int
+sn_zmtp_handshake_failure_event(const sn_zmtp_handshake *hs, uint32_t *value)
+{
+    if (hs->fail_event != 0) {
+        *value = hs->fail_value;
+        return hs->fail_event;
+    }
+    *value = (uint32_t) hs->error;
+    return SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+}
+
+int
+sn_zmtp_handshake_zap(sn_zmtp_handshake *hs, sn_zap_request *req)
+{
+    if (hs->zap == NULL)
+        return -ECONNREFUSED;
+    req->domain = sn_zmtp_handshake_security(hs)->zap_domain;
+    return hs->zap->start(hs->zap->arg, req);
+}
+
+/* User-Id (as libzmq: always, possibly empty) then the handler's properties. */
+static int
+handshake_keep_zap(sn_zmtp_handshake *hs, const sn_zap_reply *reply)
+{
+    sn_zmtp_property uid = {.name = "User-Id", .value = reply->user_id,
+                            .value_len = reply->user_id_len};
+    ssize_t n = sn_zmtp_metadata_size(&uid, 1);
+    if (n < 0)
+        return (int) n;
+    uint8_t *p = malloc((size_t) n + reply->metadata_len);
+    if (p == NULL)
+        return -ENOMEM;
+    sn_zmtp_metadata_build(p, (size_t) n, &uid, 1);
+    if (reply->metadata_len > 0)
+        memcpy(p + n, reply->metadata, reply->metadata_len);
+    free(hs->zap_metadata);
+    hs->zap_metadata = p;
+    hs->result.zap_metadata = p;
+    hs->result.zap_metadata_len = (size_t) n + reply->metadata_len;
+    return 0;
+}
+
+int
+sn_zmtp_handshake_zap_reply(sn_zmtp_handshake *hs, const sn_zap_reply *reply)
+{
+    if (reply->error != 0)
+        return sn_zmtp_handshake_fail_event(hs, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                                            (uint32_t) reply->error,
+                                            "malformed ZAP reply", false);
+    if (reply->status == 200) {
+        if (handshake_keep_zap(hs, reply) < 0)
+            return handshake_fail_errno(hs, -ENOMEM, SN_ZMTP_ERR_UNSPECIFIED,
+                                        "out of memory");
+        return 0;
+    }
+    /* 300 is "try later": libzmq says nothing to the peer; 400 and 500 get ERROR with
+     * the status as reason, which a libzmq or sinew client reports as AUTH too. */
+    char status[4];
+    snprintf(status, sizeof status, "%d", reply->status);
+    return sn_zmtp_handshake_fail_event(hs, SINEW_EVENT_HANDSHAKE_FAILED_AUTH,
+                                        (uint32_t) reply->status, status,
+                                        reply->status != 300);
+}
+
+int
 sn_zmtp_handshake_peer_error(sn_zmtp_handshake *hs, const uint8_t *reason, size_t len)
 {
     if (len > SN_ZMTP_ERROR_REASON_MAX)
@@ -81,6 +158,10 @@ sn_zmtp_handshake_peer_error(sn_zmtp_handshake *hs, const uint8_t *reason, size_
     hs->peer_sent_error = true;
     char why[sizeof hs->reason];
     snprintf(why, sizeof why, "peer sent ERROR: %.*s", (int)len, (const char *)reason);
+    if (len == 3 && reason[0] >= '3' && reason[0] <= '5' && reason[1] == '0' &&
+        reason[2] == '0')
+        return sn_zmtp_handshake_fail_event(hs, SINEW_EVENT_HANDSHAKE_FAILED_AUTH,
+                                            (uint32_t) (reason[0] - '0') * 100, why, false);
     return sn_zmtp_handshake_fail(hs, SN_ZMTP_ERR_UNSPECIFIED, why, false);
 }
 
@@ -155,6 +236,7 @@ sn_zmtp_handshake_init(sn_zmtp_handshake *hs, const sn_zmtp_handshake_config *cf
     hs->socket_type = cfg->socket_type;
     hs->mech = cfg->mechanism ? cfg->mechanism : &sn_zmtp_mechanism_null;
     hs->security = cfg->security;
+    hs->zap = cfg->zap;
     if (hs->mech->start == NULL || hs->mech->command == NULL)
         return -EINVAL;
 
@@ -236,9 +318,10 @@ sn_zmtp_handshake_fini(sn_zmtp_handshake *hs)
     sn_zmtp_decoder_fini(&hs->decoder);
     free(hs->metadata);
     free(hs->peer_metadata_copy);
+    free(hs->zap_metadata);
     free(hs->out);
-    hs->metadata = hs->peer_metadata_copy = hs->out = NULL;
-    hs->result.peer_metadata = NULL;
+    hs->metadata = hs->peer_metadata_copy = hs->out = hs->zap_metadata = NULL;
+    hs->result.peer_metadata = hs->result.zap_metadata = NULL;
 }
 
 /* The peer's greeting is complete: check it and hand over to the mechanism. */
@@ -264,8 +347,10 @@ handshake_greeting_done(sn_zmtp_handshake *hs)
     hs->in_commands = true;
     hs->mech_started = true;
     int rc = hs->mech->start(hs->mech_state, hs);
-    if (rc < 0)
+    if (rc < 0 || hs->state == SN_ZMTP_HS_FAILED)
         return hs->state == SN_ZMTP_HS_FAILED ? hs->rc : rc;
+    if (rc == SN_MECHANISM_WAIT)
+        hs->waiting = true;
     return 0;
 }
 
@@ -302,6 +387,8 @@ sn_zmtp_handshake_feed(sn_zmtp_handshake *hs, const uint8_t *in, size_t n)
         if (have == SN_ZMTP_GREETING_SIZE) {
             if (handshake_greeting_done(hs) < 0)
                 return hs->rc;
+            if (hs->waiting)
+                return (int)used;
             break;
         }
         if (used == n)
@@ -405,6 +492,14 @@ sn_zmtp_handshake_security(const sn_zmtp_handshake *hs)
 {
     static const sn_zmtp_security none;
     return hs->security != NULL ? hs->security : &none;
+}
+
+int
+sn_zmtp_security_mechanism(const sn_zmtp_security *sec)
+{
+    if (sec->mechanism == NULL || strcmp(sec->mechanism->name, "NULL") == 0)
+        return SINEW_NULL;
+    return strcmp(sec->mechanism->name, "PLAIN") == 0 ? SINEW_PLAIN : SINEW_CURVE;
 }
 
 void

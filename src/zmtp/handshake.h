@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "security/zap.h"
 #include "zmtp/codec.h"
 #include "zmtp/greeting.h"
 #include "zmtp/mechanism.h"
@@ -37,6 +38,15 @@ typedef enum sn_zmtp_hs_state {
     SN_ZMTP_HS_DONE,
     SN_ZMTP_HS_FAILED,
 } sn_zmtp_hs_state;
+
+/* Who answers ZAP requests for this connection (the engine: it adds the peer's address
+ * and our identity, sends, and resumes the handshake with the reply). start returns 0
+ * (the mechanism then returns SN_MECHANISM_WAIT and gets a const sn_zap_reply * in
+ * resume), -ECONNREFUSED when no handler is bound, or another error. */
+typedef struct sn_zmtp_zap_port {
+    int (*start)(void *arg, sn_zap_request *req);
+    void *arg;
+} sn_zmtp_zap_port;
 
 typedef struct sn_zmtp_handshake_config {
     int socket_type;                 /* ours, SN_ZMTP_* */
@@ -50,6 +60,7 @@ typedef struct sn_zmtp_handshake_config {
     bool greeting_whole;             /* send 64 greeting bytes at once, not staged */
     const sn_zmtp_security *security; /* credentials, ZAP domain for the mechanism (may
                                        * be NULL); must outlive the handshake */
+    const sn_zmtp_zap_port *zap;     /* NULL: no handler can be reached */
 } sn_zmtp_handshake_config;
 
 /* What we learnt about the peer. Valid once DONE (fields filled so far are readable
@@ -65,6 +76,8 @@ typedef struct sn_zmtp_handshake_result {
     size_t peer_routing_id_len;     /* 0 = none announced */
     const uint8_t *peer_metadata;   /* the peer's whole property list, validated; walk */
     size_t peer_metadata_len;       /* it with sn_zmtp_metadata_iter / _find */
+    const uint8_t *zap_metadata;    /* what ZAP said (User-Id, then the handler's */
+    size_t zap_metadata_len;        /* metadata), a property list; empty without ZAP */
 } sn_zmtp_handshake_result;
 
 struct sn_zmtp_handshake {
@@ -72,6 +85,9 @@ struct sn_zmtp_handshake {
     int rc;                          /* feed's sticky failure */
     int error;                       /* SN_ZMTP_ERR_* when FAILED */
     char reason[128];                /* human-readable, NUL terminated */
+    int fail_event;                  /* the monitor event of the failure, 0: the engine's
+                                      * default (HANDSHAKE_FAILED_PROTOCOL, error) */
+    uint32_t fail_value;
     bool peer_sent_error;            /* the peer refused us with ERROR */
     char peer_error_reason[SN_ZMTP_ERROR_REASON_MAX + 1];
 
@@ -85,6 +101,8 @@ struct sn_zmtp_handshake {
     bool in_commands;                /* greeting done, decoder in use */
     bool waiting;                    /* the mechanism waits for an outside answer */
     const sn_zmtp_security *security;
+    const sn_zmtp_zap_port *zap;
+    uint8_t *zap_metadata;           /* result.zap_metadata's storage */
     sn_zmtp_decoder decoder;
 
     uint8_t *metadata;               /* our encoded properties (for READY/INITIATE) */
@@ -133,6 +151,10 @@ const sn_zmtp_security *sn_zmtp_handshake_security(const sn_zmtp_handshake *hs);
 /* SN_ZMTP_ERR_* of a FAILED handshake (0 otherwise); *reason (may be NULL) gets text. */
 int sn_zmtp_handshake_error(const sn_zmtp_handshake *hs, const char **reason);
 const sn_zmtp_handshake_result *sn_zmtp_handshake_result_get(const sn_zmtp_handshake *hs);
+/* The monitor event a FAILED handshake is to be reported with (SINEW_EVENT_HANDSHAKE_
+ * FAILED_*), and its value: PROTOCOL with the error code unless the mechanism said
+ * otherwise (AUTH with a ZAP status, NO_DETAIL with an errno). */
+int sn_zmtp_handshake_failure_event(const sn_zmtp_handshake *hs, uint32_t *value);
 
 /* For mechanisms (see mechanism.h). */
 /* Queue raw bytes for the peer. 0 or -ENOMEM. */
@@ -154,7 +176,21 @@ int sn_zmtp_handshake_accept_metadata(sn_zmtp_handshake *hs, const uint8_t *meta
  * Returns -EPROTO (for `return sn_zmtp_handshake_fail(...)`). */
 int sn_zmtp_handshake_fail(sn_zmtp_handshake *hs, int error, const char *reason,
                            bool send_error);
-/* The peer sent ERROR(reason): record it and fail. Returns -EPROTO. */
+/* Fail, to be reported as event (SINEW_EVENT_HANDSHAKE_FAILED_*) with value. Returns
+ * -EPROTO. */
+int sn_zmtp_handshake_fail_event(sn_zmtp_handshake *hs, int event, uint32_t value,
+                                 const char *reason, bool send_error);
+/* Ask ZAP (RFC 27) with the socket's domain: fills the request's domain and sends it.
+ * 0: sent, return SN_MECHANISM_WAIT; -ECONNREFUSED: no handler; other < 0: failed. */
+int sn_zmtp_handshake_zap(sn_zmtp_handshake *hs, sn_zap_request *req);
+/* In resume: take the ZAP reply as libzmq does. 200: records User-Id and the metadata
+ * and returns 0; 300: fails without ERROR; 400/500: queues ERROR with the status as
+ * reason and fails (both reported as HANDSHAKE_FAILED_AUTH with the status); a reply
+ * breaking RFC 27 fails as HANDSHAKE_FAILED_PROTOCOL with its SN_ZAP_ERR_* code. */
+int sn_zmtp_handshake_zap_reply(sn_zmtp_handshake *hs, const sn_zap_reply *reply);
+/* The peer sent ERROR(reason): record it and fail. A reason that is a ZAP status
+ * ("300", "400", "500") is reported as HANDSHAKE_FAILED_AUTH with it, as libzmq does.
+ * Returns -EPROTO. */
 int sn_zmtp_handshake_peer_error(sn_zmtp_handshake *hs, const uint8_t *reason, size_t len);
 
 #endif

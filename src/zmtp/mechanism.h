@@ -25,6 +25,7 @@ typedef struct sn_zmtp_security {
     const struct sn_mechanism_ops *mechanism; /* NULL: the NULL mechanism */
     bool as_server;
     char zap_domain[256];
+    bool zap_enforce_domain;       /* SINEW_ZAP_ENFORCE_DOMAIN */
     uint8_t username[256], password[256];
     size_t username_len, password_len;
     uint8_t curve_public[32], curve_secret[32], curve_server[32];
@@ -32,6 +33,8 @@ typedef struct sn_zmtp_security {
 
 /* Zeroes a copy of the settings so no secret lingers in freed memory. */
 void sn_zmtp_security_wipe(sn_zmtp_security *sec);
+/* SINEW_NULL, SINEW_PLAIN or SINEW_CURVE (SINEW_MECHANISM), from the mechanism's name. */
+int sn_zmtp_security_mechanism(const sn_zmtp_security *sec);
 
 /* A mechanism. Slots are called only by src/zmtp/handshake.c, on the connection's thread,
  * never concurrently for one handshake; none blocks (a ZAP round-trip, when added, must
@@ -49,7 +52,8 @@ typedef struct sn_mechanism_ops {
     size_t state_size;
 
     /* Both greetings are through (peer mechanism matched). Queue the first command(s)
-     * if this side speaks first. 0, or < 0 after sn_zmtp_handshake_fail. */
+     * if this side speaks first. 0, SN_MECHANISM_WAIT (a ZAP request went out before
+     * anything is sent: NULL with a ZAP domain), or < 0 after sn_zmtp_handshake_fail. */
     int (*start)(void *st, sn_zmtp_handshake *hs);
 
     /* One command frame arrived during the handshake, already parsed (cmd points into

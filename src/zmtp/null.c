@@ -1,7 +1,10 @@
 /* NULL security mechanism (RFC 23 and RFC 37 "The NULL Security Mechanism"): each side
  * sends READY with its metadata, optionally answers a refusal with ERROR, and is done
- * when it has sent its READY and accepted the peer's. */
+ * when it has sent its READY and accepted the peer's. With a ZAP domain set, as libzmq,
+ * ZAP (RFC 27) is asked first, on either side: a refusal sends ERROR instead of READY. */
 #include <errno.h>
+
+#include "sinew.h"
 
 #include "zmtp/handshake.h"
 #include "zmtp/mechanism.h"
@@ -17,6 +20,27 @@ static int
 null_start(void *st, sn_zmtp_handshake *hs)
 {
     (void)st;
+    const sn_zmtp_security *sec = sn_zmtp_handshake_security(hs);
+    if (sec->zap_domain[0] != '\0') {
+        sn_zap_request req = {.mechanism = "NULL"};
+        int rc = sn_zmtp_handshake_zap(hs, &req);
+        if (rc == 0)
+            return SN_MECHANISM_WAIT;
+        /* No handler: libzmq goes on unauthenticated unless told to enforce. */
+        if (rc != -ECONNREFUSED || sec->zap_enforce_domain)
+            return sn_zmtp_handshake_fail_event(hs, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                                                rc == -ECONNREFUSED ? EFAULT : (uint32_t)-rc,
+                                                "no ZAP handler", false);
+    }
+    return sn_zmtp_handshake_send_ready(hs);
+}
+
+static int
+null_resume(void *st, sn_zmtp_handshake *hs, const void *answer)
+{
+    (void)st;
+    if (sn_zmtp_handshake_zap_reply(hs, answer) < 0)
+        return -EPROTO;
     return sn_zmtp_handshake_send_ready(hs);
 }
 
@@ -54,6 +78,7 @@ const sn_mechanism_ops sn_zmtp_mechanism_null = {
     .start = null_start,
     .command = null_command,
     .fini = null_fini,
+    .resume = null_resume,
     .encode = NULL,
     .decode = NULL,
 };

@@ -2,7 +2,9 @@
  * read (at most RAW_READ bytes) is one message; a full pipe stops the reading, so a
  * flooding peer meets the receive HWM and TCP backpressure, never unbounded memory.
  * Output: the pipe's messages are written back to back, straight from their buffers.
- * An empty message is put in the pipe when the connection starts and when it ends. */
+ * An empty message is put in the pipe when the connection starts and when it ends,
+ * which is when its input ends: after a failed write what the peer sent before is
+ * still read and delivered, however full the pipe was. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,9 @@ typedef struct raw {
     sn_pipe *pipe;          /* from `ready`; NULL before, and once orphaned */
     bool in_blocked;        /* the pipe is full: not reading until it has room */
     bool out_wanted;        /* bytes wait for room in the kernel's buffer */
+    bool out_broken;        /* a write failed: output is discarded, and the connection
+                               ends with its input, once what the peer sent before is
+                               delivered (the pipe may be full just now) */
     sn_msg out[RAW_IOV];    /* taken from the pipe and not yet written whole */
     size_t nout;
     size_t out_off;         /* bytes of out[0] already written */
@@ -180,9 +185,25 @@ raw_consume(raw *e, size_t n)
     e->nout -= done;
 }
 
+/* Output to a connection that failed: what was taken and what comes is discarded. */
+static void
+raw_discard_output(raw *e)
+{
+    for (size_t i = 0; i < e->nout; i++)
+        sn_msg_close(&e->out[i]);
+    e->nout = e->out_off = 0;
+    sn_msg m;
+    while (sn_pipe_read(e->pipe, &m) == 0)
+        sn_msg_close(&m);
+}
+
 static void
 raw_write(raw *e)
 {
+    if (e->out_broken) {
+        raw_discard_output(e);
+        return;
+    }
     for (int round = 0; round < RAW_WRITES_PER_WAKE; round++) {
         while (e->nout < RAW_IOV && sn_pipe_read(e->pipe, &e->out[e->nout]) == 0) {
             if (sn_msg_size(&e->out[e->nout]) == 0)
@@ -207,7 +228,12 @@ raw_write(raw *e)
         if (n < 0 && errno == EAGAIN)
             break;
         if (n < 0) {
-            raw_fail(e, 0);
+            /* Not the end yet: the input may still hold what the peer sent before it
+             * went, and reading it to its end (or error) ends the connection. */
+            e->out_broken = true;
+            e->out_wanted = false;
+            raw_watch(e);
+            raw_discard_output(e);
             return;
         }
         raw_consume(e, (size_t) n);

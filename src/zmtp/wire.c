@@ -267,10 +267,14 @@ deliver(sn_engine *e, sn_msg *m, int flags)
         m->flags |= SN_MSG_MORE;
     e->in_more = (flags & SN_ZMTP_FLAG_MORE) != 0;
     e->in_delivered++;
+    if (e->props != NULL) {
+        m->meta = e->props; /* counted in our own field: no shared write per message */
+        e->props_issued++;
+    }
     int rc = sn_pipe_write(e->pipe, m);
     if (rc < 0)
         sn_msg_close(m);
-    return rc;
+    return rc < 0 ? rc : 0; /* 1: a conflating queue let an unread message go */
 }
 
 /* The one place a frame from the peer becomes a message part or a command, taken whole:
@@ -324,10 +328,7 @@ process_input(sn_engine *e)
                 int n = sn_zmtp_handshake_feed(&e->hs, e->in + e->in_off,
                                                e->in_len - e->in_off);
                 if (n < 0) {
-                    sn_engine_write(e); /* an ERROR command may be waiting */
-                    if (e->fd >= 0)
-                        sn_engine_fail(e, SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                                       (uint32_t) sn_zmtp_handshake_error(&e->hs, NULL));
+                    sn_engine_handshake_failed(e);
                     return false;
                 }
                 e->in_off += (size_t) n;

@@ -13,8 +13,10 @@ hs=$top/tests/fuzz/corpus/handshake
 ep=$top/tests/fuzz/corpus/endpoint
 cv=$top/tests/fuzz/corpus/curve
 z85=$top/tests/fuzz/corpus/z85
-rm -rf "$hs" "$ep" "$cv" "$z85"
-mkdir -p "$hs" "$ep" "$cv" "$z85"
+pl=$top/tests/fuzz/corpus/plain
+ct=$top/tests/fuzz/corpus/cert
+rm -rf "$hs" "$ep" "$cv" "$z85" "$pl" "$ct"
+mkdir -p "$hs" "$ep" "$cv" "$z85" "$pl" "$ct"
 
 # Hex of the segments of file $1 written by $2 ("zmq" or "peer"), concatenated.
 segs() {
@@ -96,3 +98,28 @@ for z in HelloWorld 'ND2q]e8FGqH6t{@fTP-{urw{E)[-La>TW+l^Jn#V' 00000 '%nSc0' '%n
     i=$((i + 1))
     printf '%s' "$z" >"$z85/$(printf '%02d' $i)"
 done
+
+# PLAIN: libzmq's side of the captured conversations behind fuzz_plain.c's 2-byte header
+# (byte 0: 1 server | ZAP answer << 1 | 10 domain; byte 1: read size, 0 = all).
+plain() {
+    printf '%s%s' "$2" "$3" | xxd -r -p >"$pl/$1"
+}
+plain server-admitted 1100 "$(segs plain_server.hex peer)"
+plain server-admitted-bytewise 1101 "$(segs plain_server.hex peer)"
+plain server-300 1300 "$(segs plain_server_zap_300.hex peer)"
+plain server-400-chunks 1507 "$(segs plain_server_zap_400.hex peer)"
+plain server-no-handler 0900 "$(segs plain_server.hex peer)"
+plain server-bad-reply 0b00 "$(segs plain_server.hex peer)"
+plain client 0000 "$(segs plain_client.hex peer)"
+plain client-gets-error 0003 "$(segs plain_server_zap_400.hex zmq)"
+
+# Certificates: what sinew and czmq write, and near misses.
+key='rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'
+sec='JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6'
+printf '#   ZeroMQ CURVE Public Certificate\n\nmetadata\ncurve\n    public-key = "%s"\n' \
+    "$key" >"$ct/public"
+printf 'metadata\n    name = "x"\ncurve\n    public-key = "%s"\n    secret-key = "%s"\n' \
+    "$key" "$sec" >"$ct/secret"
+printf 'curve\n    public-key = %s\r\n' "$key" >"$ct/bare-crlf"
+printf 'curve\n    public-key = "%s\n' "$key" >"$ct/open-quote"
+printf 'context\n    sub\n        public-key = "%s"\n' "$key" >"$ct/nested"

@@ -9,6 +9,8 @@
 #              (needs libsodium; skipped with a note without it)
 #   z85        Z85 decode/encode round trips
 #   log_recover  the log's files (segments, indexes, positions): open, read, append
+#   plain      the PLAIN handshake, server (with its ZAP wait) and client
+#   cert       the CURVE certificate parser (czmq's text format)
 # Exit status is non-zero if a build fails or a fuzzer finds a crash, leak, hang or
 # undefined behaviour; the reproducer is left in $FUZZ_OUT/<name>/ (default: a temp dir).
 #   usage: tests/fuzz/run-fuzz.sh [seconds] [target...]     (default: every target)
@@ -16,7 +18,7 @@ set -eu
 
 secs=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
-targets=${*:-zmtp handshake endpoint curve z85 log_recover}
+targets=${*:-zmtp handshake endpoint curve z85 log_recover plain cert}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${CLANG:-$(command -v clang || command -v clang-14 || true)}
 if [ -z "$cc" ]; then
@@ -50,8 +52,11 @@ for t in $targets; do
         libs=$(pkg-config --libs libsodium) max_len=8192 ;;
     z85) src="src/security/z85.c" max_len=512 ;;
     log_recover) src=$(cd "$top" && echo src/log/*.c) max_len=4096 ;;
+    plain) src="$zmtp_src src/security/plain.c" max_len=4096 ;;
+    cert) src="src/security/cert.c src/security/z85.c" max_len=4096 ;;
     *)
-        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint, curve, z85, log_recover)" >&2
+        echo "run-fuzz.sh: unknown target '$t' (zmtp, handshake, endpoint, curve, z85," \
+            "log_recover, plain, cert)" >&2
         exit 2
         ;;
     esac

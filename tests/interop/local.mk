@@ -27,5 +27,10 @@ TESTS += tests/interop/test_interop_stream
 tests_interop_test_interop_stream_SOURCES = tests/interop/test_interop_stream.c tests/interop/interop.h
 tests_interop_test_interop_stream_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_interop_test_interop_stream_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+check_PROGRAMS += tests/interop/test_interop_pubsub
+TESTS += tests/interop/test_interop_pubsub
+tests_interop_test_interop_pubsub_SOURCES = tests/interop/test_interop_pubsub.c tests/interop/interop.h
+tests_interop_test_interop_pubsub_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
+tests_interop_test_interop_pubsub_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 endif
 endif

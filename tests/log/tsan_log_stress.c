@@ -1,7 +1,10 @@
 /* Thread stress of the log engine for ThreadSanitizer (Criterion cannot start under
  * TSan): appenders under group commit, some waiting for durability, tailing readers,
- * a syncing thread and retention deleting segments under the readers. Checks what it
- * reads; exits non-zero on any error. Usage: tsan_log_stress [records per writer]. */
+ * a syncing thread and retention deleting segments under the readers, with a descriptor
+ * cache of two files so that descriptors are closed and reopened under them all the
+ * time. Checks what it reads; exits non-zero on any error.
+ * Usage: tsan_log_stress [records per writer [map]]: "map" makes every read map its
+ * segment (the path of large reads) instead of using pread. */
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log/internal.h"
 #include "sinew_log.h"
 
 #define WRITERS 4
@@ -112,6 +116,9 @@ main(int argc, char **argv)
 {
     if (argc > 1)
         per_writer = strtoull(argv[1], NULL, 10);
+    if (argc > 2 && strcmp(argv[2], "map") == 0)
+        sn_log_read_map_min = 0;
+    sinew_log_set_max_files(2);
     char dir[] = "/tmp/sinew-log-tsan-XXXXXX";
     if (!mkdtemp(dir))
         return 2;

@@ -14,6 +14,24 @@ EXTRA_DIST += tests/vectors/README.md tests/vectors/z85_vectors.txt tests/vector
 	tests/vectors/plain_server_zap_300.hex tests/vectors/router_identity.hex \
 	tests/vectors/xpub_subscription_messages.hex
 if HAVE_CRITERION
+if HAVE_LIBZMQ
+check_PROGRAMS += tests/security/test_plain
+TESTS += tests/security/test_plain
+tests_security_test_plain_SOURCES = tests/security/test_plain.c tests/security/zap_handler.h \
+	tests/interop/interop.h
+tests_security_test_plain_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS) -I$(top_srcdir)/tests
+tests_security_test_plain_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+endif
+endif
+if HAVE_CRITERION
+check_PROGRAMS += tests/security/test_plain_wire
+TESTS += tests/security/test_plain_wire
+tests_security_test_plain_wire_SOURCES = tests/security/test_plain_wire.c \
+	tests/support/vectors.c tests/support/vectors.h
+tests_security_test_plain_wire_CFLAGS = $(TEST_CFLAGS) -DSN_VECTORS_DIR=\"$(abs_top_srcdir)/tests/vectors\"
+tests_security_test_plain_wire_LDADD = $(TEST_LIBS)
+endif
+if HAVE_CRITERION
 if HAVE_LIBSODIUM
 if HAVE_LIBZMQ
 check_PROGRAMS += tests/security/test_curve_interop
@@ -62,4 +80,12 @@ tests_security_test_curve_absent_SOURCES = tests/security/test_curve_absent.c
 tests_security_test_curve_absent_CFLAGS = $(TEST_CFLAGS)
 tests_security_test_curve_absent_LDADD = $(TEST_LIBS)
 endif
+endif
+if HAVE_CRITERION
+check_PROGRAMS += tests/security/test_auth
+TESTS += tests/security/test_auth
+tests_security_test_auth_SOURCES = tests/security/test_auth.c \
+	tests/support/transports.h tests/support/net.h
+tests_security_test_auth_CFLAGS = $(TEST_CFLAGS)
+tests_security_test_auth_LDADD = $(TEST_LIBS)
 endif

@@ -64,6 +64,31 @@ rt_dropped(void *s)
     return v;
 }
 
+/* Messages s discarded for one reason (SINEW_DROP_*). */
+static inline uint64_t
+rt_dropped_by(void *s, int reason)
+{
+    sinew_socket_stats_t st;
+    cr_assert_eq(sinew_socket_stats(s, &st), 0, "errno %d", errno);
+    return st.dropped_by[reason];
+}
+
+/* Waits, 5 s at most, until s has n peers attached. */
+static inline void
+rt_wait_peers(void *s, uint64_t n)
+{
+    uint64_t deadline = tn_now_ms() + 5000;
+    for (;;) {
+        sinew_socket_stats_t st;
+        cr_assert_eq(sinew_socket_stats(s, &st), 0, "errno %d", errno);
+        if (st.peers == n)
+            return;
+        cr_assert_lt(tn_now_ms(), deadline, "%llu peers, expected %llu",
+                     (unsigned long long) st.peers, (unsigned long long) n);
+        tn_expect_nothing(s, 5, "");
+    }
+}
+
 /* Waits, 5 s at most, until router routes to the peer named id (binders learn of a
  * network peer only after its handshake): sends [id, "ping"] with ROUTER_MANDATORY until
  * it is taken, then receives the ping at peer (a DEALER). Leaves MANDATORY as mandatory. */

@@ -250,6 +250,18 @@ Test(spec_counters, message_cut_mid_send_counts_once_on_the_sender)
     tn_send_str(push, "b", SINEW_SNDMORE);
     tn_send_str(push, "c", 0);
     cr_assert_eq(stats_of(push).dropped, 1, "the rest of the message is the same message");
+
+    void *router = tn_sock(SINEW_ROUTER), *dealer = tn_sock(SINEW_DEALER);
+    cr_assert_eq(sinew_setsockopt(dealer, SINEW_ROUTING_ID, "d1", 2), 0);
+    tn_bind(router, tn_endpoint(ep, sizeof ep, "cut-router"));
+    tn_connect(dealer, ep);
+    cr_assert_eq(sinew_wait_peers(router, 1, 5000), 1);
+    tn_send_str(router, "d1", SINEW_SNDMORE);
+    tn_send_str(router, "a", SINEW_SNDMORE);
+    tn_set(dealer, SINEW_LINGER, 0);
+    tn_close(dealer);
+    tn_send_str(router, "b", 0);
+    cr_assert_eq(stats_of(router).dropped, 1, "a ROUTER's cut message counts once too");
 }
 
 /* A monitor event that does not fit its PAIR's queue is counted, not lost silently. */

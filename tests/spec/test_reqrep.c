@@ -327,6 +327,9 @@ TN_TRAN_TEST(spec_reqrep, correlate_accepts_only_current_reply)
     }
     tn_recv_str(req, "current");
     cr_assert_eq(dropped(req), 2);
+    sinew_socket_stats_t st;
+    cr_assert_eq(sinew_socket_stats(req, &st), 0);
+    cr_assert_eq(st.dropped_by[SINEW_DROP_INVALID], 2, "stale replies count as invalid");
 }
 
 /* The lazy pirate (zguide ch. 4) without closing the socket: the server vanishes with

@@ -89,9 +89,11 @@ TN_TRAN_TEST(spec_router, unroutable_dropped_and_counted)
     tn_bind_any(r, tran, ep);
     rt_send(r, "nobody", "lost", "parts", NULL);
     cr_assert_eq(rt_dropped(r), 1);
+    cr_assert_eq(rt_dropped_by(r, SINEW_DROP_UNROUTABLE), 1);
     /* A lone routing id frame is nothing to deliver: counted too. */
     tn_send_str(r, "nobody", 0);
     cr_assert_eq(rt_dropped(r), 2);
+    cr_assert_eq(rt_dropped_by(r, SINEW_DROP_INVALID), 1);
     /* The socket goes on routing. */
     void *a = dealer_named("a");
     tn_connect(a, ep);
@@ -166,6 +168,7 @@ TN_TRAN_TEST(spec_router, hwm_block_or_drop)
     tn_set(r, SINEW_ROUTER_MANDATORY, 0);
     rt_send(r, "a", "dropped", "parts", NULL);
     cr_assert_eq(rt_dropped(r), 1);
+    cr_assert_eq(rt_dropped_by(r, SINEW_DROP_HWM), 1);
     cr_assert(tn_get(r, SINEW_EVENTS) & SINEW_POLLOUT, "POLLOUT without MANDATORY");
     /* The peer gets every message but the dropped one. */
     int got = 0;
@@ -201,8 +204,35 @@ TN_TRAN_TEST(spec_router, duplicate_identity_refused)
         cr_assert_lt(tn_now_ms(), deadline, "the impostor's message was not counted");
         tn_expect_nothing(r, 5, "a refused peer's message was delivered");
     }
+    cr_assert_eq(rt_dropped_by(r, SINEW_DROP_INVALID), 1);
     rt_send(r, "same", "to-first", NULL);
     rt_expect(a1, "to-first", NULL);
+}
+
+/* A message to a peer that leaves while it is being sent is discarded and counted once,
+ * whether some of its parts were written (the core rolls them back) or none. */
+TN_TRAN_TEST(spec_router, message_cut_by_departing_peer_counted_once)
+{
+    char ep[TN_EP_MAX];
+    void *r = timed(SINEW_ROUTER);
+    tn_set(r, SINEW_ROUTER_MANDATORY, 1);
+    tn_bind_any(r, tran, ep);
+    for (int written = 0; written < 2; written++) {
+        void *a = dealer_named("a");
+        tn_connect(a, ep);
+        rt_wait_route(r, "a", 1, a, 1);
+        uint64_t before = rt_dropped(r);
+        tn_send_str(r, "a", SINEW_SNDMORE);
+        if (written)
+            tn_send_str(r, "part", SINEW_SNDMORE);
+        tn_close(a);
+        rt_wait_peers(r, 0);
+        tn_send_str(r, "more", SINEW_SNDMORE);
+        tn_send_str(r, "last", 0);
+        cr_assert_eq(rt_dropped(r), before + 1, "%d parts written: %llu drops", written,
+                     (unsigned long long) (rt_dropped(r) - before));
+        cr_assert_eq(rt_dropped_by(r, SINEW_DROP_CONNECTION), (uint64_t) written + 1);
+    }
 }
 
 /* ROUTER_HANDOVER: the newcomer takes the id over; the old connection is let go. */
