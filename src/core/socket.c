@@ -707,8 +707,11 @@ run_op(sn_socket *s, int (*op)(void *st, sn_msg *m), sn_msg *m, turn t, uint64_t
 {
     pthread_t self = pthread_self();
     for (;;) {
+        /* Also while another thread has the turn: socket_wait returns at once while
+         * commands are pending, so leaving them would spin here, lock held, and keep
+         * that thread from finishing its message until our deadline. */
+        process_commands(s);
         if (!*t.busy || pthread_equal(*t.owner, self)) {
-            process_commands(s);
             int rc = op(s->pattern, m);
             reap_dead(s);
             if (rc != -EAGAIN)

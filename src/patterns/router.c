@@ -148,8 +148,12 @@ identify(router *r, sn_pipe *p)
     } else {
         if (p->peer_info == NULL)
             sn_pipe_take_peer(p); /* its PEER_INFO may still be on its way */
-        if (p->peer_info == NULL)
+        if (p->peer_info == NULL) {
+            /* Not yet. Its first message comes after its identity: ask to be told of it
+             * (ACTIVATE_READ wakes a waiting receive and sets SINEW_READY_FD). */
+            sn_pipe_check_read(p);
             return;
+        }
         len = p->peer_info->rid_len;
         if (len > 0)
             memcpy(id, p->peer_info->rid, len);

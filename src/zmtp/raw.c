@@ -258,8 +258,12 @@ raw_io(void *arg, uint32_t ev)
         } else if (ev & (EPOLLERR | EPOLLHUP)) {
             /* Hung up while the pipe is full. What it sent is still in the kernel's
              * buffer, and a hang-up is reported until the end: stop watching, and read
-             * the rest once the pipe has room. */
+             * the rest once the pipe has room. Nothing can be written any more: what
+             * the socket sends meanwhile is discarded, never left to fill its pipe. */
             raw_unwatch(e);
+            e->out_broken = true;
+            e->out_wanted = false;
+            raw_discard_output(e);
             return;
         }
     }

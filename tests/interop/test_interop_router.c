@@ -248,3 +248,59 @@ ParameterizedTest(chain *c, interop_router, broker_chain, .init = ip_setup,
         }
     }
 }
+
+/* ---- PROBE_ROUTER and ROUTER_HANDOVER across the libraries ------------------------ */
+
+typedef struct tp {
+    char transport[4];
+} tp;
+
+ParameterizedTestParameters(interop_router, probe_and_handover)
+{
+    static tp t[] = {{"tcp"}, {"ipc"}};
+    return cr_make_param_array(tp, t, 2);
+}
+
+/* libzmq's probes reach a sinew ROUTER (whose HANDOVER lets a second libzmq DEALER with
+ * the same routing id take it over), and sinew's probes reach a libzmq ROUTER. */
+ParameterizedTest(tp *t, interop_router, probe_and_handover, .init = ip_setup,
+                  .fini = ip_teardown, .timeout = 20)
+{
+    char ep[256];
+    ip_sock *sr = ip_socket(false, SINEW_ROUTER);
+    ip_setint(sr, SINEW_RCVTIMEO, IP_WAIT_MS);
+    ip_setint(sr, SINEW_ROUTER_HANDOVER, 1);
+    ip_bind(sr, t->transport, ep, sizeof ep);
+    ip_sock *z[2];
+    for (int i = 0; i < 2; i++) {
+        z[i] = ip_socket(true, ZMQ_DEALER);
+        ip_setint(z[i], ZMQ_RCVTIMEO, IP_WAIT_MS);
+        set_id(z[i], ZMQ_ROUTING_ID, "dup");
+        ip_setint(z[i], ZMQ_PROBE_ROUTER, 1);
+        /* The replaced peer's connection is closed: it must not come back (and take the
+         * id back) while the test looks. */
+        ip_setint(z[i], ZMQ_RECONNECT_IVL, 60000);
+        ip_connect(z[i], ep);
+        ip_recv_check(sr, "dup", 3, true); /* each one's probe, under the id */
+        ip_recv_check(sr, "", 0, false);
+    }
+    ip_send_str(sr, "dup", ZMQ_SNDMORE);
+    ip_send_str(sr, "to-newest", 0);
+    ip_recv_str(z[1], "to-newest");
+    cr_assert_lt(zmq_recv(z[0]->s, ep, sizeof ep, ZMQ_DONTWAIT), 0, "the old peer got it");
+
+    ip_sock *zr = ip_socket(true, ZMQ_ROUTER);
+    ip_setint(zr, ZMQ_RCVTIMEO, IP_WAIT_MS);
+    ip_bind(zr, t->transport, ep, sizeof ep);
+    ip_sock *sd = ip_socket(false, SINEW_DEALER), *sr2 = ip_socket(false, SINEW_ROUTER);
+    set_id(sd, SINEW_ROUTING_ID, "sd");
+    set_id(sr2, SINEW_ROUTING_ID, "sr");
+    ip_setint(sd, SINEW_PROBE_ROUTER, 1);
+    ip_setint(sr2, SINEW_PROBE_ROUTER, 1);
+    ip_connect(sd, ep);
+    ip_recv_check(zr, "sd", 2, true);
+    ip_recv_check(zr, "", 0, false);
+    ip_connect(sr2, ep);
+    ip_recv_check(zr, "sr", 2, true);
+    ip_recv_check(zr, "", 0, false);
+}

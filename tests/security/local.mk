@@ -40,6 +40,12 @@ tests_security_test_curve_interop_SOURCES = tests/security/test_curve_interop.c 
 	tests/interop/interop.h
 tests_security_test_curve_interop_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
 tests_security_test_curve_interop_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
+check_PROGRAMS += tests/security/test_curve_zap
+TESTS += tests/security/test_curve_zap
+tests_security_test_curve_zap_SOURCES = tests/security/test_curve_zap.c \
+	tests/security/zap_handler.h tests/interop/interop.h
+tests_security_test_curve_zap_CFLAGS = $(TEST_CFLAGS) $(LIBZMQ_CFLAGS)
+tests_security_test_curve_zap_LDADD = $(TEST_LIBS) $(LIBZMQ_LIBS)
 endif
 endif
 endif

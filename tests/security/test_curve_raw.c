@@ -1,6 +1,8 @@
 /* A live sinew CURVE server (PULL) against raw peers over ipc and tcp: garbled and
- * truncated HELLOs, a PLAIN greeting, and a client that completes the handshake and then
- * replays a MESSAGE or sends one out of order. Each is refused with the monitor event
+ * truncated HELLOs, a PLAIN greeting; INITIATEs that do not open, are too short, carry
+ * the cookie of another live connection or are replayed from a finished handshake, or
+ * announce 1 MB of metadata; and a client that completes the handshake and then replays
+ * a MESSAGE or sends one out of order. Each is refused with the monitor event
  * libzmq gives (HANDSHAKE_FAILED_PROTOCOL + the ZMTP error code, or the connection
  * dropped), nothing from it is delivered beyond what was valid, and the server goes on
  * serving a well-behaved CURVE client. Also sinew against sinew: several threads sending
@@ -136,6 +138,41 @@ raw_client_handshake(raw_client *rc, server *sv)
     sn_zmtp_handshake_output(&rc->hs, &p, &len);
     cr_assert_eq(zp_send_all(rc->fd, p, len), 0);
     cr_assert(sn_zmtp_handshake_codec(&rc->hs, &rc->ops, &rc->st));
+}
+
+/* A raw client run up to its INITIATE (greetings, HELLO, WELCOME), which is returned
+ * in out (its length) instead of being sent. */
+static size_t
+raw_client_until_initiate(raw_client *rc, server *sv, uint8_t *out, size_t cap)
+{
+    memset(&rc->sec, 0, sizeof rc->sec);
+    rc->sec.mechanism = &sn_zmtp_mechanism_curve;
+    crypto_box_keypair(rc->sec.curve_public, rc->sec.curve_secret);
+    memcpy(rc->sec.curve_server, sv->pub, 32);
+    sn_zmtp_handshake_config cfg = {.socket_type = SN_ZMTP_PUSH, .maxmsgsize = -1,
+                                    .mechanism = &sn_zmtp_mechanism_curve,
+                                    .greeting_whole = true, .security = &rc->sec};
+    cr_assert_eq(sn_zmtp_handshake_init(&rc->hs, &cfg), 0);
+    rc->fd = tn_raw_connect(sv->ep);
+    uint64_t deadline = tn_now_ms() + 5000;
+    for (;;) {
+        const uint8_t *p;
+        size_t len;
+        sn_zmtp_handshake_output(&rc->hs, &p, &len);
+        if (len > 18 && p[0] == 0x06 && memcmp(p + 9, "\x08INITIATE", 9) == 0) {
+            cr_assert_leq(len, cap);
+            memcpy(out, p, len);
+            return len;
+        }
+        cr_assert_eq(zp_send_all(rc->fd, p, len), 0);
+        sn_zmtp_handshake_output_consumed(&rc->hs, len);
+        struct pollfd pf = {.fd = rc->fd, .events = POLLIN};
+        cr_assert_eq(poll(&pf, 1, tn_left_ms(deadline)), 1, "no WELCOME");
+        uint8_t buf[512];
+        ssize_t n = recv(rc->fd, buf, sizeof buf, 0);
+        cr_assert_gt(n, 0);
+        cr_assert_geq(sn_zmtp_handshake_feed(&rc->hs, buf, (size_t) n), 0);
+    }
 }
 
 /* One part as the whole MESSAGE frame the client would send. */
@@ -338,4 +375,95 @@ BOTH(threads_share_a_curve_socket)
     /* One connection throughout: no nonce was refused. */
     cr_assert_eq(tn_wait_event(sv.mon, SINEW_EVENT_DISCONNECTED |
                                            SINEW_EVENT_HANDSHAKE_FAILED_PROTOCOL, 0), 0);
+}
+
+/* RFC 26: INITIATE is refused when its box or the vouch inside does not open, when it
+ * is too short to hold them, and when it carries a cookie the server did not make for
+ * this connection: one from another live connection, or one replayed from a finished
+ * handshake. */
+static void
+bad_initiate(const char *tran, int kind, uint32_t want)
+{
+    server sv;
+    server_start(&sv, tran);
+    raw_client a, b;
+    uint8_t ia[1024], ib[1024];
+    size_t la = raw_client_until_initiate(&a, &sv, ia, sizeof ia);
+    if (kind == 2) { /* a replayed INITIATE: the first connection completes first */
+        cr_assert_eq(zp_send_all(a.fd, ia, la), 0);
+        sn_zmtp_handshake_output_consumed(&a.hs, la);
+        uint64_t deadline = tn_now_ms() + 5000;
+        while (sn_zmtp_handshake_state(&a.hs) == SN_ZMTP_HS_RUNNING) {
+            struct pollfd pf = {.fd = a.fd, .events = POLLIN};
+            cr_assert_eq(poll(&pf, 1, tn_left_ms(deadline)), 1, "no READY");
+            uint8_t buf[512];
+            ssize_t n = recv(a.fd, buf, sizeof buf, 0);
+            cr_assert_gt(n, 0);
+            cr_assert_geq(sn_zmtp_handshake_feed(&a.hs, buf, (size_t) n), 0);
+        }
+        cr_assert_eq(sn_zmtp_handshake_state(&a.hs), SN_ZMTP_HS_DONE);
+    }
+    size_t lb = raw_client_until_initiate(&b, &sv, ib, sizeof ib);
+    uint8_t *send = ib;
+    size_t len = lb;
+    if (kind == 0) {
+        ib[lb - 20] ^= 0x01; /* inside the box */
+    } else if (kind == 1 || kind == 2) {
+        send = ia; /* connection a's INITIATE on connection b */
+        len = la;
+    } else if (kind == 3) { /* a 200-byte body: shorter than any INITIATE */
+        ib[0] = 0x04;
+        ib[1] = 200;
+        memmove(ib + 2, ib + 9, 200);
+        len = 202;
+    }
+    cr_assert_eq(zp_send_all(b.fd, send, len), 0);
+    cr_assert_eq(protocol_failure(sv.mon), (int64_t) want, "kind %d", kind);
+    cr_assert(closed_by_server(b.fd));
+    raw_client_close(&a);
+    raw_client_close(&b);
+    server_still_serves(&sv);
+}
+
+BOTH(initiate_that_does_not_open)
+{
+    bad_initiate(tran, 0, SN_ZMTP_ERR_CRYPTOGRAPHIC);
+}
+
+BOTH(initiate_with_cookie_of_another_connection)
+{
+    bad_initiate(tran, 1, SN_ZMTP_ERR_CRYPTOGRAPHIC);
+}
+
+BOTH(initiate_replayed_on_a_new_connection)
+{
+    bad_initiate(tran, 2, SN_ZMTP_ERR_CRYPTOGRAPHIC);
+}
+
+BOTH(initiate_too_short)
+{
+    bad_initiate(tran, 3, SN_ZMTP_ERR_MALFORMED_COMMAND_INITIATE);
+}
+
+/* Metadata beyond what a handshake command may hold (64 KB): the connection ends before
+ * the server buffers it, and the server goes on. */
+BOTH(initiate_with_oversized_metadata)
+{
+    server sv;
+    server_start(&sv, tran);
+    raw_client a;
+    uint8_t ia[1024];
+    raw_client_until_initiate(&a, &sv, ia, sizeof ia);
+    size_t body = 1u << 20;
+    uint8_t hdr[18] = {0x06};
+    for (int i = 0; i < 8; i++)
+        hdr[1 + i] = (uint8_t) (body >> (56 - 8 * i));
+    memcpy(hdr + 9, "\x08INITIATE", 9);
+    cr_assert_eq(zp_send_all(a.fd, hdr, sizeof hdr), 0);
+    uint8_t *junk = calloc(1, 100000);
+    (void) zp_send_all(a.fd, junk, 100000); /* the server may close before all of it */
+    free(junk);
+    cr_assert(closed_by_server(a.fd), "oversized INITIATE kept the connection");
+    raw_client_close(&a);
+    server_still_serves(&sv);
 }

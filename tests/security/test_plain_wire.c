@@ -480,3 +480,41 @@ Test(plain_wire, gets_over_tcp)
     cr_assert_null(sinew_msg_gets(&m, "User-Id"));
     sinew_msg_close(&m);
 }
+
+/* A handler that never answers holds up only the handshake that asked: the I/O thread
+ * goes on serving other connections meanwhile, and SINEW_HANDSHAKE_IVL ends the wait
+ * (HANDSHAKE_FAILED_NO_DETAIL, ETIMEDOUT), dropping the pending request. */
+Test(plain_wire, silent_handler_blocks_nothing_else)
+{
+    void *silent = tn_sock(SINEW_REP);
+    tn_bind(silent, "inproc://zeromq.zap.01"); /* receives, never replies */
+    char ep[TN_EP_MAX], ep2[TN_EP_MAX];
+    void *rep = tn_sock(SINEW_REP);
+    cr_assert_eq(sinew_setsockopt_int(rep, SINEW_PLAIN_SERVER, 1), 0);
+    cr_assert_eq(sinew_setsockopt_int(rep, SINEW_HANDSHAKE_IVL, 500), 0);
+    tn_bind_any(rep, "tcp", ep);
+    void *mon = tn_monitor(rep, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    void *req = tn_sock(SINEW_REQ);
+    sinew_setsockopt(req, SINEW_PLAIN_USERNAME, "admin", 5);
+    sinew_setsockopt(req, SINEW_PLAIN_PASSWORD, "secret", 6);
+    sinew_setsockopt_int(req, SINEW_RECONNECT_IVL, -1);
+    tn_connect(req, ep);
+    cr_assert_eq(sinew_send(req, "waiting", 7, 0), 7);
+    sinew_setsockopt_int(silent, SINEW_RCVTIMEO, WAIT_MS);
+    char buf[64];
+    cr_assert_eq(sinew_recv(silent, buf, sizeof buf, 0), 3, "the request's version");
+
+    /* Meanwhile, on the same context (one I/O thread): plain traffic flows. */
+    void *pull = tn_sock(SINEW_PULL), *push = tn_sock(SINEW_PUSH);
+    sinew_setsockopt_int(pull, SINEW_RCVTIMEO, WAIT_MS);
+    tn_bind_any(pull, "ipc", ep2);
+    tn_connect(push, ep2);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(sinew_send(push, "x", 1, 0), 1);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(sinew_recv(pull, buf, sizeof buf, 0), 1);
+
+    cr_assert_eq(tn_wait_event(mon, SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL, WAIT_MS),
+                 SINEW_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    tn_expect_nothing(rep, 100, "the unanswered client's message was delivered");
+}

@@ -214,6 +214,34 @@ TN_TRAN_TEST(spec_proxy, shared_queue_routes_replies_to_their_clients)
     proxy_stop_by_shutdown(&px);
 }
 
+/* zmq_proxy's forwarder: PUB -> [XSUB | proxy | XPUB] -> SUB. Subscriptions travel
+ * upstream through the proxy (backend to frontend), messages downstream, filtered. */
+TN_TRAN_TEST(spec_proxy, forwarder_carries_subscriptions_upstream)
+{
+    char pe[TN_EP_MAX], be[TN_EP_MAX];
+    static proxy_run px; /* the proxy thread may outlive a failed test's frame */
+    void *pub = tn_sock(SINEW_PUB), *sub = tn_sock(SINEW_SUB);
+    px.front = tn_sock(SINEW_XSUB);
+    px.back = tn_sock(SINEW_XPUB);
+    tn_set(sub, SINEW_RCVTIMEO, 5000);
+    tn_connect(px.front, tn_bind_any(pub, tran, pe));
+    tn_connect(sub, tn_bind_any(px.back, tran, be));
+    /* (An XPUB's peers join by subscribing, which the SUB does below.) */
+    cr_assert_eq(sinew_wait_peers(px.front, 1, 5000), 1);
+    proxy_start(&px);
+    cr_assert_eq(sinew_setsockopt(sub, SINEW_SUBSCRIBE, "weather", 7), 0);
+    /* The subscription crossed the proxy when the publisher counts a subscriber. */
+    cr_assert_eq(sinew_wait_peers(pub, 1, 5000), 1, "errno %d", errno);
+    tn_send_str(pub, "sports 1", 0);
+    tn_send_str(pub, "weather 1", SINEW_SNDMORE);
+    tn_send_str(pub, "sunny", 0);
+    tn_recv_str(sub, "weather 1");
+    cr_assert(tn_rcvmore(sub));
+    tn_recv_str(sub, "sunny");
+    tn_expect_nothing(sub, 100, "a message nobody subscribed to came through");
+    proxy_stop_by_shutdown(&px);
+}
+
 /* Frontend and backend the same socket: what comes in goes back out of it. */
 Test(spec_proxy, one_socket_as_both_ends_echoes)
 {

@@ -717,6 +717,54 @@ STREAM_TEST(concurrent_senders_keep_pairs_whole)
     }
 }
 
+/* A thread waiting for another's send turn while commands are pending (here: a new
+ * connection's attach) must not hold the socket's lock: the turn's owner finishes its
+ * [id, data] pair at once, not when the waiter's SNDTIMEO runs out. */
+typedef struct waiter_arg {
+    void *s;
+    rid id;
+    int rc, err;
+} waiter_arg;
+
+static void *
+turn_waiter(void *arg)
+{
+    waiter_arg *w = arg;
+    w->rc = sinew_send(w->s, w->id.b, w->id.len, SINEW_SNDMORE);
+    w->err = errno;
+    if (w->rc >= 0)
+        w->rc = sinew_send(w->s, "w", 1, 0);
+    return NULL;
+}
+
+STREAM_TEST(a_thread_waiting_for_the_send_turn_holds_nobody_up)
+{
+    char ep[TN_EP_MAX];
+    void *s = stream_sock();
+    tn_set(s, SINEW_SNDTIMEO, 3000);
+    int rfd = tn_get(s, SINEW_READY_FD);
+    int fd = tn_raw_connect(tn_bind_any(s, tran, ep));
+    rid id = expect_notify(s);
+    cr_assert_eq(sinew_send(s, id.b, id.len, SINEW_SNDMORE), (int) id.len); /* our turn */
+    int fd2 = tn_raw_connect(ep);
+    struct pollfd pfd = {.fd = rfd, .events = POLLIN};
+    cr_assert_eq(poll(&pfd, 1, WAIT_MS), 1, "the second connection's attach not posted");
+    waiter_arg w = {.s = s, .id = id};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, turn_waiter, &w), 0);
+    usleep(100000); /* the waiter is in its wait now (a chance for the defect, no more) */
+    uint64_t t0 = tn_now_ms();
+    cr_assert_eq(sinew_send(s, "m", 1, 0), 1);
+    uint64_t took = tn_now_ms() - t0;
+    cr_assert_lt(took, 1000, "the last part waited %llu ms for the waiting thread",
+                 (unsigned long long) took);
+    pthread_join(t, NULL);
+    cr_assert_eq(w.rc, 1, "the waiter's send: errno %d", w.err);
+    raw_expect(fd, "mw", 2);
+    close(fd);
+    close(fd2);
+}
+
 /* ---- readiness ---------------------------------------------------------------------- */
 
 /* SINEW_EVENTS, sinew_poll and SINEW_READY_FD follow what there is to receive. */
