@@ -355,3 +355,27 @@ TN_TRAN_TEST(spec_xpubsub, publishers_count_peers_that_subscribed)
         cr_assert_eq(sinew_wait_peers(pub, 1, 0), 1);
     }
 }
+
+/* SINEW_FD (edge: "look at SINEW_EVENTS again") and SINEW_READY_FD (level) on an XPUB:
+ * a subscription arriving makes it readable; once received, it is not. */
+TN_TRAN_TEST(spec_xpubsub, xpub_fd_and_events_report_subscriptions)
+{
+    char ep[TN_EP_MAX];
+    void *xpub = xpub_bound(tran, ep);
+    int fd = tn_get(xpub, SINEW_FD), rfd = tn_get(xpub, SINEW_READY_FD);
+    void *sub = sub_to(ep);
+    cr_assert_eq(tn_get(xpub, SINEW_EVENTS), SINEW_POLLOUT);
+    ps_subscribe(sub, "A");
+    uint64_t deadline = tn_now_ms() + 5000;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        cr_assert_eq(poll(&p, 1, tn_left_ms(deadline)), 1, "SINEW_FD never signalled");
+        if (tn_get(xpub, SINEW_EVENTS) & SINEW_POLLIN)
+            break;
+    }
+    struct pollfd r = {.fd = rfd, .events = POLLIN};
+    cr_assert_eq(poll(&r, 1, 0), 1, "READY_FD not readable with a subscription waiting");
+    expect_sub_msg(xpub, 1, "A");
+    cr_assert_eq(tn_get(xpub, SINEW_EVENTS), SINEW_POLLOUT);
+    cr_assert_eq(poll(&r, 1, 0), 0, "READY_FD readable with nothing to receive");
+}
