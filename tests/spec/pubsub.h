@@ -7,6 +7,20 @@
 
 #include "support/transports.h"
 
+/* As TN_TRAN_TEST for the network transports only (ipc, tcp): for what inproc has not,
+ * such as a connection made again or a peer's ZMTP version. */
+#define PS_NET_TEST(suite, name)                                                        \
+    static void name##_tran(const char *tran);                                         \
+    Test(suite, name##_ipc)                                                             \
+    {                                                                                   \
+        name##_tran("ipc");                                                             \
+    }                                                                                   \
+    Test(suite, name##_tcp)                                                             \
+    {                                                                                   \
+        name##_tran("tcp");                                                             \
+    }                                                                                   \
+    static void name##_tran(const char *tran)
+
 /* A message: topic then a 32-bit number. */
 static inline void
 ps_send(void *pub, const char *topic, uint32_t n, int flags)

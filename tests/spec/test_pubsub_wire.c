@@ -73,10 +73,8 @@ expect_filtered(void *pub, int fd)
     }
 }
 
-TN_TRAN_TEST(spec_pubsub_wire, pub_filters_for_a_zmtp30_subscriber)
+PS_NET_TEST(spec_pubsub_wire, pub_filters_for_a_zmtp30_subscriber)
 {
-    if (!tn_tran_is_net(tran))
-        return;
     char ep[TN_EP_MAX];
     void *pub = tn_sock(SINEW_PUB);
     tn_bind_any(pub, tran, ep);
@@ -88,10 +86,8 @@ TN_TRAN_TEST(spec_pubsub_wire, pub_filters_for_a_zmtp30_subscriber)
     close(fd);
 }
 
-TN_TRAN_TEST(spec_pubsub_wire, pub_filters_for_a_zmtp31_subscriber)
+PS_NET_TEST(spec_pubsub_wire, pub_filters_for_a_zmtp31_subscriber)
 {
-    if (!tn_tran_is_net(tran))
-        return;
     char ep[TN_EP_MAX];
     void *pub = tn_sock(SINEW_PUB);
     tn_bind_any(pub, tran, ep);
@@ -195,14 +191,12 @@ sub_writes(const char *tran, int minor)
     close(lfd);
 }
 
-TN_TRAN_TEST(spec_pubsub_wire, sub_subscribes_a_zmtp30_publisher_with_messages)
+PS_NET_TEST(spec_pubsub_wire, sub_subscribes_a_zmtp30_publisher_with_messages)
 {
-    if (tn_tran_is_net(tran))
-        sub_writes(tran, 0);
+    sub_writes(tran, 0);
 }
 
-TN_TRAN_TEST(spec_pubsub_wire, sub_subscribes_a_zmtp31_publisher_with_commands)
+PS_NET_TEST(spec_pubsub_wire, sub_subscribes_a_zmtp31_publisher_with_commands)
 {
-    if (tn_tran_is_net(tran))
-        sub_writes(tran, 1);
+    sub_writes(tran, 1);
 }
