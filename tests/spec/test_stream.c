@@ -780,15 +780,19 @@ STREAM_TEST(a_thread_waiting_for_the_send_turn_holds_nobody_up)
 
 /* ---- readiness ---------------------------------------------------------------------- */
 
-/* SINEW_EVENTS, sinew_poll and SINEW_READY_FD follow what there is to receive. */
+/* SINEW_EVENTS, sinew_poll, SINEW_FD and SINEW_READY_FD follow what there is to
+ * receive. */
 STREAM_TEST(events_poll_and_ready_fd)
 {
     char ep[TN_EP_MAX];
     void *s = stream_sock();
     int rfd = tn_get(s, SINEW_READY_FD);
+    int efd = tn_get(s, SINEW_FD);
     tn_bind_any(s, tran, ep);
-    cr_assert_eq(tn_get(s, SINEW_EVENTS) & SINEW_POLLIN, 0);
+    cr_assert_eq(tn_get(s, SINEW_EVENTS) & SINEW_POLLIN, 0); /* also re-arms SINEW_FD */
     int fd = tn_raw_connect(ep);
+    struct pollfd efp = {.fd = efd, .events = POLLIN};
+    cr_assert_eq(poll(&efp, 1, WAIT_MS), 1, "SINEW_FD not signalled for a connection");
     struct pollfd pfd = {.fd = rfd, .events = POLLIN};
     cr_assert_eq(poll(&pfd, 1, WAIT_MS), 1, "READY_FD not readable for a notification");
     sinew_pollitem_t it = {.socket = s, .events = SINEW_POLLIN};
