@@ -92,6 +92,18 @@ raw_mark(raw *e)
         sn_pipe_flush(e->pipe);
 }
 
+/* Messages taken from the pipe that will not be written: lost with the connection,
+ * counted on the socket (the pipe end's counters are its). */
+static void
+raw_drop_taken(raw *e)
+{
+    if (e->nout > 0 && e->pipe != NULL && e->pipe->stats != NULL)
+        sn_stats_drop(e->pipe->stats, SN_DROP_CONNECTION, e->nout);
+    for (size_t i = 0; i < e->nout; i++)
+        sn_msg_close(&e->out[i]);
+    e->nout = e->out_off = 0;
+}
+
 /* The connection is over: the end marker, then the session is told (value as in
  * engine.h: 0 for a connection that simply ended, ENOMEM for input we could not keep). */
 static void
@@ -103,6 +115,7 @@ raw_fail(raw *e, uint32_t value)
     raw_unwatch(e);
     if (e->pipe != NULL)
         raw_mark(e);
+    raw_drop_taken(e);
     int fd = e->fd;
     close(fd);
     e->fd = -1;
@@ -189,12 +202,13 @@ raw_consume(raw *e, size_t n)
 static void
 raw_discard_output(raw *e)
 {
-    for (size_t i = 0; i < e->nout; i++)
-        sn_msg_close(&e->out[i]);
-    e->nout = e->out_off = 0;
+    raw_drop_taken(e);
     sn_msg m;
-    while (sn_pipe_read(e->pipe, &m) == 0)
+    while (sn_pipe_read(e->pipe, &m) == 0) {
+        if (sn_msg_size(&m) > 0 && e->pipe->stats != NULL)
+            sn_stats_drop(e->pipe->stats, SN_DROP_CONNECTION, 1);
         sn_msg_close(&m);
+    }
 }
 
 static void
@@ -314,6 +328,7 @@ static void
 raw_orphan(sn_engine *x)
 {
     raw *e = raw_of(x);
+    raw_drop_taken(e); /* e.g. the linger ran out with output still unwritten */
     if (!e->closing) {
         e->closing = true;
         raw_unwatch(e);
