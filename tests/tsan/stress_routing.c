@@ -165,10 +165,10 @@ set_int(void *s, int opt, int v)
           errno);
 }
 
-/* LINGER 1 s: a short-lived peer closing with LINGER 0 over inproc while the shared
- * socket is midway through one of its messages cuts that message (the socket then
- * hands out the next message's parts as its rest): a defect of the fair-queue's
- * detach (src/patterns/fq.c), reported, not exercised here. */
+/* LINGER 1 s: a peer closing with LINGER 0 over inproc while the shared socket is
+ * midway through one of its messages cuts that message, and the socket hands out the
+ * next message's parts as its rest (the pipe stops reading at the linger deadline even
+ * mid-message, src/core/pipe.c peer_expired): a defect reported, not exercised here. */
 static void *
 socket_new(int type, int rcvtimeo, int sndtimeo)
 {
