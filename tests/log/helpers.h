@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,34 @@ open_log(const char *dir, int durability, uint64_t segment_bytes)
     sinew_log *log = sinew_log_open(dir, &o);
     cr_assert_not_null(log, "open %s: %s", dir, sinew_log_strerror(errno));
     return log;
+}
+
+/* A log of 4 KiB segments with an index entry every 512 bytes: many files from few
+ * records. */
+static inline sinew_log *
+open_small_log(const char *dir)
+{
+    sinew_log_options o;
+    sinew_log_options_init(&o);
+    o.flags = SINEW_LOG_CREATE;
+    o.durability = SINEW_LOG_SYNC_OS;
+    o.segment_bytes = 4096;
+    o.index_interval = 512;
+    o.message_fn = count_message;
+    sinew_log *log = sinew_log_open(dir, &o);
+    cr_assert_not_null(log, "open: %s", sinew_log_strerror(errno));
+    return log;
+}
+
+/* Sets the soft limit of resource (RLIMIT_*) to n; a test runs in its own process, so
+ * the limit ends with it. */
+static inline void
+set_soft_limit(int resource, rlim_t n)
+{
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(resource, &rl), 0);
+    rl.rlim_cur = n;
+    cr_assert_eq(setrlimit(resource, &rl), 0);
 }
 
 /* Reads every record from `from` up to `until` (or the end) and checks each against

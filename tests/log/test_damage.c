@@ -15,21 +15,6 @@ TestSuite(damage, .timeout = 60, .fini = cleanup_dirs);
 #define SMALL 60
 #define N 40
 
-static sinew_log *
-open_small(const char *dir)
-{
-    sinew_log_options o;
-    sinew_log_options_init(&o);
-    o.flags = SINEW_LOG_CREATE;
-    o.durability = SINEW_LOG_SYNC_OS;
-    o.segment_bytes = 4096;
-    o.index_interval = 512;
-    o.message_fn = count_message;
-    sinew_log *log = sinew_log_open(dir, &o);
-    cr_assert_not_null(log, "open: %s", sinew_log_strerror(errno));
-    return log;
-}
-
 static void
 file_path(char *out, const char *dir, const char *name)
 {
@@ -85,7 +70,7 @@ static void
 build(char dir[64])
 {
     make_tmp_dir(dir);
-    sinew_log *log = open_small(dir);
+    sinew_log *log = open_small_log(dir);
     for (uint64_t i = 0; i < N; i++)
         gen_append(log, SEED, i, 0, SMALL, 0);
     cr_assert_eq(sinew_log_close(log), 0);
@@ -119,7 +104,7 @@ locate(const char *dir, uint64_t base, uint64_t offset, size_t *pos, size_t *len
 static size_t
 bases(const char *dir, uint64_t *out)
 {
-    sinew_log *log = open_small(dir);
+    sinew_log *log = open_small_log(dir);
     sinew_log_stat st;
     sinew_log_stat_get(log, &st);
     cr_assert_eq(sinew_log_close(log), 0);
@@ -169,7 +154,7 @@ static void
 expect_one_damaged(const char *dir, uint64_t k)
 {
     atomic_store(&test_messages, 0);
-    sinew_log *log = open_small(dir);
+    sinew_log *log = open_small_log(dir);
     cr_assert_eq(sinew_log_next(log), N);
     sinew_log_batch *b = sinew_log_batch_new();
     uint64_t off = 0;
@@ -217,7 +202,7 @@ Test(damage, last_record_cut_at_every_byte)
         cr_assert_eq(truncate(path, (off_t)(pos + cut)), 0);
         if (cut % 2)
             crash(dir);
-        sinew_log *log = open_small(dir);
+        sinew_log *log = open_small_log(dir);
         sinew_log_stat st;
         sinew_log_stat_get(log, &st);
         cr_assert_eq(st.next, N - 1, "cut at %zu", cut);
@@ -226,7 +211,7 @@ Test(damage, last_record_cut_at_every_byte)
         cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), N - 1);
         gen_append(log, SEED, N - 1, 0, SMALL, 0); /* the tail is writable again */
         cr_assert_eq(sinew_log_close(log), 0);
-        log = open_small(dir);
+        log = open_small_log(dir);
         cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), N);
         cr_assert_eq(sinew_log_close(log), 0);
         rm_tree(dir);
@@ -284,7 +269,7 @@ Test(damage, bit_flip_in_last_record_truncates_it)
         copy_dir(pristine, dir);
         flip(dir, name, pos + at, 3);
         atomic_store(&test_messages, 0);
-        sinew_log *log = open_small(dir);
+        sinew_log *log = open_small_log(dir);
         cr_assert_eq(sinew_log_next(log), N - 1);
         cr_assert_geq(atomic_load(&test_messages), 1);
         cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), N - 1);
@@ -316,7 +301,7 @@ Test(damage, index_files_damaged_or_missing)
         else
             flip(dir, name, at, (int)(at % 8));
         atomic_store(&test_messages, 0);
-        sinew_log *log = open_small(dir);
+        sinew_log *log = open_small_log(dir);
         cr_assert_eq(atomic_load(&test_messages), 1, "index damage at %zu not seen", at);
         cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), N);
         uint64_t off;
@@ -325,7 +310,7 @@ Test(damage, index_files_damaged_or_missing)
         cr_assert_eq(sinew_log_close(log), 0);
         /* The rebuilt index is written back: the next open finds nothing wrong. */
         atomic_store(&test_messages, 0);
-        log = open_small(dir);
+        log = open_small_log(dir);
         cr_assert_eq(atomic_load(&test_messages), 0);
         cr_assert_eq(sinew_log_close(log), 0);
         rm_tree(dir);
@@ -337,7 +322,7 @@ Test(damage, index_files_damaged_or_missing)
         seg_name(name, bs[s], "seg");
         flip(dir, name, 5 + s, 1);
         atomic_store(&test_messages, 0);
-        sinew_log *log = open_small(dir);
+        sinew_log *log = open_small_log(dir);
         cr_assert_geq(atomic_load(&test_messages), 1);
         cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), N);
         cr_assert_eq(sinew_log_close(log), 0);
@@ -369,7 +354,7 @@ Test(damage, zeroed_gap_keeps_later_records)
     close(fd);
     crash(dir);
     atomic_store(&test_messages, 0);
-    sinew_log *log = open_small(dir);
+    sinew_log *log = open_small_log(dir);
     cr_assert_eq(sinew_log_next(log), N);
     sinew_log_stat st;
     sinew_log_stat_get(log, &st);
@@ -433,7 +418,7 @@ Test(damage, offset_jump_past_32_bits_is_damage)
             if (crashed)
                 crash(dir);
             atomic_store(&test_messages, 0);
-            sinew_log *log = open_small(dir);
+            sinew_log *log = open_small_log(dir);
             sinew_log_stat st;
             sinew_log_stat_get(log, &st);
             cr_assert_eq(st.next, N, "jump %zu: next %llu", j,
@@ -443,7 +428,7 @@ Test(damage, offset_jump_past_32_bits_is_damage)
             cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), N);
             gen_append(log, SEED, N, 0, SMALL, 0);
             cr_assert_eq(sinew_log_close(log), 0);
-            log = open_small(dir);
+            log = open_small_log(dir);
             cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), N + 1);
             cr_assert_eq(sinew_log_close(log), 0);
             rm_tree(dir);

@@ -13,15 +13,6 @@ TestSuite(files, .timeout = 60, .fini = cleanup_dirs);
 #define SMALL 60
 #define FD_LIMIT 64
 
-static void
-set_fd_limit(rlim_t n)
-{
-    struct rlimit rl;
-    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    rl.rlim_cur = n;
-    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-}
-
 static int
 open_fds(void)
 {
@@ -59,7 +50,7 @@ crash(const char *dir)
 
 Test(files, more_segments_than_descriptors)
 {
-    set_fd_limit(FD_LIMIT);
+    set_soft_limit(RLIMIT_NOFILE, FD_LIMIT);
     char dir[64];
     make_tmp_dir(dir);
     sinew_log *log = open_tiny(dir);
@@ -88,7 +79,7 @@ Test(files, more_segments_than_descriptors)
 
 Test(files, logs_share_the_budget)
 {
-    set_fd_limit(FD_LIMIT);
+    set_soft_limit(RLIMIT_NOFILE, FD_LIMIT);
     cr_assert_eq(sinew_log_set_max_files(0), -1);
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(sinew_log_set_max_files(8), 0);
@@ -144,7 +135,7 @@ Test(files, emfile_is_reported_as_emfile)
     while (segments(log) < 5)
         gen_append(log, SEED, n++, 0, SMALL, 0);
     cr_assert_eq(sinew_log_close(log), 0);
-    set_fd_limit(FD_LIMIT);
+    set_soft_limit(RLIMIT_NOFILE, FD_LIMIT);
     int spare[FD_LIMIT], nspare = 0;
     while (nspare < FD_LIMIT && (spare[nspare] = dup(0)) >= 0)
         nspare++;

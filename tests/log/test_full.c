@@ -27,21 +27,6 @@ TestSuite(full, .timeout = 60, .fini = full_fini);
 #define SEED 31
 #define SMALL 60
 
-static sinew_log *
-open_small(const char *dir)
-{
-    sinew_log_options o;
-    sinew_log_options_init(&o);
-    o.flags = SINEW_LOG_CREATE;
-    o.durability = SINEW_LOG_SYNC_OS;
-    o.segment_bytes = 4096;
-    o.index_interval = 512;
-    o.message_fn = count_message;
-    sinew_log *log = sinew_log_open(dir, &o);
-    cr_assert_not_null(log, "open: %s", sinew_log_strerror(errno));
-    return log;
-}
-
 /* As after a crash that lost every index: open has to rebuild and write them all. */
 static void
 crash_without_indexes(const char *dir)
@@ -62,15 +47,6 @@ crash_without_indexes(const char *dir)
     cr_assert_geq(nidx, 3);
 }
 
-static void
-set_fsize(rlim_t n)
-{
-    struct rlimit rl;
-    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
-    rl.rlim_cur = n;
-    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-}
-
 static int
 try_append(sinew_log *log, uint64_t seed, uint64_t offset)
 {
@@ -88,15 +64,15 @@ Test(full, file_size_limit_keeps_log_readable)
     signal(SIGXFSZ, SIG_IGN); /* writes past the limit fail with EFBIG instead */
     char dir[64];
     make_tmp_dir(dir);
-    sinew_log *log = open_small(dir);
+    sinew_log *log = open_small_log(dir);
     uint64_t n = 80;
     for (uint64_t i = 0; i < n; i++)
         gen_append(log, SEED, i, 0, SMALL, 0);
     cr_assert_eq(sinew_log_close(log), 0);
     crash_without_indexes(dir);
-    set_fsize(16); /* below any index file and any segment */
+    set_soft_limit(RLIMIT_FSIZE, 16); /* below any index file and any segment */
     atomic_store(&test_messages, 0);
-    log = open_small(dir);
+    log = open_small_log(dir);
     cr_assert_geq(atomic_load(&test_messages), 3, "unwritten indexes reported");
     cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), n);
     uint64_t off;
@@ -104,12 +80,12 @@ Test(full, file_size_limit_keeps_log_readable)
     cr_assert_eq(off, 7);
     cr_assert_eq(try_append(log, SEED, n), -1);
     cr_assert_eq(errno, EFBIG);
-    set_fsize(RLIM_INFINITY);
+    set_soft_limit(RLIMIT_FSIZE, RLIM_INFINITY);
     gen_append(log, SEED, n++, 0, SMALL, 0);
     cr_assert_eq(sinew_log_close(log), 0, "close: %s", sinew_log_strerror(errno));
     /* The close wrote the indexes: nothing to rebuild or report now. */
     atomic_store(&test_messages, 0);
-    log = open_small(dir);
+    log = open_small_log(dir);
     cr_assert_eq(atomic_load(&test_messages), 0);
     cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), n);
     cr_assert_eq(sinew_log_close(log), 0);
@@ -139,7 +115,7 @@ Test(full, full_disk_keeps_log_readable)
     close(fd);
     char dir[300];
     snprintf(dir, sizeof dir, "%s/log", mount_dir);
-    sinew_log *log = open_small(dir);
+    sinew_log *log = open_small_log(dir);
     /* Fill the disk: every append acknowledged before ENOSPC must survive. */
     uint64_t n = 0;
     int rc;
@@ -160,7 +136,7 @@ Test(full, full_disk_keeps_log_readable)
     close(fd);
 
     atomic_store(&test_messages, 0);
-    log = open_small(dir);
+    log = open_small_log(dir);
     cr_assert_geq(atomic_load(&test_messages), 3, "unwritten indexes reported");
     cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), n);
     cr_assert_eq(try_append(log, SEED, n), -1);
@@ -171,7 +147,7 @@ Test(full, full_disk_keeps_log_readable)
     gen_append(log, SEED, n++, 0, SMALL, 0);
     cr_assert_eq(sinew_log_close(log), 0, "close: %s", sinew_log_strerror(errno));
     atomic_store(&test_messages, 0);
-    log = open_small(dir);
+    log = open_small_log(dir);
     cr_assert_eq(atomic_load(&test_messages), 0);
     cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), n);
     cr_assert_eq(sinew_log_close(log), 0);

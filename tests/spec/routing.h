@@ -1,6 +1,6 @@
-/* Helpers for the ROUTER and DEALER spec tests (test_router.c, test_dealer.c):
- * multipart messages as strings, the drop counter, and waiting until a ROUTER can route
- * to a peer. Header-only. */
+/* Helpers for the ROUTER, DEALER and REQ/REP spec tests (test_router.c, test_dealer.c,
+ * test_reqrep.c): sockets with timeouts, multipart messages as strings, the drop
+ * counter, and waiting until a ROUTER can route to a peer. Header-only. */
 #ifndef SINEW_TESTS_SPEC_ROUTING_H
 #define SINEW_TESTS_SPEC_ROUTING_H
 
@@ -8,6 +8,16 @@
 
 #include "support/net.h"
 #include "support/transports.h"
+
+/* A socket of type that gives up on a send or a receive after 5 s. */
+static inline void *
+rt_timed(int type)
+{
+    void *s = tn_sock(type);
+    tn_set(s, SINEW_RCVTIMEO, 5000);
+    tn_set(s, SINEW_SNDTIMEO, 5000);
+    return s;
+}
 
 /* Sends the NULL-terminated list of strings as one multipart message. */
 static inline void

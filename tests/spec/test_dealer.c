@@ -7,26 +7,17 @@
 
 TestSuite(spec_dealer, .init = tn_tran_setup, .fini = tn_tran_teardown, .timeout = 30);
 
-static void *
-timed(int type)
-{
-    void *s = tn_sock(type);
-    tn_set(s, SINEW_RCVTIMEO, 5000);
-    tn_set(s, SINEW_SNDTIMEO, 5000);
-    return s;
-}
-
 /* RFC 28: DEALER "SHALL route outgoing messages to available peers using a round-robin
  * strategy" and "SHALL receive incoming messages from its peers using a fair-queuing
  * strategy"; multipart messages stay whole. */
 TN_TRAN_TEST(spec_dealer, round_robin_out_fair_queue_in)
 {
     char ep[TN_EP_MAX];
-    void *d = timed(SINEW_DEALER);
+    void *d = rt_timed(SINEW_DEALER);
     tn_bind_any(d, tran, ep);
     void *peers[3];
     for (int i = 0; i < 3; i++) {
-        peers[i] = timed(SINEW_DEALER);
+        peers[i] = rt_timed(SINEW_DEALER);
         tn_connect(peers[i], ep);
     }
     tn_wait_routes(d, peers, 3);
@@ -67,9 +58,9 @@ TN_TRAN_TEST(spec_dealer, round_robin_out_fair_queue_in)
 TN_TRAN_TEST(spec_dealer, talks_to_rep_with_explicit_delimiter)
 {
     char ep[TN_EP_MAX];
-    void *rep = timed(SINEW_REP);
+    void *rep = rt_timed(SINEW_REP);
     tn_bind_any(rep, tran, ep);
-    void *d = timed(SINEW_DEALER);
+    void *d = rt_timed(SINEW_DEALER);
     tn_connect(d, ep);
     for (int i = 0; i < 3; i++) {
         rt_send(d, "", "question", NULL);
@@ -84,11 +75,11 @@ TN_TRAN_TEST(spec_dealer, talks_to_rep_with_explicit_delimiter)
 TN_TRAN_TEST(spec_dealer, blocks_at_hwm_never_drops)
 {
     char ep[TN_EP_MAX];
-    void *peer = timed(SINEW_DEALER);
+    void *peer = rt_timed(SINEW_DEALER);
     tn_set(peer, SINEW_RCVHWM, 4);
     tn_set(peer, SINEW_RCVBUF, 4096);
     tn_bind_any(peer, tran, ep);
-    void *d = timed(SINEW_DEALER);
+    void *d = rt_timed(SINEW_DEALER);
     tn_set(d, SINEW_SNDHWM, 4);
     tn_set(d, SINEW_SNDBUF, 4096);
     /* No peer yet (ipc, tcp: not connected; inproc: nothing) blocks too. */
@@ -139,9 +130,9 @@ TN_TRAN_TEST(spec_dealer, blocks_at_hwm_never_drops)
 TN_TRAN_TEST(spec_dealer, probe_router_sends_empty_message)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_bind_any(r, tran, ep);
-    void *d = timed(SINEW_DEALER);
+    void *d = rt_timed(SINEW_DEALER);
     cr_assert_eq(sinew_setsockopt(d, SINEW_ROUTING_ID, "dd", 2), 0);
     tn_set(d, SINEW_PROBE_ROUTER, 1);
     tn_connect(d, ep);
@@ -157,9 +148,9 @@ TN_TRAN_TEST(spec_dealer, probe_router_sends_empty_message)
 TN_TRAN_TEST(spec_dealer, events_report_in_and_out)
 {
     char ep[TN_EP_MAX];
-    void *d = timed(SINEW_DEALER);
+    void *d = rt_timed(SINEW_DEALER);
     cr_assert_eq(tn_get(d, SINEW_EVENTS), 0, "ready with no peer");
-    void *peer = timed(SINEW_DEALER);
+    void *peer = rt_timed(SINEW_DEALER);
     tn_bind_any(peer, tran, ep);
     tn_connect(d, ep);
     sinew_pollitem_t out = {.socket = d, .events = SINEW_POLLOUT};

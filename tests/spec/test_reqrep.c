@@ -2,8 +2,7 @@
  * (support/transports.h). */
 #include <criterion/criterion.h>
 
-#include "support/net.h"
-#include "support/transports.h"
+#include "spec/routing.h"
 
 TestSuite(spec_reqrep, .init = tn_tran_setup, .fini = tn_tran_teardown, .timeout = 20);
 
@@ -239,26 +238,39 @@ TN_TRAN_TEST(spec_reqrep, req_awaiting_dontwait_recv_eagain)
 
 /* ---- recovery: REQ_RELAXED, REQ_CORRELATE, lost requests (libzmq 4.3) ------------ */
 
-static uint64_t
-dropped(void *s)
-{
-    uint64_t v = 0;
-    size_t len = sizeof v;
-    cr_assert_eq(sinew_getsockopt(s, SINEW_MSGS_DROPPED, &v, &len), 0);
-    return v;
-}
-
 /* Waits, 5 s at most, until s has counted n drops (a stale reply travels first). */
 static void
 wait_dropped(void *s, uint64_t n)
 {
     uint64_t deadline = tn_now_ms() + 5000;
-    while (dropped(s) < n) {
+    while (rt_dropped(s) < n) {
         cr_assert_lt(tn_now_ms(), deadline, "%llu drops, expected %llu",
-                     (unsigned long long) dropped(s), (unsigned long long) n);
+                     (unsigned long long) rt_dropped(s), (unsigned long long) n);
         tn_expect_nothing(s, 5, "a stale reply was delivered");
     }
-    cr_assert_eq(dropped(s), n);
+    cr_assert_eq(rt_dropped(s), n);
+}
+
+/* A REP to stand in for one that closed: bound at the same address over ipc and tcp
+ * (retrying, 5 s at most, while the old one's address is still in use; the REQ
+ * reconnects), at a new name over inproc, where req is connected to it (an inproc
+ * connection does not come back). */
+static void *
+rep_replacing(void *req, const char *tran, char *ep)
+{
+    void *rep = tn_sock(SINEW_REP);
+    tn_set(rep, SINEW_RCVTIMEO, 5000);
+    if (!tn_tran_is_net(tran)) {
+        tn_connect(req, tn_bind_any(rep, tran, ep));
+        return rep;
+    }
+    uint64_t deadline = tn_now_ms() + 5000;
+    while (sinew_bind(rep, ep) != 0) {
+        cr_assert_eq(errno, EADDRINUSE, "bind: errno %d", errno);
+        cr_assert_lt(tn_now_ms(), deadline, "%s still in use", ep);
+        tn_expect_nothing(rep, 5, "");
+    }
+    return rep;
 }
 
 /* REQ_RELAXED: a new request may go while a reply is awaited; it goes to the next peer,
@@ -326,7 +338,7 @@ TN_TRAN_TEST(spec_reqrep, correlate_accepts_only_current_reply)
         tn_send_str(router, i == 0 ? "stale" : i == 1 ? "no-id" : "current", 0);
     }
     tn_recv_str(req, "current");
-    cr_assert_eq(dropped(req), 2);
+    cr_assert_eq(rt_dropped(req), 2);
     sinew_socket_stats_t st;
     cr_assert_eq(sinew_socket_stats(req, &st), 0);
     cr_assert_eq(st.dropped_by[SINEW_DROP_INVALID], 2, "stale replies count as invalid");
@@ -354,20 +366,7 @@ TN_TRAN_TEST(spec_reqrep, lazy_pirate_survives_vanished_server)
     errno = 0;
     cr_assert_eq(sinew_recv(req, buf, sizeof buf, 0), -1);
     cr_assert_eq(errno, EAGAIN);
-    /* A new server: at the same address over ipc and tcp (the REQ reconnects), at a
-     * new name over inproc (an inproc connection does not come back). */
-    void *srv2 = tn_sock(SINEW_REP);
-    tn_set(srv2, SINEW_RCVTIMEO, 5000);
-    if (tn_tran_is_net(tran)) {
-        uint64_t deadline = tn_now_ms() + 5000;
-        while (sinew_bind(srv2, ep) != 0) {
-            cr_assert_eq(errno, EADDRINUSE, "bind: errno %d", errno);
-            cr_assert_lt(tn_now_ms(), deadline, "%s still in use", ep);
-            tn_expect_nothing(srv2, 5, "");
-        }
-    } else {
-        tn_connect(req, tn_bind_any(srv2, tran, ep));
-    }
+    void *srv2 = rep_replacing(req, tran, ep);
     tn_send_str(req, "retry", 0); /* no EFSM */
     tn_recv_str(srv2, "retry");
     tn_send_str(srv2, "answer", 0);
@@ -390,18 +389,8 @@ TN_TRAN_TEST(spec_reqrep, strict_req_resends_after_peer_lost)
     tn_send_str(req, "request", 0);
     tn_recv_str(srv, "request");
     tn_close(srv);
-    void *srv2 = tn_sock(SINEW_REP);
-    tn_set(srv2, SINEW_RCVTIMEO, 5000);
+    void *srv2 = rep_replacing(req, tran, ep);
     uint64_t deadline = tn_now_ms() + 5000;
-    if (tn_tran_is_net(tran)) {
-        while (sinew_bind(srv2, ep) != 0) {
-            cr_assert_eq(errno, EADDRINUSE, "bind: errno %d", errno);
-            cr_assert_lt(tn_now_ms(), deadline, "%s still in use", ep);
-            tn_expect_nothing(srv2, 5, "");
-        }
-    } else {
-        tn_connect(req, tn_bind_any(srv2, tran, ep));
-    }
     /* EFSM until the REQ learns the request is lost (the reconnect, over ipc and tcp). */
     while (sinew_send(req, "again", 5, 0) != 5) {
         cr_assert_eq(errno, EFSM, "send: errno %d", errno);

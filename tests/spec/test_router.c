@@ -12,18 +12,9 @@
 TestSuite(spec_router, .init = tn_tran_setup, .fini = tn_tran_teardown, .timeout = 30);
 
 static void *
-timed(int type)
-{
-    void *s = tn_sock(type);
-    tn_set(s, SINEW_RCVTIMEO, 5000);
-    tn_set(s, SINEW_SNDTIMEO, 5000);
-    return s;
-}
-
-static void *
 dealer_named(const char *id)
 {
-    void *d = timed(SINEW_DEALER);
+    void *d = rt_timed(SINEW_DEALER);
     if (id != NULL)
         cr_assert_eq(sinew_setsockopt(d, SINEW_ROUTING_ID, id, strlen(id)), 0);
     return d;
@@ -35,7 +26,7 @@ dealer_named(const char *id)
 TN_TRAN_TEST(spec_router, routes_by_announced_identity)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_bind_any(r, tran, ep);
     void *a = dealer_named("alice"), *b = dealer_named("bob");
     tn_connect(a, ep);
@@ -56,7 +47,7 @@ TN_TRAN_TEST(spec_router, routes_by_announced_identity)
 TN_TRAN_TEST(spec_router, generates_ids_for_anonymous_peers)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_bind_any(r, tran, ep);
     void *a = dealer_named(NULL), *b = dealer_named(NULL);
     tn_connect(a, ep);
@@ -88,7 +79,7 @@ TN_TRAN_TEST(spec_router, generates_ids_for_anonymous_peers)
 TN_TRAN_TEST(spec_router, unroutable_dropped_and_counted)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_bind_any(r, tran, ep);
     rt_send(r, "nobody", "lost", "parts", NULL);
     cr_assert_eq(rt_dropped(r), 1);
@@ -107,7 +98,7 @@ TN_TRAN_TEST(spec_router, unroutable_dropped_and_counted)
 TN_TRAN_TEST(spec_router, mandatory_unroutable_fails)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_bind_any(r, tran, ep);
     tn_set(r, SINEW_ROUTER_MANDATORY, 1);
     errno = 0;
@@ -137,7 +128,7 @@ TN_TRAN_TEST(spec_router, mandatory_unroutable_fails)
 TN_TRAN_TEST(spec_router, hwm_block_or_drop)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_set(r, SINEW_SNDHWM, 4);
     tn_set(r, SINEW_SNDBUF, 4096);
     tn_bind_any(r, tran, ep);
@@ -204,7 +195,7 @@ TN_TRAN_TEST(spec_router, hwm_block_or_drop)
 TN_TRAN_TEST(spec_router, duplicate_identity_refused)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_bind_any(r, tran, ep);
     void *a1 = dealer_named("same");
     tn_connect(a1, ep);
@@ -229,7 +220,7 @@ TN_TRAN_TEST(spec_router, duplicate_identity_refused)
 TN_TRAN_TEST(spec_router, message_cut_by_departing_peer_counted_once)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_set(r, SINEW_ROUTER_MANDATORY, 1);
     tn_bind_any(r, tran, ep);
     for (int written = 0; written < 2; written++) {
@@ -254,7 +245,7 @@ TN_TRAN_TEST(spec_router, message_cut_by_departing_peer_counted_once)
 TN_TRAN_TEST(spec_router, handover_moves_identity)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_set(r, SINEW_ROUTER_HANDOVER, 1);
     tn_bind_any(r, tran, ep);
     void *a1 = dealer_named("same");
@@ -277,10 +268,10 @@ TN_TRAN_TEST(spec_router, handover_moves_identity)
 TN_TRAN_TEST(spec_router, connect_routing_id_names_the_peer)
 {
     char ep1[TN_EP_MAX], ep2[TN_EP_MAX];
-    void *srv1 = timed(SINEW_ROUTER), *srv2 = timed(SINEW_ROUTER);
+    void *srv1 = rt_timed(SINEW_ROUTER), *srv2 = rt_timed(SINEW_ROUTER);
     tn_bind_any(srv1, tran, ep1);
     tn_bind_any(srv2, tran, ep2);
-    void *cli = timed(SINEW_ROUTER);
+    void *cli = rt_timed(SINEW_ROUTER);
     cr_assert_eq(sinew_setsockopt(cli, SINEW_ROUTING_ID, "cli", 3), 0);
     cr_assert_eq(sinew_setsockopt(cli, SINEW_CONNECT_ROUTING_ID, "one", 3), 0);
     tn_connect(cli, ep1);
@@ -305,9 +296,9 @@ TN_TRAN_TEST(spec_router, connect_routing_id_names_the_peer)
 TN_TRAN_TEST(spec_router, probe_router_announces_peers)
 {
     char ep[TN_EP_MAX];
-    void *srv = timed(SINEW_ROUTER);
+    void *srv = rt_timed(SINEW_ROUTER);
     tn_bind_any(srv, tran, ep);
-    void *cr = timed(SINEW_ROUTER);
+    void *cr = rt_timed(SINEW_ROUTER);
     cr_assert_eq(sinew_setsockopt(cr, SINEW_ROUTING_ID, "r1", 2), 0);
     tn_set(cr, SINEW_PROBE_ROUTER, 1);
     tn_connect(cr, ep);
@@ -337,7 +328,7 @@ Test(spec_router, inproc_connect_before_bind_learns_identity)
 {
     char ep[TN_EP_MAX];
     tn_tran_endpoint("inproc", ep);
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_connect(r, ep);
     void *d = dealer_named("late");
     tn_bind(d, ep);
@@ -355,7 +346,7 @@ TN_TRAN_TEST_OFF(spec_router, reconnect_updates_route, TN_INPROC)
     tn_tran_endpoint(tran, ep);
     void *d1 = dealer_named("first");
     tn_bind(d1, ep);
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_set(r, SINEW_RECONNECT_IVL, 20);
     tn_connect(r, ep);
     rt_wait_route(r, "first", 5, d1, 0);
@@ -399,10 +390,10 @@ TN_TRAN_TEST(spec_router, envelopes_through_broker_chain)
     char ep[TN_EP_MAX];
     void *front[HOPS], *back[HOPS];
     for (int h = 0; h < HOPS; h++) {
-        front[h] = timed(SINEW_ROUTER);
-        back[h] = timed(SINEW_DEALER);
+        front[h] = rt_timed(SINEW_ROUTER);
+        back[h] = rt_timed(SINEW_DEALER);
     }
-    void *rep = timed(SINEW_REP);
+    void *rep = rt_timed(SINEW_REP);
     tn_bind_any(rep, tran, ep);
     tn_connect(back[HOPS - 1], ep);
     for (int h = HOPS - 1; h > 0; h--) {
@@ -412,7 +403,7 @@ TN_TRAN_TEST(spec_router, envelopes_through_broker_chain)
     tn_bind_any(front[0], tran, ep);
     void *req[CLIENTS];
     for (int c = 0; c < CLIENTS; c++) {
-        req[c] = timed(SINEW_REQ);
+        req[c] = rt_timed(SINEW_REQ);
         tn_connect(req[c], ep);
     }
     for (int round = 0; round < 3; round++) {
@@ -449,7 +440,7 @@ TN_TRAN_TEST(spec_router, envelopes_through_broker_chain)
 TN_TRAN_TEST(spec_router, events_report_in_and_out)
 {
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_bind_any(r, tran, ep);
     cr_assert_eq(tn_get(r, SINEW_EVENTS), SINEW_POLLOUT);
     void *a = dealer_named("a");
@@ -482,7 +473,7 @@ TN_TRAN_TEST(spec_router, ready_fd_follows_messages)
     char ep[TN_EP_MAX];
     void *d = dealer_named("d");
     tn_bind_any(d, tran, ep);
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_connect(r, ep);
     int fd = tn_get(r, SINEW_READY_FD);
     cr_assert_not(fd_readable(fd, 0), "readable with nothing to receive");
@@ -511,7 +502,7 @@ TN_TRAN_TEST(spec_router, waiting_recv_wakes_for_new_peer)
     char ep[TN_EP_MAX];
     void *d = dealer_named("d");
     tn_bind_any(d, tran, ep);
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_connect(r, ep);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, send_after_delay, d), 0);
@@ -574,7 +565,7 @@ TN_TRAN_TEST(spec_router, threads_share_a_router)
 {
     enum { THREADS = 3, N = 300 };
     char ep[TN_EP_MAX];
-    void *r = timed(SINEW_ROUTER);
+    void *r = rt_timed(SINEW_ROUTER);
     tn_set(r, SINEW_ROUTER_MANDATORY, 1); /* nothing may be dropped: block instead */
     tn_bind_any(r, tran, ep);
     void *peers[THREADS];

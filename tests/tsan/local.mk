@@ -13,3 +13,7 @@ TESTS += tests/tsan/stress_churn
 tests_tsan_stress_churn_SOURCES = tests/tsan/stress_churn.c tests/tsan/check.h \
 	tests/support/zmtp_peer.h
 tests_tsan_stress_churn_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)
+check_PROGRAMS += tests/tsan/stress_routing
+TESTS += tests/tsan/stress_routing
+tests_tsan_stress_routing_SOURCES = tests/tsan/stress_routing.c tests/tsan/check.h
+tests_tsan_stress_routing_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)
