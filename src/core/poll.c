@@ -31,17 +31,18 @@ check_socket(sinew_pollitem_t *it, int *fd)
     sn_socket *s = sn_socket_enter(it->socket);
     if (s == NULL)
         return -ENOTSOCK;
+    /* The fd's signal is consumed (by poll_fd and events) before termination is looked
+     * at: a shutdown sets the flag before it signals, so one that comes after the look
+     * still wakes poll(2). */
     int rc = 0;
-    if (atomic_load(&s->ctx->terminating)) {
+    *fd = sn_socket_poll_fd(s);
+    if (*fd < 0)
+        rc = *fd;
+    else
+        it->revents = (short) (sn_socket_events(s) & it->events &
+                               (SINEW_POLLIN | SINEW_POLLOUT));
+    if (rc == 0 && atomic_load(&s->ctx->terminating))
         rc = -ETERM;
-    } else {
-        *fd = sn_socket_poll_fd(s);
-        if (*fd < 0)
-            rc = *fd;
-        else
-            it->revents = (short) (sn_socket_events(s) & it->events &
-                                   (SINEW_POLLIN | SINEW_POLLOUT));
-    }
     sn_socket_leave(s);
     return rc;
 }
