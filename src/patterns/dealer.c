@@ -5,6 +5,7 @@
 
 #include "patterns/fq.h"
 #include "patterns/lb.h"
+#include "patterns/optbool.h"
 #include "patterns/probe.h"
 
 typedef struct dealer_pipe {

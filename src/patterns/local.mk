@@ -7,7 +7,7 @@ src_libsinew_core_la_SOURCES += \
 	src/patterns/pair.c \
 	src/patterns/push.c src/patterns/pull.c \
 	src/patterns/req.c src/patterns/rep.c \
-	src/patterns/probe.h src/patterns/dealer.c \
+	src/patterns/probe.h src/patterns/optbool.h src/patterns/dealer.c \
 	src/patterns/idmap.c src/patterns/idmap.h src/patterns/router.c \
 	src/patterns/dist.c src/patterns/dist.h \
 	src/patterns/subtrie.c src/patterns/subtrie.h \

@@ -1,10 +1,8 @@
 /* SINEW_PROBE_ROUTER, shared by DEALER and ROUTER: an empty message sent to each new
  * peer, so that a ROUTER on the other side learns of us (and our routing id) before we
- * have anything to say. Also the int-option parser both types use. */
+ * have anything to say. */
 #ifndef SINEW_PATTERNS_PROBE_H
 #define SINEW_PATTERNS_PROBE_H
-
-#include <string.h>
 
 #include "patterns/pattern.h"
 
@@ -16,20 +14,6 @@ sn_probe_send(sn_pipe *p)
     sn_msg_init(&m);
     if (sn_pipe_write(p, &m) == 0)
         sn_pipe_flush(p);
-}
-
-/* A boolean socket option as libzmq takes it: an int >= 0. -EINVAL otherwise. */
-static inline int
-sn_opt_bool(const void *val, size_t len, bool *out)
-{
-    int v;
-    if (val == NULL || len != sizeof v)
-        return -EINVAL;
-    memcpy(&v, val, sizeof v);
-    if (v < 0)
-        return -EINVAL;
-    *out = v != 0;
-    return 0;
 }
 
 #endif

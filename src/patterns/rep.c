@@ -102,7 +102,7 @@ read_envelope(rep *r)
             }
             sn_msg_close(&part);
             clear_env(r);
-            sn_socket_count_drop(r->sock, SN_DROP_INVALID); /* no delimiter */
+            sn_socket_count_drop(r->sock, SN_DROP_INVALID);
             continue;
         }
         bool delimiter = sn_msg_size(&part) == 0;

@@ -17,7 +17,8 @@
 
 #include "patterns/fq.h"
 #include "patterns/lb.h"
-#include "patterns/probe.h"
+#include "patterns/optbool.h"
+#include "patterns/pattern.h"
 
 typedef struct req_pipe {
     sn_pipeset_slot lb, fq; /* each peer is in both sets */

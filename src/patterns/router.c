@@ -18,6 +18,7 @@
 
 #include "patterns/fq.h"
 #include "patterns/idmap.h"
+#include "patterns/optbool.h"
 #include "patterns/probe.h"
 
 #define GEN_ID_LEN 5

@@ -47,6 +47,19 @@ crash_without_indexes(const char *dir)
     cr_assert_geq(nidx, 3);
 }
 
+/* Closes log cleanly and opens it again: the close wrote the indexes, so there is
+ * nothing to rebuild or report, and all n records read back. */
+static void
+close_and_reopen(sinew_log *log, const char *dir, uint64_t n)
+{
+    cr_assert_eq(sinew_log_close(log), 0, "close: %s", sinew_log_strerror(errno));
+    atomic_store(&test_messages, 0);
+    log = open_small_log(dir);
+    cr_assert_eq(atomic_load(&test_messages), 0);
+    cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), n);
+    cr_assert_eq(sinew_log_close(log), 0);
+}
+
 static int
 try_append(sinew_log *log, uint64_t seed, uint64_t offset)
 {
@@ -82,13 +95,7 @@ Test(full, file_size_limit_keeps_log_readable)
     cr_assert_eq(errno, EFBIG);
     set_soft_limit(RLIMIT_FSIZE, RLIM_INFINITY);
     gen_append(log, SEED, n++, 0, SMALL, 0);
-    cr_assert_eq(sinew_log_close(log), 0, "close: %s", sinew_log_strerror(errno));
-    /* The close wrote the indexes: nothing to rebuild or report now. */
-    atomic_store(&test_messages, 0);
-    log = open_small_log(dir);
-    cr_assert_eq(atomic_load(&test_messages), 0);
-    cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), n);
-    cr_assert_eq(sinew_log_close(log), 0);
+    close_and_reopen(log, dir, n);
     rm_tree(dir);
 }
 
@@ -145,12 +152,7 @@ Test(full, full_disk_keeps_log_readable)
     cr_assert_eq(unlink(filler), 0); /* space returns */
     cr_assert_eq(unlink(reserve), 0);
     gen_append(log, SEED, n++, 0, SMALL, 0);
-    cr_assert_eq(sinew_log_close(log), 0, "close: %s", sinew_log_strerror(errno));
-    atomic_store(&test_messages, 0);
-    log = open_small_log(dir);
-    cr_assert_eq(atomic_load(&test_messages), 0);
-    cr_assert_eq(check_all(log, 0, SEED, 0, SMALL), n);
-    cr_assert_eq(sinew_log_close(log), 0);
+    close_and_reopen(log, dir, n);
     cr_assert_eq(umount2(mount_dir, 0), 0);
     cr_assert_eq(rmdir(mount_dir), 0);
     mount_dir[0] = 0;
