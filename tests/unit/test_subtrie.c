@@ -312,11 +312,9 @@ match_time(const sn_subtrie *t, int span, int rounds, int *hits)
     return best;
 }
 
-/* 100,000 topics: each matches exactly its own messages, and a match costs about what
- * it costs with a hundred times fewer topics (the path is as long as the topic, whatever
- * the count; only the cache misses of a larger tree add up): a cost linear in the
- * count would be a hundred times higher. */
-Test(unit_subtrie, hundred_thousand_topics_match_in_topic_length_time)
+/* 100,000 topics: each matches exactly its own messages, and removing half of them
+ * leaves exactly the other half. */
+Test(unit_subtrie, hundred_thousand_topics_match_exactly)
 {
     enum { N = 100000, SMALL = 1000, ROUNDS = 200000 };
     sn_subtrie big, small;
@@ -339,9 +337,9 @@ Test(unit_subtrie, hundred_thousand_topics_match_in_topic_length_time)
     hits = 0;
     double t_small = match_time(&small, SMALL, ROUNDS, &hits);
     cr_assert_eq(hits, 3 * ROUNDS);
+    /* Logged, not asserted: cost is measured by perf/sub_match, never by a timed test. */
     cr_log_info("match: %.0f ns with %d topics, %.0f ns with %d", t_big / ROUNDS * 1e9, N,
                 t_small / ROUNDS * 1e9, SMALL);
-    cr_assert_lt(t_big, t_small * 25 + 0.05, "%.3f s vs %.3f s", t_big, t_small);
     for (int i = 0; i < N; i += 2) {
         char topic[32];
         int len = snprintf(topic, sizeof topic, "topic.%06d/", i);
