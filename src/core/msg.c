@@ -8,6 +8,7 @@
 #include "core/msgpool.h"
 
 static void props_copied(sn_msg_props *props);
+#define PROPS_BIAS ((uint64_t) 1 << 62)
 
 int
 sn_msg_init_size(sn_msg *m, size_t size)
@@ -129,10 +130,11 @@ sn_msg_copy(sn_msg *dst, sn_msg *src)
 /* ---- connection properties ------------------------------------------------------- */
 
 struct sn_msg_props {
-    /* Releases minus copies (modulo 2^64); only holders write it, not the owner. */
-    _Atomic uint64_t released;
-    _Atomic uint64_t final; /* references ever given: issued + the owner's own */
-    atomic_bool known;      /* final is set (the owner retired) */
+    /* The owner hands references out without touching this (it counts them itself);
+     * holders' releases and copies move it. It starts at PROPS_BIAS, too high for any
+     * release to reach zero, and the owner's retire swaps the bias for the number it
+     * handed out in one addition: whoever brings it to zero frees, exactly once. */
+    _Atomic uint64_t refs;
     size_t n;
     struct {
         const char *name, *value;
@@ -149,9 +151,7 @@ sn_msg_props_new(const sn_msg_prop *p, size_t n)
     sn_msg_props *props = malloc(sizeof *props + n * sizeof props->e[0] + strings);
     if (props == NULL)
         return NULL;
-    atomic_init(&props->released, 0);
-    atomic_init(&props->final, 0);
-    atomic_init(&props->known, false);
+    atomic_init(&props->refs, PROPS_BIAS);
     props->n = n;
     char *at = (char *) &props->e[n];
     for (size_t i = 0; i < n; i++) {
@@ -175,8 +175,7 @@ sn_msg_props_new(const sn_msg_prop *p, size_t n)
 void
 sn_msg_props_release(sn_msg_props *props)
 {
-    uint64_t r = atomic_fetch_add(&props->released, 1) + 1;
-    if (atomic_load(&props->known) && r == atomic_load(&props->final))
+    if (atomic_fetch_sub(&props->refs, 1) == 1)
         free(props);
 }
 
@@ -184,15 +183,15 @@ sn_msg_props_release(sn_msg_props *props)
 static void
 props_copied(sn_msg_props *props)
 {
-    atomic_fetch_sub(&props->released, 1);
+    atomic_fetch_add(&props->refs, 1);
 }
 
 void
 sn_msg_props_retire(sn_msg_props *props, uint64_t issued)
 {
-    atomic_store(&props->final, issued + 1);
-    atomic_store(&props->known, true);
-    sn_msg_props_release(props);
+    /* The owner's BIAS becomes the issued references, less its own, in one step. */
+    if (atomic_fetch_add(&props->refs, issued - PROPS_BIAS) + issued - PROPS_BIAS == 0)
+        free(props);
 }
 
 const char *
