@@ -235,11 +235,13 @@ sn_pipe_set_hwm(sn_pipe *p, int sndhwm, int rcvhwm)
         sn_pipe_notify_peer(p, SN_CMD_ACTIVATE_WRITE);
 }
 
-/* After the peer let go, input is drained until its linger deadline, then dropped. */
+/* After the peer let go, input is drained until its linger deadline, then dropped; but
+ * never in the middle of a message the owner is reading: its parts were all published
+ * together, and stopping there would splice the next message onto it. */
 static bool
 peer_expired(sn_pipe *p)
 {
-    if (!p->peer_gone)
+    if (!p->peer_gone || p->reading_more)
         return false;
     if (p->drop_deadline != UINT64_MAX && sn_clock_ms() >= p->drop_deadline) {
         p->owner_ops->drained(p->owner, p);
@@ -266,6 +268,8 @@ pipe_read(sn_pipe *p, sn_msg *msg, bool burst)
     if (peer_expired(p))
         return -EAGAIN;
     int rc = burst ? sn_queue_read_burst(p->in, msg) : sn_queue_read(p->in, msg);
+    if (rc == 0 && !(p->reading_more = sn_msg_more(msg)))
+        peer_expired(p); /* the message it held back for is over: let go now */
     owe_writer(p);
     if (rc < 0 && p->peer_gone)
         p->owner_ops->drained(p->owner, p);

@@ -79,6 +79,7 @@ struct sn_pipe {
     bool peer_gone;        /* PEER_TERM seen: drain what is left, then detach */
     bool attached;         /* the pattern knows this pipe */
     bool dead;             /* queued for detach by the socket */
+    bool reading_more;     /* the last part read had MORE: a message is half read */
     uint64_t drop_deadline;/* ms clock: discard input after this (peer's linger) */
     uint32_t id;           /* unique within the owning socket: routing id */
     int endpoint;          /* index of the endpoint it came through, -1 if none */

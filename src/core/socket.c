@@ -514,14 +514,15 @@ pattern_writable(sn_socket *s, sn_pipe *p)
         s->ops->writable(s->pattern, p);
 }
 
-/* p's peer let go: drain what it left until its linger deadline, then detach. */
+/* p's peer let go: drain what it left until its linger deadline, then detach (a message
+ * being read is finished first, see peer_expired). */
 static void
 peer_left(sn_socket *s, sn_pipe *p)
 {
     sn_link *l = p->link;
     p->peer_gone = true;
     p->drop_deadline = atomic_load(&l->linger_deadline[p->peer - l->ends]);
-    if (p->drop_deadline == 0 || !sn_pipe_check_read(p))
+    if ((p->drop_deadline == 0 && !p->reading_more) || !sn_pipe_check_read(p))
         socket_drained(s, p);
     else
         pattern_readable(s, p);
