@@ -165,10 +165,8 @@ set_int(void *s, int opt, int v)
           errno);
 }
 
-/* LINGER 1 s: a peer closing with LINGER 0 over inproc while the shared socket is
- * midway through one of its messages cuts that message, and the socket hands out the
- * next message's parts as its rest (the pipe stops reading at the linger deadline even
- * mid-message, src/core/pipe.c peer_expired): a defect reported, not exercised here. */
+/* LINGER 0: a peer that closes while the shared socket is midway through one of its
+ * messages must not cut that message (the pipe lets go after its last part). */
 static void *
 socket_new(int type, int rcvtimeo, int sndtimeo)
 {
@@ -176,7 +174,7 @@ socket_new(int type, int rcvtimeo, int sndtimeo)
     CHECK(s != NULL, "socket %d: errno %d", type, errno);
     set_int(s, SINEW_RCVTIMEO, rcvtimeo);
     set_int(s, SINEW_SNDTIMEO, sndtimeo);
-    set_int(s, SINEW_LINGER, 1000);
+    set_int(s, SINEW_LINGER, 0);
     return s;
 }
 
