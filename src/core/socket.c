@@ -761,6 +761,10 @@ sn_socket_send(sn_socket *s, sn_msg *m, int flags)
     s->bytes_out += size;
     s->msgs_out += (flags & SINEW_SNDMORE) == 0;
     take_turn(s, t, (flags & SINEW_SNDMORE) != 0);
+    /* A message sent may open the way to one received (REQ's reply): READY_FD must then
+     * be armed to see it come, as after a recv. */
+    if ((flags & SINEW_SNDMORE) == 0)
+        update_ready_fd(s);
     return 0;
 }
 

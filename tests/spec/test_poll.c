@@ -214,6 +214,29 @@ TN_TRAN_TEST(spec_poll, ready_fd_is_level_triggered)
     cr_assert_not(fd_readable(fd, 0), "readable after draining");
 }
 
+/* A REQ waiting on its READY_FD after each request: the request opens the way to the
+ * reply, and the descriptor must turn readable when the reply comes, without another
+ * call into the socket, on every round (the reply pipe was not being watched after the
+ * first reply had been read). */
+TN_TRAN_TEST(spec_poll, ready_fd_sees_the_reply_to_a_request)
+{
+    char ep[TN_EP_MAX];
+    void *rep = tn_sock(SINEW_REP), *req = tn_sock(SINEW_REQ);
+    tn_set(rep, SINEW_RCVTIMEO, 5000);
+    tn_set(req, SINEW_SNDTIMEO, 5000);
+    tn_connect(req, tn_bind_any(rep, tran, ep));
+    int fd = tn_get(req, SINEW_READY_FD);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_not(fd_readable(fd, 0), "round %d: readable before the request", round);
+        tn_send_str(req, "question", 0);
+        tn_recv_str(rep, "question");
+        tn_send_str(rep, "answer", 0);
+        cr_assert(fd_readable(fd, 5000), "round %d: the reply came, READY_FD never said so",
+                  round);
+        tn_recv_str(req, "answer");
+    }
+}
+
 TN_TRAN_TEST(spec_poll, ready_fd_multipart_stays_readable_until_last_part)
 {
     void *push, *pull;
