@@ -51,8 +51,8 @@ send_to_all(sn_xsub *x, bool subscribe, const uint8_t *topic, size_t len)
     sn_msg m;
     if (subscription_msg(&m, subscribe, topic, len) < 0)
         return;
-    for (size_t i = 0; i < x->dist.n; i++)
-        sn_dist_write_now(x->dist.pipes[i], &m);
+    for (size_t i = 0; i < x->dist.set.n; i++)
+        sn_dist_write_now(x->dist.set.pipes[i], &m);
     sn_msg_close(&m);
 }
 
@@ -119,11 +119,11 @@ xsub_send(void *st, sn_msg *m)
     x->more_send = more;
     if (!more && x->resend_owed) {
         x->resend_owed = false;
-        for (size_t i = 0; i < x->dist.n; i++) {
-            sn_xsub_pipe *ps = x->dist.pipes[i]->pstate;
+        for (size_t i = 0; i < x->dist.set.n; i++) {
+            sn_xsub_pipe *ps = x->dist.set.pipes[i]->pstate;
             if (ps->resend) {
                 ps->resend = false;
-                resend(x, x->dist.pipes[i]);
+                resend(x, x->dist.set.pipes[i]);
             }
         }
     }
