@@ -128,11 +128,14 @@ sn_msg_copy(sn_msg *dst, sn_msg *src)
 
 /* ---- connection properties ------------------------------------------------------- */
 
+/* Stands for the owner's references while their number is unknown: far above any count
+ * of copies and releases, so refs cannot reach zero before the owner retires. */
+#define PROPS_OWNED (UINT64_C(1) << 63)
+
 struct sn_msg_props {
-    /* Releases minus copies (modulo 2^64); only holders write it, not the owner. */
-    _Atomic uint64_t released;
-    _Atomic uint64_t final; /* references ever given: issued + the owner's own */
-    atomic_bool known;      /* final is set (the owner retired) */
+    /* PROPS_OWNED + copies - releases (modulo 2^64) until the owner retires, then the
+     * references outstanding; only holders write it before that, not the owner. */
+    _Atomic uint64_t refs;
     size_t n;
     struct {
         const char *name, *value;
@@ -149,9 +152,7 @@ sn_msg_props_new(const sn_msg_prop *p, size_t n)
     sn_msg_props *props = malloc(sizeof *props + n * sizeof props->e[0] + strings);
     if (props == NULL)
         return NULL;
-    atomic_init(&props->released, 0);
-    atomic_init(&props->final, 0);
-    atomic_init(&props->known, false);
+    atomic_init(&props->refs, PROPS_OWNED);
     props->n = n;
     char *at = (char *) &props->e[n];
     for (size_t i = 0; i < n; i++) {
@@ -168,31 +169,28 @@ sn_msg_props_new(const sn_msg_prop *p, size_t n)
     return props;
 }
 
-/* Outstanding references reach zero exactly when released == final; the final count is
- * stored before the owner's own release, so whichever release comes last (all are
- * sequentially consistent) sees it, and only that one frees. Copies need a held
- * reference, so none can follow. */
+/* Whoever takes refs to zero frees, deciding on the result of its own atomic step
+ * alone: after that step another thread may free at any moment. */
 void
 sn_msg_props_release(sn_msg_props *props)
 {
-    uint64_t r = atomic_fetch_add(&props->released, 1) + 1;
-    if (atomic_load(&props->known) && r == atomic_load(&props->final))
+    if (atomic_fetch_sub(&props->refs, 1) == 1)
         free(props);
 }
 
-/* One more holder: counted as a release taken back. */
+/* One more holder; it holds a reference, so refs is not zero. */
 static void
 props_copied(sn_msg_props *props)
 {
-    atomic_fetch_sub(&props->released, 1);
+    atomic_fetch_add(&props->refs, 1);
 }
 
 void
 sn_msg_props_retire(sn_msg_props *props, uint64_t issued)
 {
-    atomic_store(&props->final, issued + 1);
-    atomic_store(&props->known, true);
-    sn_msg_props_release(props);
+    /* PROPS_OWNED becomes the number of references handed out. */
+    if (atomic_fetch_add(&props->refs, issued - PROPS_OWNED) == PROPS_OWNED - issued)
+        free(props);
 }
 
 const char *
