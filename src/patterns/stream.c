@@ -220,7 +220,7 @@ stream_send(void *state, sn_msg *m)
         if (sn_msg_size(m) > 0)
             sn_socket_count_drop(st->sock, SN_DROP_UNROUTABLE);
     } else if (sn_msg_size(m) == 0) {
-        sn_socket_pipe_close(st->sock, p); /* detaches p at once */
+        sn_socket_pipe_close_lingering(st->sock, p); /* detaches p at once */
     } else {
         m->flags &= (uint8_t) ~SN_MSG_MORE; /* one frame per write: MORE means nothing */
         int rc = sn_pipe_write(p, m);
