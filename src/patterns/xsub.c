@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "patterns/optbool.h"
 #include "patterns/xpub.h"
 #include "patterns/xsub.h"
 
@@ -248,13 +249,9 @@ int
 sn_xsub_setopt(void *st, int option, const void *val, size_t len)
 {
     sn_xsub *x = st;
-    int v, rc;
     if (option != SINEW_INVERT_MATCHING)
         return -ENOENT;
-    if ((rc = sn_pubsub_int_opt(val, len, &v)) < 0)
-        return rc;
-    x->invert = v != 0;
-    return 0;
+    return sn_opt_bool(val, len, &x->invert);
 }
 
 int
