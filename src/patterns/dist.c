@@ -25,12 +25,6 @@ sn_dist_fini(sn_dist *d)
     d->matching = 0;
 }
 
-bool
-sn_dist_contains(const sn_dist *d, const sn_pipe *p)
-{
-    return sn_pipeset_contains(&d->set, p);
-}
-
 /* Out of the chosen range, if there. */
 static void
 unchoose(sn_dist *d, sn_pipe *p)
@@ -60,7 +54,7 @@ sn_dist_attach(sn_dist *d, sn_pipe *p)
 void
 sn_dist_detach(sn_dist *d, sn_pipe *p)
 {
-    if (!sn_dist_contains(d, p))
+    if (!sn_pipeset_contains(&d->set, p))
         return;
     unchoose(d, p);
     sn_pipeset_remove(&d->set, p);

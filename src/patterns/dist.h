@@ -44,7 +44,6 @@ void sn_dist_fini(sn_dist *d);
 int sn_dist_attach(sn_dist *d, sn_pipe *p); /* -ENOMEM */
 void sn_dist_detach(sn_dist *d, sn_pipe *p);
 void sn_dist_writable(sn_dist *d, sn_pipe *p);
-bool sn_dist_contains(const sn_dist *d, const sn_pipe *p);
 
 /* Choosing the pipes of a message, before its first part: unmatch, then match each
  * wanted pipe (more than once is fine), then optionally reverse (INVERT_MATCHING). */
