@@ -17,25 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_api.h"
+#define BENCH_NAME "bench_stream"
+#include "pattern_bench.h"
 
 #define SMALL 64
 #define CHUNK 65536
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void
-die(const char *what)
-{
-    fprintf(stderr, "bench_stream: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
 
 /* Echoes every data frame to its connection until a connection ends. */
 static void *
@@ -47,7 +33,7 @@ server(void *sock)
         int idlen = sinew_recv(sock, id, sizeof id, 0);
         int n = sinew_recv(sock, buf, sizeof buf, 0);
         if (idlen < 0 || n < 0)
-            die("server recv");
+            bench_die("server recv");
         if (n == 0) {
             static int notifications;
             if (++notifications == 2)
@@ -56,7 +42,7 @@ server(void *sock)
         }
         if (sinew_send(sock, id, (size_t) idlen, SINEW_SNDMORE) < 0 ||
             sinew_send(sock, buf, (size_t) n, 0) < 0)
-            die("server send");
+            bench_die("server send");
     }
 }
 
@@ -66,7 +52,7 @@ read_full(int fd, uint8_t *buf, size_t len)
     while (len > 0) {
         ssize_t n = read(fd, buf, len);
         if (n <= 0)
-            die("client read");
+            bench_die("client read");
         buf += n;
         len -= (size_t) n;
     }
@@ -79,28 +65,28 @@ throughput(int fd, size_t mb)
     static uint8_t out[CHUNK], in[CHUNK];
     size_t total = mb << 20, sent = 0, got = 0;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     while (got < total) {
         struct pollfd p = {.fd = fd, .events = POLLIN | (sent < total ? POLLOUT : 0)};
         if (poll(&p, 1, 10000) != 1)
-            die("client poll");
+            bench_die("client poll");
         if ((p.revents & POLLOUT) && sent < total) {
             size_t want = total - sent < CHUNK ? total - sent : CHUNK;
             ssize_t n = write(fd, out, want);
             if (n > 0)
                 sent += (size_t) n;
             else if (errno != EAGAIN)
-                die("client write");
+                bench_die("client write");
         }
         if (p.revents & POLLIN) {
             ssize_t n = read(fd, in, sizeof in);
             if (n > 0)
                 got += (size_t) n;
             else if (n == 0 || errno != EAGAIN)
-                die("client read");
+                bench_die("client read");
         }
     }
-    return (double) total / (1 << 20) / (now_s() - t0);
+    return (double) total / (1 << 20) / (bench_now_s() - t0);
 }
 
 int
@@ -111,37 +97,37 @@ main(int argc, char **argv)
     void *ctx = sinew_ctx_new();
     void *sock = sinew_socket(ctx, SINEW_STREAM);
     if (sock == NULL || sinew_bind(sock, "tcp://127.0.0.1:*") < 0)
-        die("bind");
+        bench_die("bind");
     char ep[256];
     size_t len = sizeof ep;
     if (sinew_getsockopt(sock, SINEW_LAST_ENDPOINT, ep, &len) < 0)
-        die("LAST_ENDPOINT");
+        bench_die("LAST_ENDPOINT");
     pthread_t t;
     if (pthread_create(&t, NULL, server, sock) != 0)
-        die("pthread_create");
+        bench_die("pthread_create");
 
     struct sockaddr_in a = {.sin_family = AF_INET};
     a.sin_port = htons((uint16_t) atoi(strrchr(ep, ':') + 1));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *) &a, sizeof a) < 0)
-        die("connect");
+        bench_die("connect");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
     uint8_t msg[SMALL] = {0}, back[SMALL];
     for (int i = 0; i < 100; i++) { /* warm-up */
         if (write(fd, msg, SMALL) != SMALL)
-            die("client write");
+            bench_die("client write");
         read_full(fd, back, SMALL);
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < roundtrips; i++) {
         if (write(fd, msg, SMALL) != SMALL)
-            die("client write");
+            bench_die("client write");
         read_full(fd, back, SMALL);
     }
-    double rtt_us = (now_s() - t0) * 1e6 / roundtrips;
+    double rtt_us = (bench_now_s() - t0) * 1e6 / roundtrips;
     double mbps = throughput(fd, mb);
     close(fd);
     pthread_join(t, NULL);

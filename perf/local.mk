@@ -15,6 +15,7 @@ perf_remote_lat_LDADD = src/libsinew.la
 # renames in bench_api.h) on libzmq, when libzmq is there; `make bench` runs both sides
 # alternately and prints the ratios (perf/bench.sh, perf/benches.txt).
 EXTRA_DIST += perf/bench_api.h perf/bench.sh perf/benches.txt
+EXTRA_DIST += perf/pattern_bench.h
 PATTERN_BENCHES = perf/pubsub_fanout perf/sub_match
 if HAVE_LIBZMQ
 PATTERN_BENCHES_ZMQ = perf/pubsub_fanout_zmq perf/sub_match_zmq

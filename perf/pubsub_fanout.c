@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_api.h"
+#define BENCH_NAME "pubsub_fanout"
+#include "pattern_bench.h"
 
 #define SUBS 10
 
@@ -35,28 +36,6 @@ static atomic_long progress[SUBS];
 static _Atomic double t0;
 static double rates[SUBS];
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void
-die(const char *what)
-{
-    fprintf(stderr, "pubsub_fanout: %s: errno %d\n", what, errno);
-    exit(1);
-}
-
-static void
-set_int(void *s, int opt, int v)
-{
-    if (sinew_setsockopt(s, opt, &v, sizeof v) != 0)
-        die("setsockopt");
-}
-
 /* A subscriber: takes probes ('P') until the first data message ('D'), then counts the
  * data messages. */
 static void *
@@ -65,18 +44,18 @@ subscriber(void *arg)
     int id = (int) (intptr_t) arg;
     void *sub = sinew_socket(ctx, SINEW_SUB);
     if (sub == NULL)
-        die("socket");
-    set_int(sub, SINEW_RCVHWM, 0);
-    set_int(sub, SINEW_LINGER, 0);
+        bench_die("socket");
+    bench_set_int(sub, SINEW_RCVHWM, 0);
+    bench_set_int(sub, SINEW_LINGER, 0);
     if (sinew_setsockopt(sub, SINEW_SUBSCRIBE, "", 0) != 0 || sinew_connect(sub, endpoint) != 0)
-        die("subscribe/connect");
+        bench_die("subscribe/connect");
     sinew_msg_t m;
     sinew_msg_init(&m);
     bool counted_ready = false;
     long got = 0;
     while (got < count) {
         if (sinew_msg_recv(&m, sub, 0) < 0)
-            die("recv");
+            bench_die("recv");
         const char *d = sinew_msg_data(&m);
         if (sinew_msg_size(&m) > 0 && d[0] == 'P') {
             if (!counted_ready) {
@@ -89,7 +68,7 @@ subscriber(void *arg)
         if ((got & 63) == 0 || got == count)
             atomic_store_explicit(&progress[id], got, memory_order_relaxed);
     }
-    rates[id] = (double) count / (now_s() - atomic_load(&t0));
+    rates[id] = (double) count / (bench_now_s() - atomic_load(&t0));
     sinew_msg_close(&m);
     sinew_close(sub);
     return NULL;
@@ -122,44 +101,44 @@ main(int argc, char **argv)
     ctx = sinew_ctx_new();
     void *pub = sinew_socket(ctx, SINEW_PUB);
     if (pub == NULL)
-        die("socket");
-    set_int(pub, SINEW_SNDHWM, 0);
-    set_int(pub, SINEW_LINGER, 0);
+        bench_die("socket");
+    bench_set_int(pub, SINEW_SNDHWM, 0);
+    bench_set_int(pub, SINEW_LINGER, 0);
     char dir[64] = "";
     if (strcmp(tran, "inproc") == 0) {
         snprintf(endpoint, sizeof endpoint, "inproc://fanout");
     } else if (strcmp(tran, "ipc") == 0) {
         snprintf(dir, sizeof dir, "/tmp/fanout-XXXXXX");
         if (mkdtemp(dir) == NULL)
-            die("mkdtemp");
+            bench_die("mkdtemp");
         snprintf(endpoint, sizeof endpoint, "ipc://%s/s", dir);
     } else {
         snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:*");
     }
     if (sinew_bind(pub, endpoint) != 0)
-        die("bind");
+        bench_die("bind");
     size_t len = sizeof endpoint;
     if (sinew_getsockopt(pub, SINEW_LAST_ENDPOINT, endpoint, &len) != 0)
-        die("LAST_ENDPOINT");
+        bench_die("LAST_ENDPOINT");
     pthread_t t[SUBS];
     for (int i = 0; i < SUBS; i++)
         pthread_create(&t[i], NULL, subscriber, (void *) (intptr_t) i);
     /* The slow-joiner wait, the same on both libraries: probes until all took one. */
     while (atomic_load(&ready) < SUBS) {
         if (sinew_send(pub, "P", 1, 0) != 1)
-            die("probe");
+            bench_die("probe");
         usleep(1000);
     }
     char *buf = calloc(1, size);
     buf[0] = 'D';
-    atomic_store(&t0, now_s());
+    atomic_store(&t0, bench_now_s());
     for (long i = 0; i < count; i++) {
         sinew_msg_t m;
         if (sinew_msg_init_size(&m, size) != 0)
-            die("msg");
+            bench_die("msg");
         memcpy(sinew_msg_data(&m), buf, size < 16 ? size : 16);
         if (sinew_msg_send(&m, pub, 0) < 0)
-            die("send");
+            bench_die("send");
         while ((i & 255) == 255 && slowest() < i - WINDOW)
             usleep(50);
     }

@@ -19,15 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_api.h"
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
+#define BENCH_NAME "sub_match"
+#include "pattern_bench.h"
 
 /* This thread's CPU time: the machine may be shared, and everything measured here runs
  * in this one thread (inproc, both sockets), so rates are per CPU-second. */
@@ -39,31 +32,17 @@ cpu_s(void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static void
-die(const char *what)
-{
-    fprintf(stderr, "sub_match: %s: errno %d\n", what, errno);
-    exit(1);
-}
-
-static void
-set_int(void *s, int opt, int v)
-{
-    if (sinew_setsockopt(s, opt, &v, sizeof v) != 0)
-        die("setsockopt");
-}
-
 /* Publishes "sync" probes until one arrives: the PUB then has every earlier
  * subscription. */
 static void
 sync_sub(void *pub, void *sub)
 {
-    double deadline = now_s() + 60;
+    double deadline = bench_now_s() + 60;
     for (;;) {
-        if (now_s() > deadline)
-            die("no sync after 60 s");
+        if (bench_now_s() > deadline)
+            bench_die("no sync after 60 s");
         if (sinew_send(pub, "sync", 4, 0) != 4)
-            die("probe");
+            bench_die("probe");
         sinew_pollitem_t it = {.socket = sub, .events = SINEW_POLLIN};
         if (sinew_poll(&it, 1, 1) == 1)
             break;
@@ -83,29 +62,29 @@ main(int argc, char **argv)
     long k = atol(argv[1]);
     long n = argc > 2 ? atol(argv[2]) : 1000000;
     if (k < 1 || k > 1000000)
-        die("topics");
+        bench_die("topics");
     void *ctx = sinew_ctx_new();
     void *pub = sinew_socket(ctx, SINEW_PUB), *sub = sinew_socket(ctx, SINEW_SUB);
     if (pub == NULL || sub == NULL)
-        die("socket");
+        bench_die("socket");
     /* No limits either way: libzmq drops subscriptions at the SUB's SNDHWM. */
-    set_int(pub, SINEW_SNDHWM, 0);
-    set_int(pub, SINEW_RCVHWM, 0);
-    set_int(sub, SINEW_SNDHWM, 0);
-    set_int(sub, SINEW_RCVHWM, 0);
-    set_int(pub, SINEW_LINGER, 0);
-    set_int(sub, SINEW_LINGER, 0);
+    bench_set_int(pub, SINEW_SNDHWM, 0);
+    bench_set_int(pub, SINEW_RCVHWM, 0);
+    bench_set_int(sub, SINEW_SNDHWM, 0);
+    bench_set_int(sub, SINEW_RCVHWM, 0);
+    bench_set_int(pub, SINEW_LINGER, 0);
+    bench_set_int(sub, SINEW_LINGER, 0);
     if (sinew_bind(pub, "inproc://match") != 0 || sinew_connect(sub, "inproc://match") != 0)
-        die("bind/connect");
+        bench_die("bind/connect");
     double t = cpu_s();
     char topic[32];
     for (long i = 0; i < k; i++) {
         int len = snprintf(topic, sizeof topic, "topic.%06ld/", i);
         if (sinew_setsockopt(sub, SINEW_SUBSCRIBE, topic, (size_t) len) != 0)
-            die("subscribe");
+            bench_die("subscribe");
     }
     if (sinew_setsockopt(sub, SINEW_SUBSCRIBE, "sync", 4) != 0)
-        die("subscribe");
+        bench_die("subscribe");
     sync_sub(pub, sub);
     if (k >= 1000) /* fewer take no measurable time */
         printf("subscribe_%ldtopics %.4f s lower\n", k, cpu_s() - t);
@@ -115,7 +94,7 @@ main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         int len = snprintf(msg, sizeof msg, "topic.%06ld|payload", (i * 7919) % k);
         if (sinew_send(pub, msg, (size_t) len, 0) != len)
-            die("send");
+            bench_die("send");
     }
     printf("match_miss_%ldtopics %.0f msg/s higher\n", k, (double) n / (cpu_s() - t));
 
@@ -125,12 +104,12 @@ main(int argc, char **argv)
     for (long i = 0; i < hits; i++) {
         int len = snprintf(msg, sizeof msg, "topic.%06ld/payload", (i * 7919) % k);
         if (sinew_send(pub, msg, (size_t) len, 0) != len)
-            die("send");
+            bench_die("send");
         if (i % 256 == 255 || i == hits - 1) {
             char buf[32];
             for (long j = (i / 256) * 256; j <= i; j++)
                 if (sinew_recv(sub, buf, sizeof buf, 0) < 0)
-                    die("recv");
+                    bench_die("recv");
         }
     }
     printf("match_hit_%ldtopics %.0f msg/s higher\n", k, (double) hits / (cpu_s() - t));

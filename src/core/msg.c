@@ -8,7 +8,6 @@
 #include "core/msgpool.h"
 
 static void props_copied(sn_msg_props *props);
-#define PROPS_BIAS ((uint64_t) 1 << 62)
 
 int
 sn_msg_init_size(sn_msg *m, size_t size)
@@ -129,11 +128,13 @@ sn_msg_copy(sn_msg *dst, sn_msg *src)
 
 /* ---- connection properties ------------------------------------------------------- */
 
+/* Stands for the owner's references while their number is unknown: far above any count
+ * of copies and releases, so refs cannot reach zero before the owner retires. */
+#define PROPS_OWNED (UINT64_C(1) << 63)
+
 struct sn_msg_props {
-    /* The owner hands references out without touching this (it counts them itself);
-     * holders' releases and copies move it. It starts at PROPS_BIAS, too high for any
-     * release to reach zero, and the owner's retire swaps the bias for the number it
-     * handed out in one addition: whoever brings it to zero frees, exactly once. */
+    /* PROPS_OWNED + copies - releases (modulo 2^64) until the owner retires, then the
+     * references outstanding; only holders write it before that, not the owner. */
     _Atomic uint64_t refs;
     size_t n;
     struct {
@@ -151,7 +152,7 @@ sn_msg_props_new(const sn_msg_prop *p, size_t n)
     sn_msg_props *props = malloc(sizeof *props + n * sizeof props->e[0] + strings);
     if (props == NULL)
         return NULL;
-    atomic_init(&props->refs, PROPS_BIAS);
+    atomic_init(&props->refs, PROPS_OWNED);
     props->n = n;
     char *at = (char *) &props->e[n];
     for (size_t i = 0; i < n; i++) {
@@ -168,10 +169,8 @@ sn_msg_props_new(const sn_msg_prop *p, size_t n)
     return props;
 }
 
-/* Outstanding references reach zero exactly when released == final; the final count is
- * stored before the owner's own release, so whichever release comes last (all are
- * sequentially consistent) sees it, and only that one frees. Copies need a held
- * reference, so none can follow. */
+/* Whoever takes refs to zero frees, deciding on the result of its own atomic step
+ * alone: after that step another thread may free at any moment. */
 void
 sn_msg_props_release(sn_msg_props *props)
 {
@@ -179,7 +178,7 @@ sn_msg_props_release(sn_msg_props *props)
         free(props);
 }
 
-/* One more holder: counted as a release taken back. */
+/* One more holder; it holds a reference, so refs is not zero. */
 static void
 props_copied(sn_msg_props *props)
 {
@@ -189,8 +188,8 @@ props_copied(sn_msg_props *props)
 void
 sn_msg_props_retire(sn_msg_props *props, uint64_t issued)
 {
-    /* The owner's BIAS becomes the issued references, less its own, in one step. */
-    if (atomic_fetch_add(&props->refs, issued - PROPS_BIAS) + issued - PROPS_BIAS == 0)
+    /* PROPS_OWNED becomes the number of references handed out. */
+    if (atomic_fetch_add(&props->refs, issued - PROPS_OWNED) == PROPS_OWNED - issued)
         free(props);
 }
 

@@ -1037,7 +1037,7 @@ sn_socket_drop_pipe(sn_socket *s, sn_pipe *p)
 }
 
 void
-sn_socket_pipe_close(sn_socket *s, sn_pipe *p)
+sn_socket_pipe_close_lingering(sn_socket *s, sn_pipe *p)
 {
     detach(s, p, linger_deadline(s));
 }

@@ -1,7 +1,6 @@
-/* Distribution to many pipes (see dist.h). Pipes move between the three ranges by
- * swapping, so every step is O(1) and a send visits the chosen pipes only. */
-#include <errno.h>
-#include <stdlib.h>
+/* Distribution to many pipes (see dist.h), over a pipeset whose active prefix also holds
+ * the chosen range. Pipes move between the ranges by swapping, so every step is O(1)
+ * and a send visits the chosen pipes only. */
 
 #include "patterns/dist.h"
 #include "patterns/pattern.h"
@@ -12,64 +11,27 @@ slot_of(const sn_dist *d, const sn_pipe *p)
     return (sn_dist_slot *) (void *) ((char *) p->pstate + d->slot);
 }
 
-static size_t
-pos_of(const sn_dist *d, const sn_pipe *p)
-{
-    return slot_of(d, p)->pos1 - 1;
-}
-
-static void
-place(sn_dist *d, size_t at, sn_pipe *p)
-{
-    d->pipes[at] = p;
-    slot_of(d, p)->pos1 = at + 1;
-}
-
-static void
-swap(sn_dist *d, size_t a, size_t b)
-{
-    sn_pipe *t = d->pipes[a];
-    place(d, a, d->pipes[b]);
-    place(d, b, t);
-}
-
 void
 sn_dist_init(sn_dist *d, sn_socket *s, size_t slot)
 {
     *d = (sn_dist){.slot = slot, .sock = s, .seq = 1};
+    sn_pipeset_init(&d->set, slot);
 }
 
 void
 sn_dist_fini(sn_dist *d)
 {
-    free(d->pipes);
-    d->pipes = NULL;
-    d->n = d->cap = d->matching = d->active = 0;
-}
-
-bool
-sn_dist_contains(const sn_dist *d, const sn_pipe *p)
-{
-    return slot_of(d, p)->pos1 != 0;
-}
-
-static void
-activate(sn_dist *d, sn_pipe *p)
-{
-    size_t pos = pos_of(d, p);
-    if (pos >= d->active) {
-        swap(d, pos, d->active);
-        d->active++;
-    }
+    sn_pipeset_fini(&d->set);
+    d->matching = 0;
 }
 
 /* Out of the chosen range, if there. */
 static void
 unchoose(sn_dist *d, sn_pipe *p)
 {
-    size_t pos = pos_of(d, p);
+    size_t pos = sn_pipeset_pos(&d->set, p);
     if (pos < d->matching) {
-        swap(d, pos, d->matching - 1);
+        sn_pipeset_swap(&d->set, pos, d->matching - 1);
         d->matching--;
     }
 }
@@ -78,46 +40,30 @@ static void
 deactivate(sn_dist *d, sn_pipe *p)
 {
     unchoose(d, p);
-    size_t pos = pos_of(d, p);
-    if (pos < d->active) {
-        swap(d, pos, d->active - 1);
-        d->active--;
-    }
+    sn_pipeset_deactivate(&d->set, p);
 }
 
 int
 sn_dist_attach(sn_dist *d, sn_pipe *p)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 4;
-        sn_pipe **pipes = realloc(d->pipes, cap * sizeof *pipes);
-        if (pipes == NULL)
-            return -ENOMEM;
-        d->pipes = pipes;
-        d->cap = cap;
-    }
-    place(d, d->n++, p);
     slot_of(d, p)->mark = 0;
-    activate(d, p); /* not chosen: a message half sent does not reach newcomers */
-    return 0;
+    /* Active but not chosen: a message half sent does not reach newcomers. */
+    return sn_pipeset_add(&d->set, p, true);
 }
 
 void
 sn_dist_detach(sn_dist *d, sn_pipe *p)
 {
-    if (!sn_dist_contains(d, p))
+    if (!sn_pipeset_contains(&d->set, p))
         return;
-    deactivate(d, p);
-    swap(d, pos_of(d, p), d->n - 1);
-    d->n--;
-    slot_of(d, p)->pos1 = 0;
+    unchoose(d, p);
+    sn_pipeset_remove(&d->set, p);
 }
 
 void
 sn_dist_writable(sn_dist *d, sn_pipe *p)
 {
-    if (sn_dist_contains(d, p))
-        activate(d, p);
+    sn_pipeset_activate(&d->set, p);
 }
 
 void
@@ -132,38 +78,38 @@ void
 sn_dist_match(sn_dist *d, sn_pipe *p)
 {
     sn_dist_slot *sl = slot_of(d, p);
-    if (sl->pos1 == 0 || sl->mark == d->seq)
+    if (sl->set.pos1 == 0 || sl->mark == d->seq)
         return;
     sl->mark = d->seq;
     d->marked++;
-    size_t pos = sl->pos1 - 1;
-    if (pos >= d->active) {
+    size_t pos = sl->set.pos1 - 1;
+    if (pos >= d->set.active) {
         d->marked_inactive++; /* it wants the message but has no room: it misses it */
         return;
     }
-    swap(d, pos, d->matching);
+    sn_pipeset_swap(&d->set, pos, d->matching);
     d->matching++;
 }
 
 void
 sn_dist_match_all(sn_dist *d)
 {
-    d->matching = d->active;
-    d->marked = d->n;
-    d->marked_inactive = d->n - d->active;
+    d->matching = d->set.active;
+    d->marked = d->set.n;
+    d->marked_inactive = d->set.n - d->set.active;
 }
 
 void
 sn_dist_reverse(sn_dist *d)
 {
     /* Move the active unchosen pipes [matching, active) to the front. */
-    size_t m = d->matching, a = d->active;
+    size_t m = d->matching, a = d->set.active;
     size_t k = m < a - m ? m : a - m;
     for (size_t i = 0; i < k; i++)
-        swap(d, i, a - 1 - i);
+        sn_pipeset_swap(&d->set, i, a - 1 - i);
     d->matching = a - m;
-    d->marked = d->n - d->marked;
-    d->marked_inactive = (d->n - d->active) - d->marked_inactive;
+    d->marked = d->set.n - d->marked;
+    d->marked_inactive = (d->set.n - d->set.active) - d->marked_inactive;
 }
 
 bool
@@ -172,7 +118,7 @@ sn_dist_check_hwm(sn_dist *d)
     if (d->marked_inactive > 0)
         return false; /* each of those armed its wake-up when it was set aside */
     for (size_t i = 0; i < d->matching; i++)
-        if (!sn_pipe_check_write(d->pipes[i]))
+        if (!sn_pipe_check_write(d->set.pipes[i]))
             return false;
     return true;
 }
@@ -182,7 +128,7 @@ static void
 count_first_part(sn_dist *d)
 {
     for (size_t i = 0; i < d->matching;) {
-        sn_pipe *p = d->pipes[i];
+        sn_pipe *p = d->set.pipes[i];
         if (sn_pipe_check_write(p)) {
             i++;
             continue;
@@ -205,7 +151,7 @@ sn_dist_send(sn_dist *d, sn_msg *msg)
         count_first_part(d);
     bool taken = false;
     for (size_t i = 0; i < d->matching;) {
-        sn_pipe *p = d->pipes[i];
+        sn_pipe *p = d->set.pipes[i];
         sn_msg m;
         if (i == d->matching - 1) {
             m = *msg; /* the last one takes the message itself */

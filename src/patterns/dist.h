@@ -17,19 +17,20 @@
 
 #include "core/msg.h"
 #include "core/pipe.h"
+#include "patterns/pipeset.h"
 
 typedef struct sn_socket sn_socket;
 
 /* A dist's slot in a pipe's pattern state (zeroed: in no dist). */
 typedef struct sn_dist_slot {
-    size_t pos1;   /* position + 1 */
-    uint64_t mark; /* seq of the last message that matched the pipe */
+    sn_pipeset_slot set; /* first: the pipeset's slot is the dist's */
+    uint64_t mark;       /* seq of the last message that matched the pipe */
 } sn_dist_slot;
 
+/* set.pipes[0, set.active) had room at their last look; the chosen ones come first. */
 typedef struct sn_dist {
-    sn_pipe **pipes;
-    size_t n, cap;
-    size_t matching, active;
+    sn_pipeset set;
+    size_t matching;
     size_t slot;          /* offset of the sn_dist_slot in p->pstate */
     uint64_t seq;         /* message being matched (marks) */
     size_t marked;          /* pipes that want this message */
@@ -43,7 +44,6 @@ void sn_dist_fini(sn_dist *d);
 int sn_dist_attach(sn_dist *d, sn_pipe *p); /* -ENOMEM */
 void sn_dist_detach(sn_dist *d, sn_pipe *p);
 void sn_dist_writable(sn_dist *d, sn_pipe *p);
-bool sn_dist_contains(const sn_dist *d, const sn_pipe *p);
 
 /* Choosing the pipes of a message, before its first part: unmatch, then match each
  * wanted pipe (more than once is fine), then optionally reverse (INVERT_MATCHING). */

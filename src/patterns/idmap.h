@@ -1,7 +1,7 @@
-/* Routing-id table for ROUTER (RFC 28): maps a peer's routing id (1..255 bytes) to its
- * pipe. Intrusive: each pipe keeps its key and chain link in a slot of its per-pipe
- * pattern state (as pipeset.h does), so insertion never allocates except to grow the
- * bucket array. Owner's thread only. */
+/* Routing-id table for ROUTER (RFC 28) and STREAM: maps a peer's routing id (1..255
+ * bytes) to its pipe. Intrusive: each pipe keeps its key and chain link in a slot of its
+ * per-pipe pattern state (as pipeset.h does), so insertion never allocates except to
+ * grow the bucket array. Owner's thread only. */
 #ifndef SINEW_PATTERNS_IDMAP_H
 #define SINEW_PATTERNS_IDMAP_H
 

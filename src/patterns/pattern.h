@@ -74,10 +74,12 @@ void sn_socket_count_drop(sn_socket *s, sn_drop_reason why);
 /* p came through one of our connects (not a bind): for SINEW_CONNECT_ROUTING_ID. */
 bool sn_socket_pipe_outgoing(sn_socket *s, const sn_pipe *p);
 /* The pattern lets go of an attached p (a ROUTER peer refused or taken over): the core
- * detaches and releases it once the current call is over (detach is called then). */
+ * detaches and releases it once the current call is over (detach is called then), and
+ * what p still holds is discarded. Safe while the pattern walks its pipes. */
 void sn_socket_drop_pipe(sn_socket *s, sn_pipe *p);
-/* The pattern ends p (STREAM closing a connection): detach is called at once; the peer
- * still gets what was written to p within the socket's SINEW_LINGER. */
-void sn_socket_pipe_close(sn_socket *s, sn_pipe *p);
+/* The pattern ends p (STREAM closing a connection): unlike sn_socket_drop_pipe, detach
+ * is called at once, within this call, and the peer still gets what was written to p
+ * within the socket's SINEW_LINGER. */
+void sn_socket_pipe_close_lingering(sn_socket *s, sn_pipe *p);
 
 #endif

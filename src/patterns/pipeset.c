@@ -25,8 +25,8 @@ place(sn_pipeset *ps, size_t at, sn_pipe *p)
     sn_pipeset_slot_of(ps, p)->pos1 = at + 1;
 }
 
-static void
-swap(sn_pipeset *ps, size_t a, size_t b)
+void
+sn_pipeset_swap(sn_pipeset *ps, size_t a, size_t b)
 {
     sn_pipe *t = ps->pipes[a];
     place(ps, a, ps->pipes[b]);
@@ -55,7 +55,7 @@ sn_pipeset_activate(sn_pipeset *ps, sn_pipe *p)
 {
     if (!sn_pipeset_contains(ps, p) || sn_pipeset_is_active(ps, p))
         return;
-    swap(ps, sn_pipeset_pos(ps, p), ps->active);
+    sn_pipeset_swap(ps, sn_pipeset_pos(ps, p), ps->active);
     ps->active++;
 }
 
@@ -65,7 +65,7 @@ sn_pipeset_deactivate(sn_pipeset *ps, sn_pipe *p)
     if (!sn_pipeset_is_active(ps, p))
         return;
     ps->active--;
-    swap(ps, sn_pipeset_pos(ps, p), ps->active);
+    sn_pipeset_swap(ps, sn_pipeset_pos(ps, p), ps->active);
 }
 
 void
@@ -74,7 +74,7 @@ sn_pipeset_remove(sn_pipeset *ps, sn_pipe *p)
     if (!sn_pipeset_contains(ps, p))
         return;
     sn_pipeset_deactivate(ps, p);
-    swap(ps, sn_pipeset_pos(ps, p), ps->n - 1);
+    sn_pipeset_swap(ps, sn_pipeset_pos(ps, p), ps->n - 1);
     ps->n--;
     sn_pipeset_slot_of(ps, p)->pos1 = 0;
 }

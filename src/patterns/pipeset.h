@@ -32,6 +32,9 @@ int sn_pipeset_add(sn_pipeset *ps, sn_pipe *p, bool active); /* -ENOMEM */
 void sn_pipeset_remove(sn_pipeset *ps, sn_pipe *p);
 void sn_pipeset_activate(sn_pipeset *ps, sn_pipe *p);
 void sn_pipeset_deactivate(sn_pipeset *ps, sn_pipe *p);
+/* Exchanges the pipes at positions a and b, for users keeping ranges of their own inside
+ * the active prefix (dist's chosen pipes). */
+void sn_pipeset_swap(sn_pipeset *ps, size_t a, size_t b);
 
 static inline sn_pipeset_slot *
 sn_pipeset_slot_of(const sn_pipeset *ps, const sn_pipe *p)

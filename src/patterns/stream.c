@@ -13,23 +13,20 @@
 
 #include "core/options.h"
 #include "patterns/fq.h"
+#include "patterns/idmap.h"
 #include "patterns/pattern.h"
 
 #define STREAM_ID_LEN 5 /* generated ids */
 
 typedef struct stream_pipe {
-    sn_pipeset_slot fq; /* at offset 0: the fq set's slot */
-    sn_pipe *next;      /* hash chain of the routing id table */
-    uint8_t id_len;
-    uint8_t id[SN_ROUTING_ID_MAX];
+    sn_pipeset_slot fq;
+    sn_idmap_slot ids; /* the connection's routing id */
 } stream_pipe;
 
 typedef struct stream {
     sn_socket *sock;
     sn_fq fq;
-    /* Routing id -> pipe: chained hash, nbuckets a power of two. */
-    sn_pipe **buckets;
-    size_t nbuckets, count;
+    sn_idmap ids;
     uint32_t next_id;
 
     /* Receiving: a data frame taken to learn whether there is one to give (has_in),
@@ -55,73 +52,6 @@ sp_of(sn_pipe *p)
     return p->pstate;
 }
 
-static uint32_t
-id_hash(const uint8_t *id, size_t len)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ id[i]) * 16777619u;
-    return h;
-}
-
-static sn_pipe **
-bucket_of(stream *st, const uint8_t *id, size_t len)
-{
-    return &st->buckets[id_hash(id, len) & (st->nbuckets - 1)];
-}
-
-static sn_pipe *
-lookup(stream *st, const uint8_t *id, size_t len)
-{
-    if (st->nbuckets == 0)
-        return NULL;
-    for (sn_pipe *p = *bucket_of(st, id, len); p != NULL; p = sp_of(p)->next)
-        if (sp_of(p)->id_len == len && memcmp(sp_of(p)->id, id, len) == 0)
-            return p;
-    return NULL;
-}
-
-/* Keeps the table at most one pipe per bucket on average. */
-static int
-table_grow(stream *st)
-{
-    if (st->count < st->nbuckets)
-        return 0;
-    size_t n = st->nbuckets ? st->nbuckets * 2 : 16;
-    sn_pipe **b = calloc(n, sizeof *b);
-    if (b == NULL)
-        return -ENOMEM;
-    sn_pipe **old = st->buckets;
-    size_t oldn = st->nbuckets;
-    st->buckets = b;
-    st->nbuckets = n;
-    for (size_t i = 0; i < oldn; i++) {
-        for (sn_pipe *p = old[i], *next; p != NULL; p = next) {
-            next = sp_of(p)->next;
-            sn_pipe **head = bucket_of(st, sp_of(p)->id, sp_of(p)->id_len);
-            sp_of(p)->next = *head;
-            *head = p;
-        }
-    }
-    free(old);
-    return 0;
-}
-
-static void
-table_remove(stream *st, sn_pipe *p)
-{
-    if (st->nbuckets == 0)
-        return;
-    for (sn_pipe **pp = bucket_of(st, sp_of(p)->id, sp_of(p)->id_len); *pp != NULL;
-         pp = &sp_of(*pp)->next) {
-        if (*pp == p) {
-            *pp = sp_of(p)->next;
-            st->count--;
-            return;
-        }
-    }
-}
-
 static int
 stream_init(void *state, sn_socket *s)
 {
@@ -129,6 +59,7 @@ stream_init(void *state, sn_socket *s)
     st->sock = s;
     st->notify = true;
     sn_fq_init(&st->fq, offsetof(stream_pipe, fq));
+    sn_idmap_init(&st->ids, offsetof(stream_pipe, ids));
     /* A random start, as libzmq: ids of a socket made after this one closed differ. */
     if (getrandom(&st->next_id, sizeof st->next_id, GRND_NONBLOCK) != sizeof st->next_id)
         st->next_id = (uint32_t) time(NULL) ^ (uint32_t) (uintptr_t) st;
@@ -142,7 +73,7 @@ stream_fini(void *state)
     if (st->have_pre)
         sn_msg_close(&st->pre);
     sn_fq_fini(&st->fq);
-    free(st->buckets);
+    sn_idmap_fini(&st->ids);
 }
 
 /* A connect's pipe comes before its connection, so it has no peer yet (pattern.h):
@@ -151,43 +82,39 @@ static int
 stream_attach(void *state, sn_pipe *p)
 {
     stream *st = state;
-    stream_pipe *sp = sp_of(p);
+    uint8_t id[SN_IDMAP_ID_MAX];
+    size_t len;
     if (p->peer_info == NULL && st->connect_id_len > 0) {
-        size_t len = st->connect_id_len;
+        len = st->connect_id_len;
         st->connect_id_len = 0; /* one connect's */
-        if (lookup(st, st->connect_id, len) != NULL)
+        memcpy(id, st->connect_id, len);
+        if (sn_idmap_find(&st->ids, id, len) != NULL)
             return -EINVAL; /* libzmq asserts; the connect fails instead */
-        memcpy(sp->id, st->connect_id, len);
-        sp->id_len = (uint8_t) len;
     } else {
         /* Skips an id a connect took already. */
         do {
             uint32_t n = st->next_id++;
-            sp->id[0] = 0;
-            sp->id[1] = (uint8_t) (n >> 24);
-            sp->id[2] = (uint8_t) (n >> 16);
-            sp->id[3] = (uint8_t) (n >> 8);
-            sp->id[4] = (uint8_t) n;
-            sp->id_len = STREAM_ID_LEN;
-        } while (lookup(st, sp->id, STREAM_ID_LEN) != NULL);
+            id[0] = 0;
+            id[1] = (uint8_t) (n >> 24);
+            id[2] = (uint8_t) (n >> 16);
+            id[3] = (uint8_t) (n >> 8);
+            id[4] = (uint8_t) n;
+            len = STREAM_ID_LEN;
+        } while (sn_idmap_find(&st->ids, id, len) != NULL);
     }
-    int rc = table_grow(st);
+    int rc = sn_idmap_add(&st->ids, p, id, len);
     if (rc == 0)
         rc = sn_fq_attach(&st->fq, p);
     if (rc < 0)
-        return rc;
-    sn_pipe **head = bucket_of(st, sp->id, sp->id_len);
-    sp->next = *head;
-    *head = p;
-    st->count++;
-    return 0;
+        sn_idmap_remove(&st->ids, p);
+    return rc;
 }
 
 static void
 stream_detach(void *state, sn_pipe *p)
 {
     stream *st = state;
-    table_remove(st, p);
+    sn_idmap_remove(&st->ids, p);
     sn_fq_detach(&st->fq, p);
     if (st->out_pipe == p)
         st->out_pipe = NULL;
@@ -216,8 +143,8 @@ prefetch(stream *st)
             continue;
         }
         st->pre.flags = 0;
-        st->pre_id_len = sp_of(from)->id_len;
-        memcpy(st->pre_id, sp_of(from)->id, st->pre_id_len);
+        st->pre_id_len = sp_of(from)->ids.len;
+        memcpy(st->pre_id, sp_of(from)->ids.id, st->pre_id_len);
         st->have_pre = true;
         st->id_given = false;
         return 0;
@@ -269,7 +196,7 @@ send_id(stream *st, sn_msg *m)
         sn_socket_count_drop(st->sock, SN_DROP_INVALID);
         return 0;
     }
-    sn_pipe *p = lookup(st, sn_msg_data(m), sn_msg_size(m));
+    sn_pipe *p = sn_idmap_find(&st->ids, sn_msg_data(m), sn_msg_size(m));
     if (p == NULL || p->peer_gone)
         return -EHOSTUNREACH; /* gone: its pipe is only waiting to be drained */
     if (!sn_pipe_check_write(p))
@@ -293,7 +220,7 @@ stream_send(void *state, sn_msg *m)
         if (sn_msg_size(m) > 0)
             sn_socket_count_drop(st->sock, SN_DROP_UNROUTABLE);
     } else if (sn_msg_size(m) == 0) {
-        sn_socket_pipe_close(st->sock, p); /* detaches p at once */
+        sn_socket_pipe_close_lingering(st->sock, p); /* detaches p at once */
     } else {
         m->flags &= (uint8_t) ~SN_MSG_MORE; /* one frame per write: MORE means nothing */
         int rc = sn_pipe_write(p, m);

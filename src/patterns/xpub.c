@@ -14,25 +14,13 @@
 #include <string.h>
 
 #include "core/socket.h"
+#include "patterns/optbool.h"
 #include "patterns/xpub.h"
 
 static sn_xpub_pipe *
 pipe_state(sn_pipe *p)
 {
     return p->pstate;
-}
-
-int
-sn_pubsub_int_opt(const void *val, size_t len, int *out)
-{
-    int v;
-    if (val == NULL || len != sizeof v)
-        return -EINVAL;
-    memcpy(&v, val, sizeof v);
-    if (v < 0)
-        return -EINVAL;
-    *out = v;
-    return 0;
 }
 
 int
@@ -326,26 +314,27 @@ int
 sn_xpub_setopt(void *st, int option, const void *val, size_t len)
 {
     sn_xpub *x = st;
-    int v, rc;
+    bool v;
+    int rc;
     switch (option) {
     case SINEW_XPUB_VERBOSE:
     case SINEW_XPUB_VERBOSER:
     case SINEW_XPUB_NODROP:
     case SINEW_XPUB_MANUAL:
     case SINEW_INVERT_MATCHING:
-        if ((rc = sn_pubsub_int_opt(val, len, &v)) < 0)
+        if ((rc = sn_opt_bool(val, len, &v)) < 0)
             return rc;
         if (option == SINEW_XPUB_VERBOSE) {
-            x->verbose_subs = v != 0;
+            x->verbose_subs = v;
             x->verbose_unsubs = false;
         } else if (option == SINEW_XPUB_VERBOSER) {
-            x->verbose_subs = x->verbose_unsubs = v != 0;
+            x->verbose_subs = x->verbose_unsubs = v;
         } else if (option == SINEW_XPUB_NODROP) {
-            x->nodrop = v != 0;
+            x->nodrop = v;
         } else if (option == SINEW_XPUB_MANUAL) {
-            x->manual = v != 0;
+            x->manual = v;
         } else {
-            x->invert = v != 0;
+            x->invert = v;
         }
         return 0;
     case SINEW_XPUB_WELCOME_MSG: {

@@ -50,8 +50,7 @@ int sn_xpub_setopt(void *st, int option, const void *val, size_t len);
 int sn_xpub_getopt(void *st, int option, void *val, size_t *len);
 int sn_xpub_joined(void *st);
 
-/* Integer option values as libzmq takes them: an int, not negative. */
-int sn_pubsub_int_opt(const void *val, size_t len, int *out);
+/* An int option's value for getsockopt: -EINVAL if *len is too small. */
 int sn_pubsub_get_int(void *val, size_t *len, int v);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "patterns/optbool.h"
 #include "patterns/xpub.h"
 #include "patterns/xsub.h"
 
@@ -51,8 +52,8 @@ send_to_all(sn_xsub *x, bool subscribe, const uint8_t *topic, size_t len)
     sn_msg m;
     if (subscription_msg(&m, subscribe, topic, len) < 0)
         return;
-    for (size_t i = 0; i < x->dist.n; i++)
-        sn_dist_write_now(x->dist.pipes[i], &m);
+    for (size_t i = 0; i < x->dist.set.n; i++)
+        sn_dist_write_now(x->dist.set.pipes[i], &m);
     sn_msg_close(&m);
 }
 
@@ -119,11 +120,11 @@ xsub_send(void *st, sn_msg *m)
     x->more_send = more;
     if (!more && x->resend_owed) {
         x->resend_owed = false;
-        for (size_t i = 0; i < x->dist.n; i++) {
-            sn_xsub_pipe *ps = x->dist.pipes[i]->pstate;
+        for (size_t i = 0; i < x->dist.set.n; i++) {
+            sn_xsub_pipe *ps = x->dist.set.pipes[i]->pstate;
             if (ps->resend) {
                 ps->resend = false;
-                resend(x, x->dist.pipes[i]);
+                resend(x, x->dist.set.pipes[i]);
             }
         }
     }
@@ -248,13 +249,9 @@ int
 sn_xsub_setopt(void *st, int option, const void *val, size_t len)
 {
     sn_xsub *x = st;
-    int v, rc;
     if (option != SINEW_INVERT_MATCHING)
         return -ENOENT;
-    if ((rc = sn_pubsub_int_opt(val, len, &v)) < 0)
-        return rc;
-    x->invert = v != 0;
-    return 0;
+    return sn_opt_bool(val, len, &x->invert);
 }
 
 int

@@ -28,6 +28,15 @@ all_combos(size_t *n)
     return cs;
 }
 
+/* The four combos as parameters of test name. */
+#define COMBO_PARAMS(name)                                                              \
+    ParameterizedTestParameters(interop_stream, name)                                   \
+    {                                                                                   \
+        size_t n;                                                                       \
+        combo *cs = all_combos(&n);                                                     \
+        return cr_make_param_array(combo, cs, n, free_combos);                          \
+    }
+
 typedef struct rid {
     uint8_t b[256];
     size_t len;
@@ -182,12 +191,21 @@ pattern(size_t len, unsigned seed)
 
 /* ---- sinew STREAM <-> libzmq ZMQ_STREAM -------------------------------------------- */
 
-ParameterizedTestParameters(interop_stream, stream_to_stream)
+/* A binding STREAM and a connecting one (sinew binds or libzmq does, as c says), with
+ * the id each announced the other under. */
+static void
+stream_connected(const combo *c, ip_sock **b, rid *bid, ip_sock **k, rid *kid)
 {
-    size_t n;
-    combo *cs = all_combos(&n);
-    return cr_make_param_array(combo, cs, n, free_combos);
+    *b = stream_socket(!c->sinew_binds);
+    *k = stream_socket(c->sinew_binds);
+    char ep[256];
+    ip_bind(*b, c->transport, ep, sizeof ep);
+    ip_connect(*k, ep);
+    *kid = expect_notify(*k);
+    *bid = expect_notify(*b);
 }
+
+COMBO_PARAMS(stream_to_stream)
 
 /* Both sides announce the connection, bytes flow both ways (a large block arrives cut
  * in pieces, whole and in order), and the connecting side's close (an empty frame)
@@ -195,11 +213,9 @@ ParameterizedTestParameters(interop_stream, stream_to_stream)
 ParameterizedTest(combo *c, interop_stream, stream_to_stream, .init = ip_setup,
                   .fini = ip_teardown, .timeout = 30)
 {
-    ip_sock *b = stream_socket(!c->sinew_binds), *k = stream_socket(c->sinew_binds);
-    char ep[256];
-    ip_bind(b, c->transport, ep, sizeof ep);
-    ip_connect(k, ep);
-    rid kid = expect_notify(k), bid = expect_notify(b);
+    ip_sock *b, *k;
+    rid bid, kid;
+    stream_connected(c, &b, &bid, &k, &kid);
     expect_generated(&kid, k);
     expect_generated(&bid, b);
 
@@ -220,23 +236,16 @@ ParameterizedTest(combo *c, interop_stream, stream_to_stream, .init = ip_setup,
     cr_assert(rid_eq(&gone, &bid), "disconnect under another id");
 }
 
-ParameterizedTestParameters(interop_stream, binder_closes)
-{
-    size_t n;
-    combo *cs = all_combos(&n);
-    return cr_make_param_array(combo, cs, n, free_combos);
-}
+COMBO_PARAMS(binder_closes)
 
 /* The binding side closes: the connecting side gets what came before, then the
  * disconnect notification. */
 ParameterizedTest(combo *c, interop_stream, binder_closes, .init = ip_setup,
                   .fini = ip_teardown, .timeout = 30)
 {
-    ip_sock *b = stream_socket(!c->sinew_binds), *k = stream_socket(c->sinew_binds);
-    char ep[256];
-    ip_bind(b, c->transport, ep, sizeof ep);
-    ip_connect(k, ep);
-    rid kid = expect_notify(k), bid = expect_notify(b);
+    ip_sock *b, *k;
+    rid bid, kid;
+    stream_connected(c, &b, &bid, &k, &kid);
     send_pair(b, &bid, "bye", 3);
     expect_bytes(k, &kid, "bye", 3);
     send_pair(b, &bid, "", 0);
@@ -246,12 +255,7 @@ ParameterizedTest(combo *c, interop_stream, binder_closes, .init = ip_setup,
 
 /* ---- one raw-socket script, run on both libraries --------------------------------- */
 
-ParameterizedTestParameters(interop_stream, raw_script)
-{
-    size_t n;
-    combo *cs = all_combos(&n);
-    return cr_make_param_array(combo, cs, n, free_combos);
-}
+COMBO_PARAMS(raw_script)
 
 /* A STREAM server and plain clients: the notifications, ids counting up from a random
  * start, an HTTP-like exchange closed by the server, EHOSTUNREACH for an unknown id, a
@@ -308,12 +312,7 @@ ParameterizedTest(combo *c, interop_stream, raw_script, .init = ip_setup,
     close(fd3);
 }
 
-ParameterizedTestParameters(interop_stream, raw_listener)
-{
-    size_t n;
-    combo *cs = all_combos(&n);
-    return cr_make_param_array(combo, cs, n, free_combos);
-}
+COMBO_PARAMS(raw_listener)
 
 /* A STREAM socket connecting out to a plain server, on both libraries: announced under
  * SINEW_CONNECT_ROUTING_ID, data both ways, the server's close announced. */

@@ -451,6 +451,21 @@ Test(spec_pubsub, options_are_checked)
 
 /* ---- SINEW_CONFLATE ---------------------------------------------------------------- */
 
+/* Receives values in increasing order until last; returns how many arrived. */
+static uint32_t
+recv_in_order_up_to(void *sub, uint32_t last)
+{
+    uint32_t v = 0, got = 0;
+    while (v != last) {
+        char topic[64];
+        uint32_t w = ps_recv(sub, topic);
+        cr_assert_gt(w, v, "%u after %u", w, v);
+        v = w;
+        got++;
+    }
+    return got;
+}
+
 /* libzmq: "keep only one message in its inbound/outbound queue, this message being the
  * last message received/the last message to be sent". A conflating SUB that did not
  * read gets the latest message only; inproc writes are synchronous, so exactly that. */
@@ -469,14 +484,7 @@ TN_TRAN_TEST(spec_pubsub, conflating_sub_keeps_only_the_latest_message)
         ps_send(pub, "M", i, 0);
     /* What arrives is in order and ends with the last; over inproc it is the last only
      * (and each replaced message was counted by the publisher that wrote it). */
-    uint32_t v = 0, got = 0;
-    while (v != N) {
-        char topic[64];
-        uint32_t w = ps_recv(sub, topic);
-        cr_assert_gt(w, v, "%u after %u", w, v);
-        v = w;
-        got++;
-    }
+    uint32_t got = recv_in_order_up_to(sub, N);
     if (!tn_tran_is_net(tran)) {
         cr_assert_eq(got, 1, "%u messages kept", got);
         cr_assert_geq(ps_dropped(pub), N - 1);
@@ -503,14 +511,7 @@ TN_TRAN_TEST(spec_pubsub, conflating_pub_keeps_the_latest_per_subscriber)
     for (uint32_t i = 1; i <= N; i++)
         ps_send(pub, "M", i, 0);
     uint64_t dropped = ps_dropped(pub) - before;
-    uint32_t v = 0, got = 0;
-    while (v != N) {
-        char topic[64];
-        uint32_t w = ps_recv(sub, topic);
-        cr_assert_gt(w, v, "%u after %u", w, v);
-        v = w;
-        got++;
-    }
+    uint32_t got = recv_in_order_up_to(sub, N);
     cr_assert_eq(got + dropped, N, "%u received, %lu dropped", got, (unsigned long) dropped);
     if (!tn_tran_is_net(tran))
         cr_assert_eq(got, 1);

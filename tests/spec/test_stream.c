@@ -536,24 +536,32 @@ STREAM_TEST(flooding_peer_meets_backpressure)
     close(fd);
 }
 
+/* A raw peer of s (RCVHWM 2) writes data, more than the pipe holds, and hangs up; returns
+ * its id once s has input. data is filled here. */
+static rid
+flood_and_hang_up(void *s, const char *tran, uint8_t *data, size_t len)
+{
+    char ep[TN_EP_MAX];
+    tn_set(s, SINEW_RCVHWM, 2);
+    int fd = tn_raw_connect(tn_bind_any(s, tran, ep));
+    rid id = expect_notify(s);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t) (i % 253);
+    raw_write(fd, data, len);
+    close(fd);
+    sinew_pollitem_t it = {.socket = s, .events = SINEW_POLLIN};
+    cr_assert_eq(sinew_poll(&it, 1, WAIT_MS), 1);
+    return id;
+}
+
 /* A peer that writes more than the pipe holds and hangs up: the rest waits in the
  * kernel while the pipe is full, and all of it arrives before the disconnect. */
 STREAM_TEST(peer_closing_behind_a_full_pipe_loses_nothing)
 {
-    char ep[TN_EP_MAX];
     void *s = stream_sock();
-    tn_set(s, SINEW_RCVHWM, 2);
-    int fd = tn_raw_connect(tn_bind_any(s, tran, ep));
-    rid id = expect_notify(s);
     static uint8_t data[60000];
-    for (size_t i = 0; i < sizeof data; i++)
-        data[i] = (uint8_t) (i % 253);
-    raw_write(fd, data, sizeof data);
-    close(fd);
-    /* Let the hang-up reach the engine while its pipe is full. */
-    sinew_pollitem_t it = {.socket = s, .events = SINEW_POLLIN};
-    cr_assert_eq(sinew_poll(&it, 1, WAIT_MS), 1);
-    usleep(100000);
+    rid id = flood_and_hang_up(s, tran, data, sizeof data);
+    usleep(100000); /* let the hang-up reach the engine while its pipe is full */
     expect_bytes(s, &id, data, sizeof data);
     rid gone = expect_notify(s);
     cr_assert(rid_eq(&gone, &id));
@@ -564,18 +572,9 @@ STREAM_TEST(peer_closing_behind_a_full_pipe_loses_nothing)
  * disconnect. */
 STREAM_TEST(write_to_a_gone_peer_keeps_what_it_sent)
 {
-    char ep[TN_EP_MAX];
     void *s = stream_sock();
-    tn_set(s, SINEW_RCVHWM, 2);
-    int fd = tn_raw_connect(tn_bind_any(s, tran, ep));
-    rid id = expect_notify(s);
     static uint8_t data[60000];
-    for (size_t i = 0; i < sizeof data; i++)
-        data[i] = (uint8_t) (i % 253);
-    raw_write(fd, data, sizeof data);
-    close(fd);
-    sinew_pollitem_t it = {.socket = s, .events = SINEW_POLLIN};
-    cr_assert_eq(sinew_poll(&it, 1, WAIT_MS), 1);
+    rid id = flood_and_hang_up(s, tran, data, sizeof data);
     /* Paced sends: the first may still be taken by the kernel, and the peer's reset
      * needs a moment to come back (each wait is bounded; nothing is assumed of it). */
     usleep(50000);

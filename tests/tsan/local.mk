@@ -17,3 +17,7 @@ check_PROGRAMS += tests/tsan/stress_routing
 TESTS += tests/tsan/stress_routing
 tests_tsan_stress_routing_SOURCES = tests/tsan/stress_routing.c tests/tsan/check.h
 tests_tsan_stress_routing_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)
+check_PROGRAMS += tests/tsan/stress_pubsub
+TESTS += tests/tsan/stress_pubsub
+tests_tsan_stress_pubsub_SOURCES = tests/tsan/stress_pubsub.c tests/tsan/check.h
+tests_tsan_stress_pubsub_LDADD = src/libsinew_core.la $(PTHREAD_LIBS)
