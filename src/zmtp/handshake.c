@@ -157,7 +157,10 @@ sn_zmtp_handshake_peer_error(sn_zmtp_handshake *hs, const uint8_t *reason, size_
     hs->peer_error_reason[len] = '\0';
     hs->peer_sent_error = true;
     char why[sizeof hs->reason];
-    snprintf(why, sizeof why, "peer sent ERROR: %.*s", (int)len, (const char *)reason);
+    int shown = (int) (sizeof why - sizeof "peer sent ERROR: "); /* the rest is cut */
+    if ((size_t) shown > len)
+        shown = (int) len;
+    snprintf(why, sizeof why, "peer sent ERROR: %.*s", shown, (const char *) reason);
     if (len == 3 && reason[0] >= '3' && reason[0] <= '5' && reason[1] == '0' &&
         reason[2] == '0')
         return sn_zmtp_handshake_fail_event(hs, SINEW_EVENT_HANDSHAKE_FAILED_AUTH,

@@ -30,7 +30,7 @@ TN_TRAN_TEST(spec_dealer, round_robin_out_fair_queue_in)
     }
     /* Each peer queues two messages; they come in turns, not one peer's all first. */
     for (int i = 0; i < 3; i++) {
-        char a[8], b[8];
+        char a[24], b[24];
         snprintf(a, sizeof a, "p%d-0", i);
         snprintf(b, sizeof b, "p%d-1", i);
         rt_send(peers[i], a, "x", NULL);

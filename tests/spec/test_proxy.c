@@ -186,7 +186,7 @@ TN_TRAN_TEST(spec_proxy, shared_queue_routes_replies_to_their_clients)
     int served[2] = {0, 0};
     for (int round = 0; round < 10; round++) {
         for (int i = 0; i < 3; i++) {
-            char q[32];
+            char q[48];
             snprintf(q, sizeof q, "client %d round %d", i, round);
             tn_send_str(client[i], q, 0);
         }

@@ -430,7 +430,7 @@ TN_TRAN_TEST(spec_reqrep, rep_returns_deep_envelopes)
     tn_set(d, SINEW_RCVTIMEO, 5000);
     tn_connect(d, ep);
     for (int i = 0; i < DEPTH; i++) {
-        char hop[8];
+        char hop[16];
         snprintf(hop, sizeof hop, "hop%d", i);
         tn_send_str(d, hop, SINEW_SNDMORE);
     }
@@ -440,7 +440,7 @@ TN_TRAN_TEST(spec_reqrep, rep_returns_deep_envelopes)
     cr_assert_not(tn_rcvmore(rep));
     tn_send_str(rep, "reply", 0);
     for (int i = 0; i < DEPTH; i++) {
-        char hop[8];
+        char hop[16];
         snprintf(hop, sizeof hop, "hop%d", i);
         tn_recv_str(d, hop);
         cr_assert(tn_rcvmore(d));

@@ -588,7 +588,7 @@ Test(spec_router, option_values_checked)
  * multipart messages to their own peer; nothing is interleaved, lost or reordered. */
 typedef struct sender_arg {
     void *router;
-    char id[8];
+    char id[16];
     int n;
 } sender_arg;
 
