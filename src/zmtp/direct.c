@@ -25,7 +25,8 @@
  * A borrower takes message frames only: at a command, a protocol error or the end of
  * the stream it stops before those bytes, gives the input back and posts R a task
  * (input_kick) to go on from there, since only R may answer the peer or tell the
- * session. While a mechanism transforms frames, borrowing steps aside. */
+ * session. Under a mechanism that boxes frames (CURVE) a command shows only once
+ * unboxed: the borrower then leaves it unboxed in held, and R acts on it first. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -196,9 +197,8 @@ sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *
     static _Atomic uint64_t next_token = 1;
     if (atomic_load_explicit(&e->in_busy, memory_order_acquire) || e->in_kicked)
         return -EBUSY; /* the reactor thread has it for now */
-    /* Steps aside while a mechanism transforms frames: they are all commands then. */
     if (input_taken(e) || e->handshaking || e->in_blocked || e->in_off != e->in_len ||
-        e->codec != NULL)
+        e->have_held)
         return -1;
     e->borrow_wake = wake;
     e->borrow_arg = arg;
