@@ -11,6 +11,7 @@
  *   in, in_off/len, dec, part,        the input owner: R between input_begin and
  *   in_more, in_blocked, in_large,    input_end; A between a successful borrow and
  *   in_delivered, fail_event          return (in_app set), or in input_resume
+ *   held, held_flags, have_held       (the same)
  *   in_busy, in_borrowed, in_kicked,  the direct lock (in_busy is also read without
  *   borrow_token/wake/arg             it, acquire: "R is using the input")
  *   h, events, in_wanted, out_wanted  mask_lock (A changes the mask when it borrows)
