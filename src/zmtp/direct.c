@@ -11,6 +11,7 @@
  *   in, in_off/len, dec, part,        the input owner: R between input_begin and
  *   in_more, in_blocked, in_large,    input_end; A between a successful borrow and
  *   in_delivered, fail_event          return (in_app set), or in input_resume
+ *   held, held_flags, have_held       (the same)
  *   in_busy, in_borrowed, in_kicked,  the direct lock (in_busy is also read without
  *   borrow_token/wake/arg             it, acquire: "R is using the input")
  *   h, events, in_wanted, out_wanted  mask_lock (A changes the mask when it borrows)
@@ -25,7 +26,8 @@
  * A borrower takes message frames only: at a command, a protocol error or the end of
  * the stream it stops before those bytes, gives the input back and posts R a task
  * (input_kick) to go on from there, since only R may answer the peer or tell the
- * session. While a mechanism transforms frames, borrowing steps aside. */
+ * session. Under a mechanism that boxes frames (CURVE) a command shows only once
+ * unboxed: the borrower then leaves it unboxed in held, and R acts on it first. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -196,9 +198,8 @@ sn_engine_input_borrow(sn_engine *e, void (*wake)(void *), void *arg, uint64_t *
     static _Atomic uint64_t next_token = 1;
     if (atomic_load_explicit(&e->in_busy, memory_order_acquire) || e->in_kicked)
         return -EBUSY; /* the reactor thread has it for now */
-    /* Steps aside while a mechanism transforms frames: they are all commands then. */
     if (input_taken(e) || e->handshaking || e->in_blocked || e->in_off != e->in_len ||
-        e->codec != NULL)
+        e->have_held)
         return -1;
     e->borrow_wake = wake;
     e->borrow_arg = arg;

@@ -306,6 +306,8 @@ sn_engine_free(sn_engine *e)
         sn_msg_props_retire(e->props, e->props_issued);
     if (e->have_part)
         sn_msg_close(&e->part);
+    if (e->have_held)
+        sn_msg_close(&e->held);
     if (e->have_big)
         sn_msg_close(&e->big);
     sn_zmtp_decoder_fini(&e->dec);

@@ -71,6 +71,9 @@ struct sn_engine {
     bool in_deferred;  /* ...which stopped at something only the reactor thread may do */
     int fail_event;    /* a failure that thread found, for the reactor thread to act on */
     uint32_t fail_value;
+    sn_msg held;       /* a command that thread unboxed (CURVE), for the reactor thread */
+    int held_flags;
+    bool have_held;
 
     uint8_t *out;
     size_t out_off, out_len;

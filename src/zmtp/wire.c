@@ -210,6 +210,7 @@ sn_engine_flush_output(sn_engine *e)
 /* ---- input -------------------------------------------------------------------------- */
 
 static int deliver(sn_engine *e, sn_msg *m, int flags);
+static bool act_frame(sn_engine *e, sn_msg *m, int flags, int rc);
 
 /* PUB and XPUB are told what their peers subscribe to; other types ignore it. */
 static bool
@@ -289,6 +290,22 @@ take_frame(sn_engine *e, sn_msg *m, int flags)
     int rc = 0;
     if (e->codec != NULL)
         rc = e->codec->decode(e->codec_state, m, &flags);
+    if (rc == 0 && (flags & SN_ZMTP_FLAG_COMMAND) && e->in_app) {
+        /* Unboxed on a borrowing thread, but a command is the reactor thread's: it
+         * finds it here before any later input (process_input). */
+        e->held = *m;
+        e->held_flags = flags;
+        e->have_held = true;
+        e->in_deferred = true;
+        return false;
+    }
+    return act_frame(e, m, flags, rc);
+}
+
+/* take_frame's second half, on a frame already unboxed (rc: the decode's result). */
+static bool
+act_frame(sn_engine *e, sn_msg *m, int flags, int rc)
+{
     if (rc < 0) {
         sn_msg_close(m);
     } else if (flags & SN_ZMTP_FLAG_COMMAND) {
@@ -348,6 +365,18 @@ process_input(sn_engine *e)
                 if (e->fd < 0)
                     return false;
             }
+            continue;
+        }
+        /* A command a borrowing thread unboxed comes before anything after it. */
+        if (e->have_held) {
+            if (e->in_app) {
+                e->in_deferred = true;
+                return false;
+            }
+            sn_msg m = e->held;
+            e->have_held = false;
+            if (!act_frame(e, &m, e->held_flags, 0))
+                return false;
             continue;
         }
         /* Room for a new message? (A frame is decoded whole once started; the feed

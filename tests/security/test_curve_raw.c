@@ -467,3 +467,98 @@ BOTH(initiate_with_oversized_metadata)
     raw_client_close(&a);
     server_still_serves(&sv);
 }
+
+/* ---- direct input under CURVE ---------------------------------------------------------
+ * A thread blocked in a receive unboxes MESSAGE frames itself; a command it unboxes (a
+ * PING travels boxed, flagged COMMAND inside) is the I/O thread's to answer. */
+
+#define DI_COUNT 60
+
+static size_t
+di_size(int i)
+{
+    static const size_t sizes[] = {9, 100000, 3, 70000, 300, 20000};
+    return sizes[i % 6];
+}
+
+typedef struct di_sender {
+    void *s;
+    int sent;
+} di_sender;
+
+/* Messages with a gap after each, so the client's PINGs (every 10 ms) reach the server
+ * while its receiving thread waits on the connection. */
+static void *
+di_send_main(void *arg)
+{
+    di_sender *ds = arg;
+    static uint8_t buf[100000];
+    for (int i = 0; i < DI_COUNT; i++) {
+        size_t n = di_size(i);
+        memset(buf, 'a' + i % 26, n);
+        buf[0] = (uint8_t) i;
+        if (sinew_send(ds->s, buf, n, 0) != (int) n)
+            break;
+        ds->sent++;
+        usleep(10000);
+    }
+    return NULL;
+}
+
+static void
+direct_input_answers_boxed_pings(const char *tran)
+{
+    /* No monitor on the server: a receive borrows the connection of a socket with one
+     * pipe only. */
+    server sv;
+    crypto_box_keypair(sv.pub, sv.sec);
+    sv.s = tn_sock(SINEW_PULL);
+    int one = 1;
+    cr_assert_eq(sinew_setsockopt(sv.s, SINEW_CURVE_SERVER, &one, sizeof one), 0);
+    cr_assert_eq(sinew_setsockopt(sv.s, SINEW_CURVE_SECRETKEY, sv.sec, 32), 0);
+    tn_set(sv.s, SINEW_RCVTIMEO, 5000);
+    tn_bind_any(sv.s, tran, sv.ep);
+    void *c = tn_sock(SINEW_PUSH);
+    uint8_t cpub[32], csec[32];
+    crypto_box_keypair(cpub, csec);
+    cr_assert_eq(sinew_setsockopt(c, SINEW_CURVE_SERVERKEY, sv.pub, 32), 0);
+    cr_assert_eq(sinew_setsockopt(c, SINEW_CURVE_PUBLICKEY, cpub, 32), 0);
+    cr_assert_eq(sinew_setsockopt(c, SINEW_CURVE_SECRETKEY, csec, 32), 0);
+    /* Unanswered PINGs would cost the client its connection within 80 ms. */
+    tn_set(c, SINEW_HEARTBEAT_IVL, 10);
+    tn_set(c, SINEW_HEARTBEAT_TIMEOUT, 80);
+    void *cmon = tn_monitor(c, SINEW_EVENT_DISCONNECTED);
+    tn_connect(c, sv.ep);
+    di_sender ds = {.s = c};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, di_send_main, &ds), 0);
+    int got = 0;
+    for (; got < DI_COUNT; got++) {
+        sinew_msg_t m;
+        sinew_msg_init(&m);
+        if (sinew_msg_recv(&m, sv.s, 0) < 0)
+            break;
+        size_t n = di_size(got);
+        const uint8_t *d = sinew_msg_data(&m);
+        bool whole = sinew_msg_size(&m) == n && d[0] == (uint8_t) got;
+        for (size_t k = 1; whole && k < n; k++)
+            whole = d[k] == 'a' + got % 26;
+        sinew_msg_close(&m);
+        cr_assert(whole, "message %d: wrong size, order or content", got);
+    }
+    pthread_join(th, NULL);
+    cr_assert_eq(ds.sent, DI_COUNT);
+    cr_assert_eq(got, DI_COUNT, "%d of %d messages arrived", got, DI_COUNT);
+    cr_assert_eq(tn_wait_event(cmon, SINEW_EVENT_DISCONNECTED, 0), 0,
+                 "the client's PINGs went unanswered");
+}
+
+Test(curve_raw, direct_input_answers_boxed_pings_tcp)
+{
+    direct_input_answers_boxed_pings("tcp");
+}
+
+Test(curve_raw, direct_input_answers_boxed_pings_ipc)
+{
+    direct_input_answers_boxed_pings("ipc");
+}
