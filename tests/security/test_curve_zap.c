@@ -129,20 +129,29 @@ ParameterizedTest(combo *c, curve_zap, unknown_key_refused)
      * 4.3), so a new client gets through, and the refused one too if it reconnects (a
      * sinew client does, after a backoff; libzmq gives up). */
     zh_stop(&zh);
-    ip_sock *good = client(!c->zmq_server, ep, pub);
-    ip_setint(good, ZMQ_SNDTIMEO, 5000);
-    ip_send_str(good, "good", 0);
-    ip_setint(srv, ZMQ_RCVTIMEO, 5000);
-    for (int i = 0;; i++) {
-        int n = ip_recv_raw(srv, buf, sizeof buf, 0);
-        cr_assert(n == 4 || n == 7, "recv: rc %d errno %d", n, errno);
-        if (n == 4) {
-            cr_assert_eq(memcmp(buf, "good", 4), 0);
-            break;
+    /* libzmq unbinds a closed handler's endpoint on its reaper thread, later: a client
+     * that comes in between has its ZAP request sent to a handler that never answers,
+     * and libzmq waits for that answer without a timeout. A later client gets in. */
+    ip_setint(srv, ZMQ_RCVTIMEO, 3000);
+    bool got_good = false, got_refused = false;
+    for (int attempt = 0; attempt < 3 && !got_good; attempt++) {
+        ip_sock *good = client(!c->zmq_server, ep, pub);
+        ip_setint(good, ZMQ_SNDTIMEO, 5000);
+        ip_send_str(good, "good", 0);
+        int n;
+        while (!got_good && (n = ip_recv_raw(srv, buf, sizeof buf, 0)) >= 0) {
+            cr_assert(n == 4 || n == 7, "recv: rc %d", n);
+            if (n == 4) {
+                cr_assert_eq(memcmp(buf, "good", 4), 0);
+                got_good = true;
+            } else {
+                cr_assert_eq(memcmp(buf, "refused", 7), 0);
+                cr_assert_not(got_refused, "refused twice");
+                got_refused = true;
+            }
         }
-        cr_assert_eq(memcmp(buf, "refused", 7), 0);
-        cr_assert_eq(i, 0, "refused twice");
     }
+    cr_assert(got_good, "the server stopped serving after the refusal");
 }
 
 /* No handler bound: with a ZAP domain and SINEW_ZAP_ENFORCE_DOMAIN nobody is admitted
