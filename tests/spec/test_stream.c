@@ -675,7 +675,9 @@ STREAM_TEST(send_to_a_slow_peer_waits_at_the_hwm)
 }
 
 /* Two threads sending to their own connections at once: each [id, data] pair stays
- * whole (a thread's id part is never followed by another thread's data part). */
+ * whole (a thread's id part is never followed by another thread's data part). The plain
+ * peers read while the senders run: 2000 separate 8-byte writes need not fit a unix
+ * socket's buffer, which counts each write's overhead. */
 typedef struct sender_arg {
     void *s;
     rid id;
@@ -700,32 +702,64 @@ sender(void *arg)
     return NULL;
 }
 
+/* Reads what one sender's connection carries, len bytes at most, within WAIT_MS. */
+typedef struct reader_arg {
+    int fd;
+    uint8_t buf[SENDS * 8];
+    size_t got;
+} reader_arg;
+
+static void *
+reader(void *arg)
+{
+    reader_arg *r = arg;
+    uint64_t deadline = tn_now_ms() + WAIT_MS;
+    while (r->got < sizeof r->buf) {
+        struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+        if (poll(&pfd, 1, tn_left_ms(deadline)) != 1)
+            break;
+        ssize_t n = read(r->fd, r->buf + r->got, sizeof r->buf - r->got);
+        if (n <= 0)
+            break;
+        r->got += (size_t) n;
+    }
+    return NULL;
+}
+
 STREAM_TEST(concurrent_senders_keep_pairs_whole)
 {
     char ep[TN_EP_MAX];
     void *s = stream_sock();
     tn_bind_any(s, tran, ep);
-    int fds[2] = {tn_raw_connect(ep), -1};
+    static reader_arg readers[2];
+    memset(readers, 0, sizeof readers);
+    readers[0].fd = tn_raw_connect(ep);
     rid first = expect_notify(s);
-    fds[1] = tn_raw_connect(ep);
+    readers[1].fd = tn_raw_connect(ep);
     rid second = expect_notify(s);
     sender_arg args[2] = {{s, first, 0, 0}, {s, second, 1, 0}};
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++)
+    pthread_t t[2], rt[2];
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(pthread_create(&rt[i], NULL, reader, &readers[i]), 0);
         cr_assert_eq(pthread_create(&t[i], NULL, sender, &args[i]), 0);
+    }
     for (int i = 0; i < 2; i++) {
         void *rc;
         pthread_join(t[i], &rc);
         cr_assert_null(rc, "sender %d failed: errno %d", i, args[i].err);
     }
     for (uint32_t c = 0; c < 2; c++) {
+        pthread_join(rt[c], NULL);
         static uint32_t want[SENDS][2];
         for (uint32_t i = 0; i < SENDS; i++) {
             want[i][0] = c;
             want[i][1] = i;
         }
-        raw_expect(fds[c], want, sizeof want);
-        close(fds[c]);
+        cr_assert_eq(readers[c].got, sizeof want, "connection %u: %zu of %zu bytes", c,
+                     readers[c].got, sizeof want);
+        cr_assert_eq(memcmp(readers[c].buf, want, sizeof want), 0,
+                     "connection %u: a pair was split or reordered", c);
+        close(readers[c].fd);
     }
 }
 
