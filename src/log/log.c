@@ -758,6 +758,25 @@ read_span(const sn_log *log, const struct read_plan *rp, uint64_t pos, size_t ma
     return want > rp->end - pos ? (size_t)(rp->end - pos) : want;
 }
 
+/* What a read does with a whole record v (its bytes at p, its offset off): skips it
+ * (before from), stops (the batch is full, or the record is bad after others were
+ * taken: the next read reports it), takes it, or -EAGAIN (bad, and nothing taken). Both
+ * read paths, mapped and copied, decide the same way. */
+enum { REC_TAKE, REC_SKIP, REC_STOP };
+
+static int
+batch_admit(const sinew_log_batch *b, const uint8_t *p, const sn_log_rec_view *v,
+            uint64_t off, uint64_t from, size_t bytes, size_t max_bytes)
+{
+    if (off < from)
+        return REC_SKIP;
+    if (b->n > 0 && bytes + v->len > max_bytes)
+        return REC_STOP;
+    if (sn_log_record_check(p, v) < 0)
+        return b->n > 0 ? REC_STOP : -EAGAIN;
+    return REC_TAKE;
+}
+
 /* A large read: maps the segment's bytes and returns the records in place, which
  * spares copying them (the page cache is read once, by the CRC check). Bytes below
  * the segment's size never change or shrink, so the mapping stays valid. Returns 1
@@ -802,17 +821,15 @@ read_mapped(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, int fd,
                 break;
             goto fallback;
         }
-        if (off < from) {
+        int admit = batch_admit(b, b->data + at, &v, off, from, bytes, max_bytes);
+        if (admit < 0)
+            return admit;
+        if (admit == REC_STOP)
+            break;
+        if (admit == REC_SKIP) {
             at += v.len;
             off++;
             continue;
-        }
-        if (b->n > 0 && bytes + v.len > max_bytes)
-            break;
-        if (sn_log_record_check(b->data + at, &v) < 0) {
-            if (b->n > 0)
-                break;
-            return -EAGAIN;
         }
         /* The record is in the cache now, after its CRC: take its views at once rather
          * than in finish_batch, when a large batch has pushed it out. The mapping does
@@ -922,17 +939,15 @@ read_segment(sn_log *log, sinew_log_batch *b, const struct read_plan *rp, int fd
             n += (size_t)got;
             continue;
         }
-        if (off < from) {
+        int admit = batch_admit(b, b->buf + at, &v, off, from, bytes, max_bytes);
+        if (admit < 0)
+            return admit;
+        if (admit == REC_STOP)
+            break;
+        if (admit == REC_SKIP) {
             at += v.len;
             off++;
             continue;
-        }
-        if (b->n > 0 && bytes + v.len > max_bytes)
-            break;
-        if (sn_log_record_check(b->buf + at, &v) < 0) {
-            if (b->n > 0)
-                break;
-            return -EAGAIN;
         }
         if (grow((void **)&b->slots, &b->slot_cap, b->n + 1, sizeof *b->slots) < 0)
             return -ENOMEM;
